@@ -1,0 +1,79 @@
+# ft_malloc: `make` builds libft_malloc.a (link with -lft_malloc) and libft_malloc_$(HOSTTYPE).so
+# (for LD_PRELOAD). No file named libft_malloc.so is ever left here: the linker would prefer it to
+# the archive and the program would then need LD_LIBRARY_PATH.
+
+ifeq ($(HOSTTYPE),)
+HOSTTYPE := $(shell uname -m)_$(shell uname -s)
+endif
+
+NAME_A   := libft_malloc.a
+NAME_SO  := libft_malloc_$(HOSTTYPE).so
+BUILD    := build
+
+CXX      ?= g++
+CC       ?= gcc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+# No C++ runtime: the archive must link into C programs with the C driver.
+CXXFLAGS_BASE := -std=c++20 -fPIC -fno-exceptions -fno-rtti -fno-threadsafe-statics \
+                 -fno-asynchronous-unwind-tables -fvisibility=hidden -fvisibility-inlines-hidden \
+                 -fno-semantic-interposition -fno-plt \
+                 -Wall -Wextra -Wshadow -Iinc -Isrc
+OPT      ?= -O2 -g
+CXXFLAGS += $(CXXFLAGS_BASE) $(OPT)
+
+ifeq ($(VALGRIND),1)
+CXXFLAGS += -DFT_VALGRIND=1
+endif
+
+SRCS := $(wildcard src/*.cpp) $(wildcard show_alloc_mem/*.cpp)
+SRCS := $(filter-out show_alloc_mem/ft_heap%.cpp,$(SRCS))
+OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
+DEPS := $(OBJS:.o=.d)
+
+.PHONY: all clean fclean re install demo test check-symbols
+
+all: $(NAME_A) $(NAME_SO)
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(NAME_A): $(OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# Linked by the C driver so that nothing from libstdc++ is pulled in.
+$(NAME_SO): $(OBJS)
+	$(CC) -shared -o $@ $^ -Wl,-z,now -Wl,--no-undefined -lpthread
+	@rm -f libft_malloc.so
+
+-include $(DEPS)
+
+# The main job: a sample program linked exactly as users link it, showing its heap.
+demo: all
+	$(CC) -Iinc test/demo.c -L. -lft_malloc -o $(BUILD)/demo
+	./$(BUILD)/demo
+
+test: all
+	python3 test/run_tests.py
+
+check-symbols: all
+	@! nm -u $(NAME_A) | grep -E ' (_Z|__cxa_|__gxx_)' || (echo "archive needs the C++ runtime" && false)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(NAME_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(NAME_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 inc/ft_malloc.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' ft_malloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ft_malloc.pc
+
+clean:
+	rm -rf $(BUILD)
+
+fclean: clean
+	rm -f $(NAME_A) $(NAME_SO) libft_malloc.so
+
+re: fclean
+	$(MAKE) all
