@@ -40,12 +40,19 @@ $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
-$(NAME_A): $(OBJS)
+# One relocatable object holds the whole allocator: references between our files are resolved
+# inside it and our internal symbols made local, so `nm -u` on the archive names only libc, no
+# internal name can clash with the program's, and linking malloc brings every entry point.
+$(BUILD)/ft_malloc.o: $(OBJS)
+	$(LD) -r -o $@ $^
+	objcopy --localize-hidden $@
+
+$(NAME_A): $(BUILD)/ft_malloc.o
 	rm -f $@
 	ar rcs $@ $^
 
 # Linked by the C driver so that nothing from libstdc++ is pulled in.
-$(NAME_SO): $(OBJS)
+$(NAME_SO): $(BUILD)/ft_malloc.o
 	$(CC) -shared -o $@ $^ -Wl,-z,now -Wl,--no-undefined -lpthread
 	@rm -f libft_malloc.so
 
@@ -60,7 +67,7 @@ test: all
 	python3 test/run_tests.py
 
 check-symbols: all
-	@! nm -u $(NAME_A) | grep -E ' (_Z|__cxa_|__gxx_)' || (echo "archive needs the C++ runtime" && false)
+	@! nm -u $(NAME_A) | grep -E ' (_Z|__cxa_|__gxx_|operator)' || (echo "archive needs the C++ runtime" && false)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -10,33 +10,38 @@
 #include <stddef.h>
 
 #ifdef __cplusplus
+/* The same exception specification as glibc's declarations, so both headers can be included. */
+#define FT_MALLOC_NOEXCEPT noexcept
 extern "C" {
+#else
+#define FT_MALLOC_NOEXCEPT
 #endif
 
-void *malloc(size_t size);
-void free(void *ptr);
-void *calloc(size_t count, size_t size);
-void *realloc(void *ptr, size_t size);
-void *reallocarray(void *ptr, size_t count, size_t size);
-void *memalign(size_t alignment, size_t size);
-int posix_memalign(void **memptr, size_t alignment, size_t size);
-void *aligned_alloc(size_t alignment, size_t size);
-void *valloc(size_t size);
-void *pvalloc(size_t size);
-size_t malloc_usable_size(void *ptr);
-void free_sized(void *ptr, size_t size);
-void free_aligned_sized(void *ptr, size_t alignment, size_t size);
+void *malloc(size_t size) FT_MALLOC_NOEXCEPT;
+void free(void *ptr) FT_MALLOC_NOEXCEPT;
+void *calloc(size_t count, size_t size) FT_MALLOC_NOEXCEPT;
+void *realloc(void *ptr, size_t size) FT_MALLOC_NOEXCEPT;
+void *reallocarray(void *ptr, size_t count, size_t size) FT_MALLOC_NOEXCEPT;
+void *memalign(size_t alignment, size_t size) FT_MALLOC_NOEXCEPT;
+int posix_memalign(void **memptr, size_t alignment, size_t size) FT_MALLOC_NOEXCEPT;
+void *aligned_alloc(size_t alignment, size_t size) FT_MALLOC_NOEXCEPT;
+void *valloc(size_t size) FT_MALLOC_NOEXCEPT;
+void *pvalloc(size_t size) FT_MALLOC_NOEXCEPT;
+size_t malloc_usable_size(void *ptr) FT_MALLOC_NOEXCEPT;
+void free_sized(void *ptr, size_t size) FT_MALLOC_NOEXCEPT;
+void free_aligned_sized(void *ptr, size_t alignment, size_t size) FT_MALLOC_NOEXCEPT;
+void cfree(void *ptr) FT_MALLOC_NOEXCEPT;
 
 /* Prints every zone holding a block and each allocated block, in address order, on stdout:
  *   TINY : 0xA0000
  *   0xA0020 - 0xA004A : 42 bytes
  *   Total : 42 bytes
  * Sizes are those the program asked for. Safe to call from any thread; never allocates. */
-void show_alloc_mem(void);
+void show_alloc_mem(void) FT_MALLOC_NOEXCEPT;
 
 /* The detailed form: every zone with its class, size and occupancy, free runs as well as
  * blocks, and the first bytes of each block in hex. The format is documented in README.md. */
-void show_alloc_mem_ex(void);
+void show_alloc_mem_ex(void) FT_MALLOC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,48 @@
+#include "config.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lock.h"
+#include "os.h"
+
+namespace ft {
+
+constinit Config g_config;
+
+namespace {
+
+enum : int { kNotStarted, kRunning, kDone };
+constinit int g_init_state = kNotStarted;
+
+// secure_getenv: a set-uid program ignores these, like glibc's MALLOC_ variables. Neither
+// allocates.
+const char *env(const char *name) { return secure_getenv(name); }
+
+void read_environment() {
+  if (const char *v = env("FT_MALLOC_ERRORS")) {
+    if (!strcmp(v, "warn")) g_config.errors = ErrorMode::kWarn;
+    else if (!strcmp(v, "ignore")) g_config.errors = ErrorMode::kIgnore;
+  }
+}
+
+}  // namespace
+
+void ensure_init() {
+  if (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) == kDone) return;
+  int expected = kNotStarted;
+  if (__atomic_compare_exchange_n(&g_init_state, &expected, kRunning, false, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE)) {
+    os::init_page_size();
+    read_environment();
+    __atomic_store_n(&g_init_state, kDone, __ATOMIC_RELEASE);
+    // After kDone: pthread_atfork may itself call malloc, which must then find us ready.
+    install_fork_handlers();
+    return;
+  }
+  // Another thread is reading the environment: a few instructions, no allocation.
+  while (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) != kDone) sched_yield();
+}
+
+}  // namespace ft

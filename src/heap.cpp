@@ -1,0 +1,260 @@
+#include "heap.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include "config.h"
+#include "large.h"
+#include "lock.h"
+#include "os.h"
+#include "registry.h"
+#include "zone_heap.h"
+
+namespace ft {
+namespace {
+
+// Larger requests fail: pointer differences within a block must fit ptrdiff_t (glibc's rule).
+constexpr size_t kMaxRequest = PTRDIFF_MAX;
+// realloc shrinking a SMALL chunk of at least 4 KiB to a quarter or less moves the block, so the
+// 3 KiB+ it no longer needs are freed; smaller shrinks stay in place.
+constexpr size_t kShrinkMoveMinChunk = 4096;
+
+void *fail(int e) {
+  errno = e;
+  return nullptr;
+}
+
+bool is_pow2(size_t a) { return a && !(a & (a - 1)); }
+
+// What a pointer handed back by the program is. Resolved under the heap lock.
+struct Ref {
+  Zone *zone = nullptr;
+  uint32_t index = 0;
+  LargeBlock *large = nullptr;
+  FaultInfo fault;
+
+  size_t size() const { return zone ? zone->size(index) : large->size; }
+  size_t usable() const { return zone ? zone->usable(index) : large->usable(); }
+};
+
+// Never reads memory that is not ours: the registry and the LARGE table answer first.
+Ref resolve(const void *ptr) {
+  Ref r;
+  uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
+  if (Zone *z = registry::lookup(ptr)) {
+    r.fault.kind = kind_of_class(z->class_index);
+    r.fault.block = z->base();
+    if (!z->magic_ok()) {
+      r.fault.fault = Fault::kCorruptZone;
+      return r;
+    }
+    uint32_t i;
+    bool exact;
+    r.fault.block_size = z->layout().chunk_size;
+    if (!z->locate(p, &i, &exact)) {
+      r.fault.fault = p < z->data() ? Fault::kZoneHeader : Fault::kNotOurs;
+      return r;
+    }
+    r.fault.block = reinterpret_cast<uintptr_t>(z->chunk(i));
+    if (!exact) r.fault.fault = Fault::kInterior;
+    else if (!z->is_live(i)) r.fault.fault = i < z->hwm ? Fault::kDoubleFree : Fault::kNeverAllocated;
+    r.zone = z;
+    r.index = i;
+    return r;
+  }
+  r.fault.kind = Kind::kLarge;
+  if ((r.large = large::find(p))) return r;
+  size_t freed_size;
+  if (large::was_freed(p, &freed_size)) {
+    r.fault = FaultInfo{Fault::kDoubleFree, Kind::kLarge, p, freed_size, 0};
+  } else if (const LargeBlock *b = large::containing(p)) {
+    r.fault = FaultInfo{Fault::kInterior, Kind::kLarge, b->user, b->size, 0};
+  } else {
+    r.fault.fault = Fault::kNotOurs;
+  }
+  return r;
+}
+
+bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
+
+// memalign's work once the alignment is a power of two above kMinAlign.
+void *aligned(size_t align, size_t n) {
+  if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
+  if (n <= kSmallMax && align <= kMaxChunkAlign) {
+    // The first class at least as big whose chunks all fall on `align`: 4096 B chunks always do.
+    for (unsigned c = class_of(n); c < kClassCount; ++c)
+      if (kLayouts[c].chunk_align >= align) return zone_heap::allocate(c, n, false);
+  }
+  return large::allocate(n, align);
+}
+
+}  // namespace
+
+void *heap_malloc(size_t n) {
+  if (n <= kSmallMax) return zone_heap::allocate(class_of(n), n, false);
+  if (n > kMaxRequest) return fail(ENOMEM);
+  return large::allocate(n, kMinAlign);
+}
+
+void *heap_calloc(size_t count, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(count, size, &n) || n > kMaxRequest) return fail(ENOMEM);
+  if (n <= kSmallMax) return zone_heap::allocate(class_of(n), n, true);
+  return large::allocate(n, kMinAlign);  // fresh pages: zero already
+}
+
+void heap_free(void *p, Call call, size_t size, size_t align) {
+  if (!p) return;
+  int saved_errno = errno;
+  Zone *unmap_zone = nullptr;
+  LargeBlock gone{};
+  {
+    HeapLock lock;
+    Ref r = resolve(p);
+    if (r.fault.fault == Fault::kNone && size != kUnchecked &&
+        (size < r.size() || size > r.usable() ||
+         (align != kUnchecked && reinterpret_cast<uintptr_t>(p) % (align ? align : 1)))) {
+      r.fault = FaultInfo{Fault::kSizeMismatch, r.zone ? kind_of_class(r.zone->class_index) : Kind::kLarge,
+                          reinterpret_cast<uintptr_t>(p), r.size(), size};
+    }
+    if (r.fault.fault != Fault::kNone) {
+      lock.unlock();
+      report_fault(call, p, r.fault);
+      return;
+    }
+    if (r.zone) {
+      unmap_zone = zone_heap::free_chunk(r.zone, r.index);
+    } else {
+      gone = *r.large;
+      large::remember_freed(gone);
+      large::erase(r.large);
+    }
+  }
+  // System calls after the lock is dropped.
+  if (unmap_zone) os::unmap(unmap_zone, unmap_zone->layout().zone_size);
+  if (gone.user) os::unmap(reinterpret_cast<void *>(gone.base), gone.map_len);
+  errno = saved_errno;
+}
+
+void *heap_realloc(void *p, size_t n) {
+  if (!p) return heap_malloc(n);
+  if (!n) {
+    heap_free(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
+    return nullptr;
+  }
+  if (n > kMaxRequest) return fail(ENOMEM);
+  size_t old_usable;
+  bool shrinking;
+  {
+    HeapLock lock;
+    Ref r = resolve(p);
+    if (r.fault.fault != Fault::kNone) {
+      lock.unlock();
+      report_fault(Call::kRealloc, p, r.fault);
+      return fail(EINVAL);
+    }
+    old_usable = r.usable();
+    if (r.zone) {
+      size_t chunk = r.zone->layout().chunk_size;
+      shrinking = n <= chunk;
+      if (shrinking && !shrink_moves(chunk, n)) {
+        r.zone->set_size(r.index, n);
+        return p;
+      }
+    } else {
+      LargeBlock *b = r.large;
+      shrinking = n <= b->usable();
+      if (shrinking) {
+        // In place; whole pages past the new end go back to the system.
+        size_t keep = os::round_to_pages(b->user - b->base + n);
+        size_t drop = b->map_len > keep ? b->map_len - keep : 0;
+        b->size = n;
+        if (drop) large::resize(b, keep);
+        uintptr_t tail = b->base + keep;
+        lock.unlock();
+        if (drop) os::unmap(reinterpret_cast<void *>(tail), drop);
+        return p;
+      }
+      if (b->user == b->base && n > kSmallMax) {
+        // Grow by moving page tables, not bytes.
+        LargeBlock old = *b;
+        size_t len = os::round_to_pages(n);
+        large::erase(b);
+        lock.unlock();
+        void *q = os::remap(reinterpret_cast<void *>(old.base), old.map_len, len);
+        lock.relock();
+        uintptr_t a = reinterpret_cast<uintptr_t>(q);
+        // Cannot fail: the table holds one entry fewer than before the erase.
+        large::insert(q ? LargeBlock{a, a, len, n} : old);
+        return q ? q : fail(ENOMEM);
+      }
+    }
+  }
+  void *q = heap_malloc(n);
+  if (!q) {
+    if (!shrinking) return nullptr;
+    // Could not move to a smaller chunk: keep the block where it is.
+    HeapLock lock;
+    Ref r = resolve(p);
+    if (r.zone && r.fault.fault == Fault::kNone) r.zone->set_size(r.index, n);
+    return p;
+  }
+  memcpy(q, p, old_usable < n ? old_usable : n);
+  heap_free(p, Call::kRealloc);
+  return q;
+}
+
+void *heap_reallocarray(void *p, size_t count, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
+  return heap_realloc(p, n);
+}
+
+void *heap_memalign(size_t align, size_t n) {
+  if (align <= kMinAlign) return heap_malloc(n);
+  if (align > kMaxRequest / 2 + 1) return fail(EINVAL);
+  if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
+  return aligned(align, n);
+}
+
+int heap_posix_memalign(void **out, size_t align, size_t n) {
+  if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
+  int saved_errno = errno;  // posix_memalign reports through its result only
+  void *p = align <= kMinAlign ? heap_malloc(n) : aligned(align, n);
+  errno = saved_errno;
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+void *heap_aligned_alloc(size_t align, size_t n) {
+  if (!is_pow2(align)) return fail(EINVAL);  // glibc 2.38 and C23
+  return align <= kMinAlign ? heap_malloc(n) : aligned(align, n);
+}
+
+void *heap_valloc(size_t n) {
+  ensure_init();
+  return aligned(os::page_size(), n);
+}
+
+void *heap_pvalloc(size_t n) {
+  ensure_init();
+  size_t page = os::page_size();
+  size_t rounded;
+  if (__builtin_add_overflow(n, page - 1, &rounded)) return fail(ENOMEM);
+  rounded &= ~(page - 1);
+  return aligned(page, rounded ? rounded : page);
+}
+
+size_t heap_usable_size(void *p) {
+  if (!p) return 0;
+  HeapLock lock;
+  Ref r = resolve(p);
+  if (r.fault.fault == Fault::kNone) return r.usable();
+  lock.unlock();
+  report_fault(Call::kUsableSize, p, r.fault);
+  return 0;
+}
+
+}  // namespace ft

@@ -1,0 +1,44 @@
+// LARGE blocks: one mapping each, found through a hash table keyed by the user pointer.
+//
+// The table lives in its own mapping, out of reach of any user block, so validating a pointer
+// never reads memory that is not ours. Open addressing with linear probing, load at most 1/2,
+// backward-shift deletion (no tombstones): lookups are O(1) expected. The caller holds the heap
+// lock for every table operation; mapping and unmapping happen outside it (heap.cpp).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace ft {
+
+struct LargeBlock {
+  uintptr_t user;    // the pointer the program holds (the key)
+  uintptr_t base;    // the mapping's start
+  size_t map_len;    // the mapping's length
+  size_t size;       // the size the program asked for
+  size_t usable() const { return base + map_len - user; }
+};
+
+namespace large {
+
+// Maps a block of n bytes aligned to `align` (a power of two) and records it. Takes the heap lock
+// itself, around the table only. nullptr with errno = ENOMEM when the system refuses.
+void *allocate(size_t n, size_t align);
+
+LargeBlock *find(uintptr_t user);
+// False when the table had to grow and could not.
+bool insert(const LargeBlock &block);
+void erase(LargeBlock *slot);
+size_t count();
+size_t mapped_bytes();
+// Records that the block's mapping is now map_len long (shrunk in place).
+void resize(LargeBlock *slot, size_t map_len);
+// Visits every block (in table order); for the dump and the checks.
+void for_each(void (*fn)(const LargeBlock &, void *), void *ctx);
+// For error reports only (O(n)): the block whose mapping holds p.
+const LargeBlock *containing(uintptr_t p);
+// A short memory of blocks just freed, so that a second free says "double free".
+void remember_freed(const LargeBlock &block);
+bool was_freed(uintptr_t user, size_t *size);
+
+}  // namespace large
+}  // namespace ft

@@ -1,0 +1,40 @@
+// The exported C entry points: every name libc's allocator exports, each forwarding to the heap.
+// All of them live in this one object file, so a program that links only malloc and free from
+// libft_malloc.a still gets our realloc, posix_memalign, ... (never libc's next to our free).
+#include <ft_malloc.h>
+
+#include "heap.h"
+
+// Aliases share their target's code; glibc's declarations carry attributes (leaf, alloc_size)
+// that an alias cannot restate.
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+
+#define FT_API extern "C" __attribute__((visibility("default")))
+
+FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc(size); }
+FT_API void free(void *ptr) noexcept { ft::heap_free(ptr); }
+FT_API void *calloc(size_t count, size_t size) noexcept { return ft::heap_calloc(count, size); }
+FT_API void *realloc(void *ptr, size_t size) noexcept { return ft::heap_realloc(ptr, size); }
+FT_API void *reallocarray(void *ptr, size_t count, size_t size) noexcept {
+  return ft::heap_reallocarray(ptr, count, size);
+}
+FT_API void *memalign(size_t alignment, size_t size) noexcept { return ft::heap_memalign(alignment, size); }
+FT_API int posix_memalign(void **memptr, size_t alignment, size_t size) noexcept {
+  return ft::heap_posix_memalign(memptr, alignment, size);
+}
+FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept { return ft::heap_aligned_alloc(alignment, size); }
+FT_API void *valloc(size_t size) noexcept { return ft::heap_valloc(size); }
+FT_API void *pvalloc(size_t size) noexcept { return ft::heap_pvalloc(size); }
+FT_API size_t malloc_usable_size(void *ptr) noexcept { return ft::heap_usable_size(ptr); }
+FT_API void free_sized(void *ptr, size_t size) noexcept { ft::heap_free(ptr, ft::Call::kFreeSized, size); }
+FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
+  ft::heap_free(ptr, ft::Call::kFreeAlignedSized, size, alignment);
+}
+
+// Old and internal names that some programs and libraries call directly.
+FT_API void cfree(void *ptr) noexcept __attribute__((alias("free")));
+FT_API void *__libc_malloc(size_t size) noexcept __attribute__((alias("malloc")));
+FT_API void __libc_free(void *ptr) noexcept __attribute__((alias("free")));
+FT_API void *__libc_calloc(size_t count, size_t size) noexcept __attribute__((alias("calloc")));
+FT_API void *__libc_realloc(void *ptr, size_t size) noexcept __attribute__((alias("realloc")));
+FT_API void *__libc_memalign(size_t alignment, size_t size) noexcept __attribute__((alias("memalign")));

@@ -1,0 +1,24 @@
+// The only door to the kernel: every mmap, munmap, mremap and madvise of ft_malloc goes through here.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace ft::os {
+
+// Read once by init (getpagesize() never allocates). Until then, the common 4 KiB.
+extern size_t g_page_size;
+inline size_t page_size() { return g_page_size; }
+inline size_t round_to_pages(size_t n) { return (n + g_page_size - 1) & ~(g_page_size - 1); }
+
+void init_page_size();
+// Fresh, zero-filled, read-write anonymous pages; nullptr when the system refuses.
+void *map(size_t len);
+// As map(), with the start aligned to `align` (a power of two >= page size): maps more, trims the ends.
+void *map_aligned(size_t len, size_t align);
+void unmap(void *p, size_t len);
+// Grows or shrinks a mapping, moving it if needed (the kernel moves page tables, not bytes).
+void *remap(void *p, size_t old_len, size_t new_len);
+// Gives the pages back; they read as zero on next touch.
+void purge(void *p, size_t len);
+
+}  // namespace ft::os

@@ -1,0 +1,76 @@
+// Size classes: which chunk size serves a request, in O(1).
+//
+//   TINY   0 .. 256 B      16 classes, 16 B apart (16, 32, ..., 256)
+//   SMALL  257 .. 128 KiB  36 classes, 4 per doubling (320, 384, 448, 512, 640, ..., 131072)
+//   LARGE  above           one mapping per block
+//
+// Each TINY/SMALL zone serves exactly one class. The thresholds and their measurements are in
+// README.md ("Size classes").
+#pragma once
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace ft {
+
+// alignof(max_align_t) on x86-64 and aarch64: every pointer we return is a multiple of it.
+inline constexpr size_t kMinAlign = 16;
+
+// TINY ends at 256 B: strings, list and tree nodes live there, and a 16 B step keeps rounding
+// waste to at most 15 B per block. Their size codes fit a nibble (see zone.h).
+inline constexpr size_t kTinyMax = 256;
+inline constexpr unsigned kTinyClassCount = kTinyMax / kMinAlign;  // 16
+
+// SMALL ends at 128 KiB, glibc's default mmap threshold: above it a mapping per block costs
+// less than the zone it would need (100 chunks of 128 KiB = a 12.9 MiB zone already).
+inline constexpr size_t kSmallMax = 128 * 1024;
+// 4 classes per doubling: rounding wastes at most 20 % (jemalloc's and mimalloc's choice).
+inline constexpr unsigned kClassesPerDoubling = 4;
+inline constexpr unsigned kSmallClassCount =
+    kClassesPerDoubling * (std::bit_width(kSmallMax) - std::bit_width(kTinyMax));  // 36
+inline constexpr unsigned kClassCount = kTinyClassCount + kSmallClassCount;      // 52
+
+// The chunk size of class c: the largest request it serves.
+constexpr size_t class_size(unsigned c) {
+  if (c < kTinyClassCount) return (c + 1) * kMinAlign;
+  unsigned k = c - kTinyClassCount;
+  unsigned octave = std::bit_width(kTinyMax) - 1 + k / kClassesPerDoubling;  // 8 for 257..512
+  size_t base = size_t{1} << octave;
+  return base + (k % kClassesPerDoubling + 1) * (base / kClassesPerDoubling);
+}
+
+// The class that serves a request of n <= kSmallMax bytes (malloc(0) is served by class 0).
+constexpr unsigned class_of(size_t n) {
+  if (n <= kTinyMax) return n <= kMinAlign ? 0 : static_cast<unsigned>((n - 1) / kMinAlign);
+  unsigned width = std::bit_width(n - 1);  // 2^(width-1) < n <= 2^width
+  size_t sub = (n - 1 - (size_t{1} << (width - 1))) >> (width - 3);
+  return kTinyClassCount + (width - std::bit_width(kTinyMax)) * kClassesPerDoubling +
+         static_cast<unsigned>(sub);
+}
+
+constexpr bool class_is_tiny(unsigned c) { return c < kTinyClassCount; }
+
+// The three kinds of block the dump and the reports name.
+enum class Kind : uint8_t { kTiny, kSmall, kLarge };
+constexpr Kind kind_of_class(unsigned c) { return class_is_tiny(c) ? Kind::kTiny : Kind::kSmall; }
+constexpr const char *kind_name(Kind k) { return k == Kind::kTiny ? "TINY" : k == Kind::kSmall ? "SMALL" : "LARGE"; }
+
+static_assert(class_size(0) == 16 && class_size(15) == 256);
+static_assert(class_size(16) == 320 && class_size(19) == 512 && class_size(20) == 640);
+static_assert(class_size(kClassCount - 1) == kSmallMax);
+static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1 && class_of(256) == 15);
+static_assert(class_of(257) == 16 && class_of(320) == 16 && class_of(321) == 17);
+static_assert(class_of(512) == 19 && class_of(513) == 20 && class_of(kSmallMax) == kClassCount - 1);
+
+// Every class serves every size between its predecessor's and its own.
+constexpr bool classes_are_consistent() {
+  for (unsigned c = 0; c < kClassCount; ++c) {
+    size_t lo = c ? class_size(c - 1) + 1 : 0;
+    if (class_size(c) % kMinAlign) return false;
+    if (class_of(lo) != c || class_of(class_size(c)) != c) return false;
+  }
+  return true;
+}
+static_assert(classes_are_consistent());
+
+}  // namespace ft

@@ -1,0 +1,145 @@
+#include "zone_heap.h"
+
+#include <cerrno>
+
+#include "config.h"
+#include "os.h"
+#include "registry.h"
+
+namespace ft::zone_heap {
+namespace {
+
+// One wholly free zone per class stays mapped: the next malloc of that class needs no mmap.
+constexpr unsigned kReserveZonesPerClass = 1;
+// A reserve zone keeps its pages only while they are few: past 64 KiB written (more than a TINY
+// zone holds) they go back to the system with madvise, so a freed 200 MB peak leaves at most
+// ~64 KiB resident per class.
+constexpr size_t kReserveKeepBytes = 64 * 1024;
+
+struct ClassList {
+  Zone *head;            // zones with at least one free chunk; wholly free ones at the back
+  Zone *tail;
+  uint32_t empty_zones;  // wholly free zones kept (<= kReserveZonesPerClass)
+};
+
+constinit ClassList g_lists[kClassCount] = {};
+constinit Zone *g_all = nullptr;
+constinit size_t g_zone_count = 0;
+constinit size_t g_mapped = 0;
+
+void unlink(ClassList &l, Zone *z) {
+  (z->prev ? z->prev->next : l.head) = z->next;
+  (z->next ? z->next->prev : l.tail) = z->prev;
+  z->next = z->prev = nullptr;
+}
+
+void push_front(ClassList &l, Zone *z) {
+  z->prev = nullptr;
+  z->next = l.head;
+  (l.head ? l.head->prev : l.tail) = z;
+  l.head = z;
+}
+
+void push_back(ClassList &l, Zone *z) {
+  z->next = nullptr;
+  z->prev = l.tail;
+  (l.tail ? l.tail->next : l.head) = z;
+  l.tail = z;
+}
+
+// Maps and registers a zone of class c; drops the lock around mmap. nullptr when out of memory.
+Zone *map_zone(unsigned c, HeapLock &lock) {
+  const ZoneLayout &l = kLayouts[c];
+  lock.unlock();
+  ensure_init();
+  void *mem = os::map_aligned(l.zone_size, kZoneGranule);
+  lock.relock();
+  if (!mem) return nullptr;
+  auto *z = static_cast<Zone *>(mem);
+  z->init(c);
+  if (!registry::insert(z, l.zone_size)) {
+    lock.unlock();
+    os::unmap(mem, l.zone_size);
+    lock.relock();
+    return nullptr;
+  }
+  z->next_all = g_all;
+  if (g_all) g_all->prev_all = z;
+  g_all = z;
+  ++g_zone_count;
+  g_mapped += l.zone_size;
+  ClassList &list = g_lists[c];
+  push_front(list, z);
+  ++list.empty_zones;
+  return z;
+}
+
+// A zone kept in reserve drops the pages written beyond kReserveKeepBytes; all its chunks then
+// read as zero again, so calloc skips the memset.
+void trim_reserve(Zone *z) {
+  const ZoneLayout &l = z->layout();
+  size_t written = size_t{z->hwm} * l.chunk_size;
+  if (written <= kReserveKeepBytes) return;
+  uintptr_t first_page = (z->data() + os::page_size() - 1) & ~(os::page_size() - 1);
+  uintptr_t end = (z->data() + written + os::page_size() - 1) & ~(os::page_size() - 1);
+  if (end > z->base() + l.zone_size) end = z->base() + l.zone_size;
+  if (end > first_page) os::purge(reinterpret_cast<void *>(first_page), end - first_page);
+  // The chunk bytes that share the header's page are cleared by hand.
+  uintptr_t head_end = first_page < end ? first_page : end;
+  memset(reinterpret_cast<void *>(z->data()), 0, head_end - z->data());
+  z->hwm = 0;
+}
+
+}  // namespace
+
+void *allocate(unsigned c, size_t n, bool zero) {
+  HeapLock lock;
+  ClassList &list = g_lists[c];
+  Zone *z = list.head;
+  if (!z && !(z = map_zone(c, lock))) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (z->empty()) --list.empty_zones;
+  bool fresh;
+  uint32_t i = z->take(&fresh);
+  if (!z->avail) unlink(list, z);
+  z->set_size(i, n);
+  z->set_live(i);
+  size_t usable = z->usable(i);
+  lock.unlock();
+  char *p = z->chunk(i);
+  // The chunk is the caller's now: clear it outside the lock. Untouched pages are zero already.
+  if (zero && !fresh) memset(p, 0, usable);
+  return p;
+}
+
+Zone *free_chunk(Zone *z, uint32_t i) {
+  ClassList &list = g_lists[z->class_index];
+  z->clear_live(i);
+  z->give(i);
+  if (z->avail == 1) push_front(list, z);  // it was full: back on the list
+  if (!z->empty()) return nullptr;
+  if (list.empty_zones < kReserveZonesPerClass) {
+    ++list.empty_zones;
+    if (list.tail != z) {
+      unlink(list, z);
+      push_back(list, z);
+    }
+    trim_reserve(z);
+    return nullptr;
+  }
+  unlink(list, z);
+  (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
+  if (z->next_all) z->next_all->prev_all = z->prev_all;
+  registry::erase(z, z->layout().zone_size);
+  --g_zone_count;
+  g_mapped -= z->layout().zone_size;
+  return z;
+}
+
+Zone *all_zones() { return g_all; }
+size_t zone_count() { return g_zone_count; }
+size_t mapped_bytes() { return g_mapped; }
+
+}  // namespace ft::zone_heap

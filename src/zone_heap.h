@@ -1,0 +1,30 @@
+// TINY and SMALL blocks: for each size class, the list of its zones that have a free chunk.
+//
+// malloc takes the lowest free chunk of the first zone on its class's list: O(1). free gives the
+// chunk back to the zone the registry names; a zone that becomes wholly free is unmapped, except
+// one reserve zone per class (kReserveZonesPerClass) so that a malloc/free loop at a zone
+// boundary does not map and unmap each time. Callers hold the heap lock unless a comment says
+// otherwise.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "lock.h"
+#include "zone.h"
+
+namespace ft::zone_heap {
+
+// Allocates a chunk of class c for a request of n bytes (zeroed when `zero`). Takes the heap lock
+// itself (it maps a new zone outside it); nullptr with errno = ENOMEM when the system refuses.
+void *allocate(unsigned c, size_t n, bool zero);
+
+// Frees chunk i of z (the caller resolved and validated it, under the lock). Returns a zone that
+// the caller must unmap (os::unmap(zone, zone_size)) after dropping the lock, or nullptr.
+Zone *free_chunk(Zone *z, uint32_t i);
+
+// Every zone, for the dump and the checks.
+Zone *all_zones();
+size_t zone_count();
+size_t mapped_bytes();
+
+}  // namespace ft::zone_heap

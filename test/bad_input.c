@@ -1,0 +1,263 @@
+/*
+ * Invalid pointers handed to free/realloc/malloc_usable_size.
+ *
+ * Each case prints "PTR 0x<hex>" on stdout (the exact pointer it is about to pass, flushed), then
+ * makes the bad call. ft_malloc must print one line "ft_malloc: <call>(): ... 0x<hex> ..." on stderr
+ * and abort (default), or print it and go on (FT_MALLOC_ERRORS=warn), or go on silently
+ * (FT_MALLOC_ERRORS=ignore). When the program goes on it checks that the heap still works and
+ * prints "CONTINUED". run_tests.py checks all of that.
+ */
+#include "common.h"
+
+static long page;
+static int global_var[64];
+
+static void announce(const void *p)
+{
+    printf("PTR %p\n", p);
+    fflush(stdout);
+}
+
+/* After a bad call that did not abort: the heap must still work. */
+static void after(void)
+{
+    void *keep[300];
+    for (int i = 0; i < 300; i++) {
+        size_t s = (size_t)(i * 53) % 3000 + (i % 50 == 0 ? 200000 : 0);
+        keep[i] = malloc(s);
+        CHECK(keep[i] != NULL, "malloc(%zu) failed after the bad call", s);
+        pattern_fill(keep[i], s, (uint64_t)i);
+    }
+    for (int i = 0; i < 300; i++) {
+        size_t s = (size_t)(i * 53) % 3000 + (i % 50 == 0 ? 200000 : 0);
+        CHECK(pattern_check(keep[i], s, (uint64_t)i) == (size_t)-1, "block corrupted after the bad call");
+        free(keep[i]);
+    }
+    printf("CONTINUED\n");
+    fflush(stdout);
+}
+
+static void bad_free(void *p)
+{
+    announce(p);
+    free(p);
+}
+
+TEST(free_stack)
+{
+    char buf[64];
+    bad_free(launder(buf + 16));
+    after();
+}
+
+TEST(free_global)
+{
+    bad_free(launder(&global_var[4]));
+    after();
+}
+
+TEST(free_0x10)
+{
+    bad_free(launder((void *)0x10));
+    after();
+}
+
+TEST(free_unmapped)
+{
+    void *p = (void *)0x100000000000;
+    CHECK(!addr_mapped((uintptr_t)p), "0x100000000000 happens to be mapped");
+    bad_free(launder(p));
+    after();
+}
+
+TEST(free_program_mmap)
+{
+    void *m = mmap(NULL, (size_t)page * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED, "mmap failed");
+    memset(m, 0, (size_t)page * 4);
+    bad_free(launder((char *)m + page));
+    after();
+}
+
+static void interior(size_t size, size_t off)
+{
+    char *p = malloc(size);
+    CHECK(p != NULL, "malloc(%zu) failed", size);
+    memset(p, 1, size);
+    bad_free(launder(p + off));
+    after();
+    free(p);
+}
+
+TEST(free_tiny_plus1) { interior(SZ_TINY, 1); }
+TEST(free_tiny_plus16) { interior(64, 16); }
+TEST(free_small_plus1) { interior(SZ_SMALL, 1); }
+TEST(free_small_plus16) { interior(SZ_SMALL, 16); }
+TEST(free_large_plus16) { interior(SZ_LARGE, 16); }
+TEST(free_large_plus4096) { interior(SZ_LARGE, 4096); }
+
+static void double_free(size_t size, int others)
+{
+    void *o[8];
+    for (int i = 0; i < others; i++)
+        o[i] = malloc(size);
+    void *p = malloc(size);
+    CHECK(p != NULL, "malloc(%zu) failed", size);
+    memset(p, 2, size);
+    free(p);
+    for (int i = 0; i < others; i++)
+        free(o[i]);
+    bad_free(launder(p));
+    after();
+}
+
+TEST(double_free_tiny) { double_free(SZ_TINY, 0); }
+TEST(double_free_small) { double_free(SZ_SMALL, 0); }
+TEST(double_free_large) { double_free(SZ_LARGE, 0); }
+TEST(double_free_tiny_frees_between) { double_free(SZ_TINY, 8); }
+TEST(double_free_small_frees_between) { double_free(SZ_SMALL, 8); }
+TEST(double_free_large_frees_between) { double_free(SZ_LARGE, 8); }
+
+TEST(double_free_zero_size)
+{
+    double_free(0, 3);
+}
+
+TEST(realloc_freed)
+{
+    void *p = malloc(SZ_TINY);
+    CHECK(p != NULL, "malloc failed");
+    void *keep = malloc(SZ_TINY); /* keeps the zone alive */
+    free(p);
+    announce(p);
+    void *q = realloc(launder(p), 100);
+    (void)q;
+    after();
+    free(keep);
+}
+
+TEST(realloc_freed_small)
+{
+    void *p = malloc(SZ_SMALL);
+    void *keep = malloc(SZ_SMALL);
+    free(p);
+    announce(p);
+    void *q = realloc(launder(p), 10);
+    (void)q;
+    after();
+    free(keep);
+}
+
+TEST(realloc_stack)
+{
+    char buf[64];
+    announce(buf);
+    void *q = realloc(launder(buf), 100);
+    (void)q;
+    after();
+}
+
+TEST(realloc_interior)
+{
+    char *p = malloc(SZ_SMALL);
+    CHECK(p != NULL, "malloc failed");
+    announce(p + 16);
+    void *q = realloc(launder(p + 16), 2000);
+    (void)q;
+    after();
+    free(p);
+}
+
+TEST(realloc_large_interior)
+{
+    char *p = malloc(SZ_LARGE);
+    CHECK(p != NULL, "malloc failed");
+    announce(p + 4096);
+    void *q = realloc(launder(p + 4096), 10);
+    (void)q;
+    after();
+    free(p);
+}
+
+TEST(usable_size_stack)
+{
+    char buf[64];
+    announce(buf);
+    size_t u = malloc_usable_size(launder(buf));
+    (void)u;
+    after();
+}
+
+TEST(usable_size_freed)
+{
+    void *p = malloc(SZ_SMALL);
+    void *keep = malloc(SZ_SMALL);
+    free(p);
+    announce(p);
+    size_t u = malloc_usable_size(launder(p));
+    (void)u;
+    after();
+    free(keep);
+}
+
+TEST(stale_zone_pointer)
+{
+    /* Fill many zones of one class, free everything: all zones but one reserve go back to the
+     * system. Then free a pointer that lay in a zone that is no longer mapped. */
+    enum { N = 60000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(SZ_TINY);
+        CHECK(p[i] != NULL, "malloc failed");
+    }
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    void *stale = NULL;
+    for (int i = 0; i < N && !stale; i++)
+        if (!addr_mapped((uintptr_t)p[i]))
+            stale = p[i];
+    CHECK(stale != NULL, "no zone went back to the system after freeing %d blocks of %d B", N, SZ_TINY);
+    bad_free(launder(stale));
+    after();
+}
+
+static const test_case cases[] = {
+    CASE(free_stack),
+    CASE(free_global),
+    CASE(free_0x10),
+    CASE(free_unmapped),
+    CASE(free_program_mmap),
+    CASE(free_tiny_plus1),
+    CASE(free_tiny_plus16),
+    CASE(free_small_plus1),
+    CASE(free_small_plus16),
+    CASE(free_large_plus16),
+    CASE(free_large_plus4096),
+    CASE(double_free_tiny),
+    CASE(double_free_small),
+    CASE(double_free_large),
+    CASE(double_free_tiny_frees_between),
+    CASE(double_free_small_frees_between),
+    CASE(double_free_large_frees_between),
+    CASE(double_free_zero_size),
+    CASE(realloc_freed),
+    CASE(realloc_freed_small),
+    CASE(realloc_stack),
+    CASE(realloc_interior),
+    CASE(realloc_large_interior),
+    CASE(usable_size_stack),
+    CASE(usable_size_freed),
+    CASE(stale_zone_pointer),
+};
+
+int main(int argc, char **argv)
+{
+    page = sysconf(_SC_PAGESIZE);
+    /* Give stdout its buffer now, so no allocation happens between computing a bad pointer and
+     * passing it (a new zone could otherwise be mapped where a stale pointer points). */
+    if (argc > 1 && strcmp(argv[1], "--list")) {
+        printf("START %s\n", argv[1]);
+        fflush(stdout);
+    }
+    return run_case(cases, sizeof cases / sizeof cases[0], argc, argv);
+}

@@ -1,0 +1,186 @@
+/*
+ * show_alloc_mem / show_alloc_mem_ex. The cases that need parsing print the program's own blocks on
+ * stderr, one line each:
+ *     BLOCK 0x<hex> <size> <kind>     kind: m (malloc/calloc/realloc: size class follows the size)
+ *                                           a (aligned allocation)
+ *     FREED 0x<hex>                   a block freed before the dump (must not be listed)
+ * then call show_alloc_mem (or _ex) on stdout; run_tests.py checks the dump against those lines.
+ */
+#include "common.h"
+
+static void report(const void *p, size_t size, char kind)
+{
+    dprintf(2, "BLOCK %p %zu %c\n", p, size, kind);
+}
+
+static void *m(size_t size)
+{
+    void *p = malloc(size);
+    CHECK(p != NULL, "malloc(%zu) failed", size);
+    memset(p, 0x11, size);
+    return p;
+}
+
+TEST(known_heap)
+{
+    /* Blocks whose address may be reused are made first; nothing is allocated after the frees. */
+    char *r = m(100);
+    r = realloc(r, 200);
+    CHECK(r != NULL, "realloc failed");
+    char *r2 = m(300);
+    r2 = realloc(r2, 100000);
+    CHECK(r2 != NULL, "realloc failed");
+    char *r3 = m(200000);
+    r3 = realloc(r3, 50);
+    CHECK(r3 != NULL, "realloc failed");
+
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 42, 255, 256, 257, 1000, 3725, 4096, 48847, 131072, 131073,
+                                   200000, 1 << 20, 0, 42, 42, 42};
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    void *p[NS];
+    for (int i = 0; i < NS; i++)
+        p[i] = m(sizes[i]);
+    void *tiny[10];
+    for (int i = 0; i < 10; i++)
+        tiny[i] = m(16);
+    void *c = calloc(10, 30);
+    CHECK(c != NULL, "calloc failed");
+    void *al = memalign(4096, 5000);
+    CHECK(al != NULL, "memalign failed");
+    void *pm = NULL;
+    CHECK(posix_memalign(&pm, 64, 70) == 0, "posix_memalign failed");
+    void *aa = aligned_alloc(256, 256);
+    CHECK(aa != NULL, "aligned_alloc failed");
+
+    void *gone[6] = {m(24), m(500), m(300000), m(0), m(24), m(5000)};
+    for (int i = 0; i < 6; i++)
+        free(gone[i]);
+    free(tiny[3]);
+    free(tiny[7]);
+
+    report(r, 200, 'm');
+    report(r2, 100000, 'm');
+    report(r3, 50, 'm');
+    for (int i = 0; i < NS; i++)
+        report(p[i], sizes[i], 'm');
+    for (int i = 0; i < 10; i++)
+        if (i != 3 && i != 7)
+            report(tiny[i], 16, 'm');
+    report(c, 300, 'm');
+    report(al, 5000, 'a');
+    report(pm, 70, 'a');
+    report(aa, 256, 'a');
+    for (int i = 0; i < 6; i++)
+        dprintf(2, "FREED %p\n", gone[i]);
+    dprintf(2, "FREED %p\nFREED %p\n", tiny[3], tiny[7]);
+    fflush(stdout);
+    show_alloc_mem();
+}
+
+TEST(ex_format)
+{
+    char *hello = m(42);
+    memset(hello, 0, 42);
+    memcpy(hello, "Hello", 6);
+    char *s = m(3725);
+    memcpy(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 26);
+    char *l = m(48847);
+    memcpy(l, "\x01\x02\x7f\x80\xff", 5);
+    char *z = m(0);
+    void *gone = m(40);
+    free(gone);
+    report(hello, 42, 'm');
+    report(s, 3725, 'm');
+    report(l, 48847, 'm');
+    report(z, 0, 'm');
+    dprintf(2, "FREED %p\n", gone);
+    fflush(stdout);
+    show_alloc_mem_ex();
+}
+
+/* One block of each size from 1 to FT_SMALL_MAX in steps fine enough to hit every class. */
+TEST(zone_classes)
+{
+    static void *p[40000];
+    static size_t sz[40000];
+    int n = 0;
+    for (size_t s = 0; s <= FT_SMALL_MAX + 1; s += s < 64 ? 1 : s / 64) {
+        CHECK(n < 40000, "too many sizes");
+        sz[n] = s;
+        p[n] = m(s);
+        n++;
+    }
+    for (int i = 0; i < n; i++)
+        report(p[i], sz[i], 'm');
+    fflush(stdout);
+    show_alloc_mem_ex();
+}
+
+/* Zones of one class grow to many and shrink back to at most one reserve zone. */
+static int count_class_zones(const char *d, size_t cls)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, " class %zu B,", cls);
+    int n = 0;
+    for (const char *s = d; (s = strstr(s, pat)) != NULL; s++)
+        n++;
+    return n;
+}
+
+static void release_class(size_t size, int count)
+{
+    size_t cls = expected_class(size);
+    static void *p[100000];
+    CHECK(count <= 100000, "count too big");
+    int before = count_class_zones(dump_ex(), cls);
+    for (int i = 0; i < count; i++)
+        p[i] = m(size);
+    int peak = count_class_zones(dump_ex(), cls);
+    CHECK(peak >= 2, "%d blocks of %zu B fit in %d zone(s): test needs more", count, size, peak);
+    /* Free in an interleaved order so that zones empty late. */
+    for (int i = 0; i < count; i += 2)
+        free(p[i]);
+    for (int i = 1; i < count; i += 2)
+        free(p[i]);
+    int after = count_class_zones(dump_ex(), cls);
+    CHECK(after <= 1, "class %zu: %d zones before, %d at the peak, %d after freeing everything (max 1 reserve)",
+          cls, before, peak, after);
+    /* And again: the reserve is reused, the count stays bounded. */
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < count; i++)
+            p[i] = m(size);
+        for (int i = count; i-- > 0;)
+            free(p[i]);
+    }
+    after = count_class_zones(dump_ex(), cls);
+    CHECK(after <= 1, "class %zu: %d zones left after repeated rounds", cls, after);
+}
+
+TEST(zone_release_tiny) { release_class(SZ_TINY, 60000); }
+TEST(zone_release_small) { release_class(SZ_SMALL, 6000); }
+TEST(zone_release_small_big_class) { release_class(FT_SMALL_MAX - 1000, 400); }
+
+TEST(large_listed_alone)
+{
+    /* Every LARGE block is its own mapping: in the _ex dump each LARGE zone holds exactly one block. */
+    size_t sizes[] = {FT_SMALL_MAX + 1, 200000, 1 << 20, 5000000};
+    void *p[4];
+    for (int i = 0; i < 4; i++) {
+        p[i] = m(sizes[i]);
+        report(p[i], sizes[i], 'm');
+    }
+    fflush(stdout);
+    show_alloc_mem_ex();
+}
+
+static const test_case cases[] = {
+    CASE(known_heap),
+    CASE(ex_format),
+    CASE(zone_classes),
+    CASE(zone_release_tiny),
+    CASE(zone_release_small),
+    CASE(zone_release_small_big_class),
+    CASE(large_listed_alone),
+};
+
+RUN_CASES(cases)

@@ -1,0 +1,340 @@
+/* Threads: blocks handed between threads, fork while other threads allocate, dumps under load. */
+#include "common.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/* A block starts with its id and size; the rest is the pattern of its id. */
+typedef struct {
+    uint64_t id;
+    uint64_t size;
+} hdr;
+
+static void *make_block(rng_t *r, uint64_t id, size_t size)
+{
+    void *p;
+    switch (rng_below(r, 8)) {
+    case 0:
+        p = calloc(1, size);
+        CHECK(p != NULL, "calloc(1, %zu) failed", size);
+        for (size_t i = 0; i < size; i++)
+            CHECK(((unsigned char *)p)[i] == 0, "calloc memory not zero at %zu of %zu", i, size);
+        break;
+    case 1:
+        p = memalign((size_t)16 << rng_below(r, 8), size);
+        break;
+    default:
+        p = malloc(size);
+    }
+    CHECK(p != NULL, "allocation of %zu failed", size);
+    CHECK((uintptr_t)p % FT_ALIGN == 0, "%p not aligned", p);
+    CHECK(malloc_usable_size(p) >= size, "usable < size");
+    hdr *h = p;
+    h->id = id;
+    h->size = size;
+    pattern_fill((char *)p + sizeof(hdr), size - sizeof(hdr), id);
+    return p;
+}
+
+static void check_block(const void *p, const char *when)
+{
+    const hdr *h = p;
+    size_t bad = pattern_check((const char *)p + sizeof(hdr), h->size - sizeof(hdr), h->id);
+    CHECK(bad == (size_t)-1, "%s: block %p id %#llx size %llu corrupted at %zu", when, p, (unsigned long long)h->id,
+          (unsigned long long)h->size, bad + sizeof(hdr));
+}
+
+static size_t thread_size(rng_t *r)
+{
+    uint64_t k = rng_below(r, 1000);
+    if (k < 3)
+        return FT_SMALL_MAX + 1 + rng_below(r, 200000);
+    if (k < 60)
+        return 1025 + rng_below(r, 64 * 1024);
+    if (k < 400)
+        return FT_TINY_MAX + 1 + rng_below(r, 1024 - FT_TINY_MAX);
+    return sizeof(hdr) + rng_below(r, FT_TINY_MAX - sizeof(hdr) + 1);
+}
+
+/* ---- blocks handed between 8 threads through shared slots ---- */
+#define SLOTS 2048
+static void *slots[SLOTS];
+
+static void put_back(int i, void *p)
+{
+    void *displaced = __atomic_exchange_n(&slots[i], p, __ATOMIC_ACQ_REL);
+    if (displaced) {
+        check_block(displaced, "displaced");
+        free(displaced);
+    }
+}
+
+typedef struct {
+    int tid;
+    long ops;
+} worker_arg;
+
+static void *handoff_worker(void *arg)
+{
+    worker_arg *a = arg;
+    rng_t r;
+    rng_seed(&r, 1000 + (uint64_t)a->tid);
+    uint64_t counter = 0;
+    for (long op = 0; op < a->ops; op++) {
+        int i = (int)rng_below(&r, SLOTS);
+        void *p = __atomic_exchange_n(&slots[i], NULL, __ATOMIC_ACQ_REL);
+        if (!p) {
+            uint64_t id = ((uint64_t)a->tid << 48) | counter++;
+            put_back(i, make_block(&r, id, thread_size(&r)));
+            continue;
+        }
+        check_block(p, "taken");
+        uint64_t k = rng_below(&r, 4);
+        if (k < 2) {
+            if (rng_below(&r, 8) == 0)
+                free_sized(p, ((hdr *)p)->size);
+            else
+                free(p);
+        } else if (k == 2) {
+            hdr h = *(hdr *)p;
+            size_t ns = thread_size(&r);
+            void *q = realloc(p, ns);
+            CHECK(q != NULL, "realloc(%zu) failed", ns);
+            CHECK((uintptr_t)q % FT_ALIGN == 0, "realloc result not aligned");
+            size_t keep = h.size < ns ? h.size : ns;
+            size_t bad = pattern_check((char *)q + sizeof(hdr), keep - sizeof(hdr), h.id);
+            CHECK(bad == (size_t)-1, "realloc %llu -> %zu lost byte %zu", (unsigned long long)h.size, ns,
+                  bad + sizeof(hdr));
+            ((hdr *)q)->size = ns;
+            pattern_fill((char *)q + sizeof(hdr), ns - sizeof(hdr), h.id);
+            put_back(i, q);
+        } else {
+            put_back(i, p);
+        }
+    }
+    return NULL;
+}
+
+static void run_handoff(int nthreads, long ops)
+{
+    pthread_t t[64];
+    worker_arg a[64];
+    for (int i = 0; i < nthreads; i++) {
+        a[i].tid = i + 1;
+        a[i].ops = ops;
+        CHECK(pthread_create(&t[i], NULL, handoff_worker, &a[i]) == 0, "pthread_create failed");
+    }
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < SLOTS; i++)
+        if (slots[i]) {
+            check_block(slots[i], "final");
+            free(slots[i]);
+            slots[i] = NULL;
+        }
+}
+
+TEST(handoff_8_threads) { run_handoff(8, 60000); }
+
+/* ---- producer/consumer: every block freed by another thread than its allocator ---- */
+#define PC_N 20000
+static void *pc_blocks[PC_N];
+
+static void *producer(void *arg)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t)(uintptr_t)arg);
+    for (int i = 0; i < PC_N; i++)
+        pc_blocks[i] = make_block(&r, (uint64_t)i, thread_size(&r));
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < PC_N; i++) {
+        check_block(pc_blocks[i], "consumer");
+        free(pc_blocks[i]);
+    }
+    return NULL;
+}
+
+TEST(producer_consumer)
+{
+    for (int round = 0; round < 10; round++) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, producer, (void *)(uintptr_t)(round + 1)) == 0, "pthread_create failed");
+        pthread_join(t, NULL);
+        CHECK(pthread_create(&t, NULL, consumer, NULL) == 0, "pthread_create failed");
+        pthread_join(t, NULL);
+    }
+}
+
+/* ---- many short-lived threads ---- */
+static void *short_lived(void *arg)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t)(uintptr_t)arg);
+    void **keep = malloc(100 * sizeof(void *));
+    CHECK(keep != NULL, "malloc failed");
+    for (int i = 0; i < 100; i++)
+        keep[i] = make_block(&r, (uint64_t)(uintptr_t)arg * 1000 + (uint64_t)i, thread_size(&r));
+    for (int i = 0; i < 100; i += 2) {
+        check_block(keep[i], "own");
+        free(keep[i]);
+        keep[i] = NULL;
+    }
+    return keep; /* the odd blocks are freed by the main thread */
+}
+
+TEST(many_short_threads)
+{
+    for (int batch = 0; batch < 25; batch++) {
+        pthread_t t[16];
+        for (int i = 0; i < 16; i++)
+            CHECK(pthread_create(&t[i], NULL, short_lived, (void *)(uintptr_t)(batch * 16 + i + 1)) == 0,
+                  "pthread_create failed");
+        for (int i = 0; i < 16; i++) {
+            void **keep;
+            pthread_join(t[i], (void **)&keep);
+            for (int k = 1; k < 100; k += 2) {
+                check_block(keep[k], "joined");
+                free(keep[k]);
+            }
+            free(keep);
+        }
+    }
+}
+
+/* ---- fork while other threads allocate without pause ---- */
+static volatile int stop_flag;
+
+static void *busy(void *arg)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t)(uintptr_t)arg);
+    void *mine[64] = {0};
+    uint64_t id = 0;
+    while (!__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
+        int i = (int)rng_below(&r, 64);
+        if (mine[i]) {
+            check_block(mine[i], "busy");
+            if (rng_below(&r, 3) == 0) {
+                size_t ns = thread_size(&r);
+                hdr h = *(hdr *)mine[i];
+                void *q = realloc(mine[i], ns);
+                CHECK(q != NULL, "realloc failed");
+                ((hdr *)q)->size = ns;
+                pattern_fill((char *)q + sizeof(hdr), ns - sizeof(hdr), h.id);
+                mine[i] = q;
+                continue;
+            }
+            free(mine[i]);
+            mine[i] = NULL;
+        } else {
+            mine[i] = make_block(&r, id++, thread_size(&r));
+        }
+    }
+    for (int i = 0; i < 64; i++)
+        free(mine[i]);
+    return NULL;
+}
+
+static void child_work(void)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t)getpid());
+    void *p[200];
+    for (int i = 0; i < 200; i++)
+        p[i] = make_block(&r, (uint64_t)i, thread_size(&r));
+    for (int i = 0; i < 200; i++) {
+        check_block(p[i], "child");
+        free(p[i]);
+    }
+    char *s = strdup("child");
+    CHECK(s != NULL, "strdup failed in the child");
+    int devnull = open("/dev/null", O_WRONLY);
+    CHECK(devnull >= 0, "open /dev/null");
+    fflush(stdout);
+    dup2(devnull, 1);
+    show_alloc_mem();
+    show_alloc_mem_ex();
+    free(s);
+    exit(0);
+}
+
+static void wait_child(pid_t pid, int k)
+{
+    struct timespec ts = {0, 2000000};
+    for (int waited = 0; waited < 10000; waited++) { /* about 20 s */
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        CHECK(w >= 0, "waitpid: %s", strerror(errno));
+        if (w == pid) {
+            if (WIFSIGNALED(st))
+                FAIL("fork %d: child killed by signal %d", k, WTERMSIG(st));
+            CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fork %d: child exit status %d", k, WEXITSTATUS(st));
+            return;
+        }
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    FAIL("fork %d: child still running after 20 s (deadlock in malloc after fork?)", k);
+}
+
+TEST(fork_while_allocating)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, busy, (void *)(uintptr_t)(i + 1)) == 0, "pthread_create failed");
+    fflush(stdout);
+    for (int k = 0; k < 50; k++) {
+        /* let the threads run a bit between forks */
+        struct timespec ts = {0, 3000000};
+        nanosleep(&ts, NULL);
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+        if (pid == 0)
+            child_work();
+        wait_child(pid, k);
+    }
+    __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* ---- show_alloc_mem while other threads allocate ---- */
+TEST(dump_under_load)
+{
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&t[i], NULL, busy, (void *)(uintptr_t)(i + 7)) == 0, "pthread_create failed");
+    int devnull = open("/dev/null", O_WRONLY);
+    CHECK(devnull >= 0, "open /dev/null");
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(devnull, 1);
+    for (int k = 0; k < 200; k++) {
+        if (k % 2)
+            show_alloc_mem();
+        else
+            show_alloc_mem_ex();
+    }
+    dup2(saved, 1);
+    __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+}
+
+static const test_case cases[] = {
+    CASE(handoff_8_threads),
+    CASE(producer_consumer),
+    CASE(many_short_threads),
+    CASE(fork_while_allocating),
+    CASE(dump_under_load),
+};
+
+RUN_CASES(cases)

@@ -1,0 +1,149 @@
+/* Memory going back to the system: LARGE blocks are unmapped by free, free zones are released. */
+#include "common.h"
+
+TEST(large_munmap)
+{
+    size_t sizes[] = {FT_SMALL_MAX + 1, SZ_LARGE, 200000, 1 << 20, 10 << 20, 64 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char *p = malloc(sizes[i]);
+        CHECK(p != NULL, "malloc(%zu) failed", sizes[i]);
+        memset(p, 0x42, sizes[i]);
+        CHECK(addr_mapped((uintptr_t)p), "LARGE block %p not in /proc/self/maps", (void *)p);
+        free(p);
+        CHECK(!addr_mapped((uintptr_t)p), "LARGE block of %zu at %p still mapped after free", sizes[i], (void *)p);
+        CHECK(!addr_mapped((uintptr_t)p + sizes[i] - 1), "end of a LARGE block of %zu still mapped after free",
+              sizes[i]);
+    }
+}
+
+TEST(large_munmap_many)
+{
+    enum { N = 200 };
+    char *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(FT_SMALL_MAX + 1 + (size_t)i * 5000);
+        CHECK(p[i] != NULL, "malloc failed");
+        p[i][0] = 1;
+    }
+    for (int i = 0; i < N; i += 2)
+        free(p[i]);
+    for (int i = 0; i < N; i += 2)
+        CHECK(!addr_mapped((uintptr_t)p[i]), "LARGE block %d still mapped after free", i);
+    for (int i = 1; i < N; i += 2) {
+        CHECK(addr_mapped((uintptr_t)p[i]), "live LARGE block %d not mapped", i);
+        CHECK(p[i][0] == 1, "live LARGE block %d lost its content", i);
+        free(p[i]);
+        CHECK(!addr_mapped((uintptr_t)p[i]), "LARGE block %d still mapped after free", i);
+    }
+}
+
+TEST(large_realloc_moves_unmap)
+{
+    char *p = malloc(SZ_LARGE);
+    CHECK(p != NULL, "malloc failed");
+    pattern_fill(p, SZ_LARGE, 1);
+    char *blocker = NULL;
+    char *q = p;
+    /* Grow until the block moves (a mapping right after it may let it grow in place for a while). */
+    size_t s = SZ_LARGE;
+    for (int i = 0; i < 8 && q == p; i++) {
+        blocker = malloc(FT_SMALL_MAX + 1);
+        s *= 2;
+        q = realloc(p, s);
+        CHECK(q != NULL, "realloc failed");
+        if (q == p)
+            free(blocker);
+    }
+    if (q != p) {
+        CHECK(!addr_mapped((uintptr_t)p), "old LARGE block still mapped after realloc moved it");
+        free(blocker);
+    }
+    CHECK(pattern_check(q, SZ_LARGE, 1) == (size_t)-1, "realloc lost the contents");
+    free(q);
+}
+
+static void rss_peak(uint64_t seed, size_t peak_bytes, long *start_kb, long *peak_kb, long *end_kb)
+{
+    static void *p[400000];
+    rng_t r;
+    rng_seed(&r, seed);
+    *start_kb = vm_rss_kb();
+    size_t total = 0;
+    int n = 0;
+    while (total < peak_bytes) {
+        CHECK(n < 400000, "too many blocks");
+        uint64_t k = rng_below(&r, 10);
+        size_t s = k < 5 ? rng_below(&r, FT_TINY_MAX + 1)
+                 : k < 8 ? FT_TINY_MAX + 1 + rng_below(&r, 4096)
+                         : FT_TINY_MAX + 1 + rng_below(&r, FT_SMALL_MAX - FT_TINY_MAX);
+        p[n] = malloc(s);
+        CHECK(p[n] != NULL, "malloc(%zu) failed", s);
+        memset(p[n], 0xCD, s);
+        total += s;
+        n++;
+    }
+    *peak_kb = vm_rss_kb();
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(&r, (uint64_t)i + 1);
+        void *t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+    }
+    for (int i = 0; i < n; i++)
+        free(p[i]);
+    *end_kb = vm_rss_kb();
+}
+
+TEST(rss_returns_after_peak)
+{
+    long start, peak, end;
+    rss_peak(1, 200u << 20, &start, &peak, &end);
+    CHECK(peak - start > 150 * 1024, "RSS grew by only %ld kB for a 200 MB peak (test broken?)", peak - start);
+    CHECK(end - start <= 16 * 1024, "RSS start %ld kB, peak %ld kB, after freeing all %ld kB (> start + 16 MB)",
+          start, peak, end);
+}
+
+TEST(rss_bounded_over_rounds)
+{
+    long start0 = vm_rss_kb();
+    for (uint64_t round = 0; round < 4; round++) {
+        long start, peak, end;
+        rss_peak(10 + round, 100u << 20, &start, &peak, &end);
+        CHECK(end - start0 <= 16 * 1024, "round %d: RSS %ld kB at start, %ld kB after freeing all", (int)round,
+              start0, end);
+    }
+}
+
+TEST(tiny_only_peak)
+{
+    /* Only TINY blocks: 64 MB of 16..256 B blocks. */
+    static void *p[600000];
+    long start = vm_rss_kb();
+    size_t total = 0;
+    int n = 0;
+    while (total < (64u << 20) && n < 600000) {
+        size_t s = 16 + (size_t)(n % 15) * 16;
+        p[n] = malloc(s);
+        CHECK(p[n] != NULL, "malloc failed");
+        memset(p[n], 1, s);
+        total += s;
+        n++;
+    }
+    for (int i = 0; i < n; i += 2)
+        free(p[i]);
+    for (int i = 1; i < n; i += 2)
+        free(p[i]);
+    long end = vm_rss_kb();
+    CHECK(end - start <= 16 * 1024, "TINY: RSS %ld kB before, %ld kB after freeing 64 MB", start, end);
+}
+
+static const test_case cases[] = {
+    CASE(large_munmap),
+    CASE(large_munmap_many),
+    CASE(large_realloc_moves_unmap),
+    CASE(rss_returns_after_peak),
+    CASE(rss_bounded_over_rounds),
+    CASE(tiny_only_peak),
+};
+
+RUN_CASES(cases)
