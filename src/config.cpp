@@ -25,6 +25,7 @@ void read_environment() {
     if (!strcmp(v, "warn")) g_config.errors = ErrorMode::kWarn;
     else if (!strcmp(v, "ignore")) g_config.errors = ErrorMode::kIgnore;
   }
+  if (const char *v = env("FT_MALLOC_TCACHE")) g_config.tcache = strcmp(v, "0") != 0;
 }
 
 }  // namespace

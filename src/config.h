@@ -14,6 +14,7 @@ enum class ErrorMode : uint8_t {
 
 struct Config {
   ErrorMode errors = ErrorMode::kAbort;
+  bool tcache = true;  // FT_MALLOC_TCACHE=0: no per-thread cache, every call takes the lock
 };
 
 extern Config g_config;

@@ -9,6 +9,7 @@
 #include "lock.h"
 #include "os.h"
 #include "registry.h"
+#include "thread_cache.h"
 #include "zone_heap.h"
 
 namespace ft {
@@ -76,6 +77,32 @@ Ref resolve(const void *ptr) {
   return r;
 }
 
+// A TINY or SMALL block: from this thread's cache when the class is cached, else from the zones.
+void *zone_alloc(unsigned c, size_t n, bool zero) {
+  if (c < kCachedClasses) {
+    if (ThreadCache *tc = tcache::current()) {
+      uintptr_t v = tcache::pop(tc, c);
+      return v ? hand_out(v, c, n, zero) : fail(ENOMEM);
+    }
+  }
+  return zone_heap::allocate(c, n, zero);
+}
+
+// The lock-free free: a live chunk of a cached class goes to this thread's cache. False leaves
+// everything as it was, for the locked path (which also reports what is wrong).
+bool free_to_cache(void *p) {
+  ThreadCache *tc = tcache::current();
+  if (!tc) return false;
+  Zone *z = registry::lookup(p);
+  if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
+  uint32_t i;
+  bool exact;
+  if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
+  if (!z->clear_live(i)) return false;  // not live: a double free, reported under the lock
+  tcache::push(tc, z->class_index, reinterpret_cast<uintptr_t>(p));
+  return true;
+}
+
 bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
 
 // memalign's work once the alignment is a power of two above kMinAlign.
@@ -84,15 +111,15 @@ void *aligned(size_t align, size_t n) {
   if (n <= kSmallMax && align <= kMaxChunkAlign) {
     // The first class at least as big whose chunks all fall on `align`: 4096 B chunks always do.
     for (unsigned c = class_of(n); c < kClassCount; ++c)
-      if (kLayouts[c].chunk_align >= align) return zone_heap::allocate(c, n, false);
+      if (kLayouts[c].chunk_align >= align) return zone_alloc(c, n, false);
   }
   return large::allocate(n, align);
 }
 
 }  // namespace
 
-void *heap_malloc(size_t n) {
-  if (n <= kSmallMax) return zone_heap::allocate(class_of(n), n, false);
+void *heap_malloc_slow(size_t n) {
+  if (n <= kSmallMax) return zone_alloc(class_of(n), n, false);
   if (n > kMaxRequest) return fail(ENOMEM);
   return large::allocate(n, kMinAlign);
 }
@@ -100,12 +127,13 @@ void *heap_malloc(size_t n) {
 void *heap_calloc(size_t count, size_t size) {
   size_t n;
   if (__builtin_mul_overflow(count, size, &n) || n > kMaxRequest) return fail(ENOMEM);
-  if (n <= kSmallMax) return zone_heap::allocate(class_of(n), n, true);
+  if (n <= kSmallMax) return zone_alloc(class_of(n), n, true);
   return large::allocate(n, kMinAlign);  // fresh pages: zero already
 }
 
-void heap_free(void *p, Call call, size_t size, size_t align) {
+void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   if (!p) return;
+  if (size == kUnchecked && free_to_cache(p)) return;
   int saved_errno = errno;
   Zone *unmap_zone = nullptr;
   LargeBlock gone{};
@@ -138,9 +166,9 @@ void heap_free(void *p, Call call, size_t size, size_t align) {
 }
 
 void *heap_realloc(void *p, size_t n) {
-  if (!p) return heap_malloc(n);
+  if (!p) return heap_malloc_slow(n);
   if (!n) {
-    heap_free(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
+    heap_free_slow(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
     return nullptr;
   }
   if (n > kMaxRequest) return fail(ENOMEM);
@@ -191,7 +219,7 @@ void *heap_realloc(void *p, size_t n) {
       }
     }
   }
-  void *q = heap_malloc(n);
+  void *q = heap_malloc_slow(n);
   if (!q) {
     if (!shrinking) return nullptr;
     // Could not move to a smaller chunk: keep the block where it is.
@@ -201,7 +229,7 @@ void *heap_realloc(void *p, size_t n) {
     return p;
   }
   memcpy(q, p, old_usable < n ? old_usable : n);
-  heap_free(p, Call::kRealloc);
+  heap_free_slow(p, Call::kRealloc);
   return q;
 }
 
@@ -212,7 +240,7 @@ void *heap_reallocarray(void *p, size_t count, size_t size) {
 }
 
 void *heap_memalign(size_t align, size_t n) {
-  if (align <= kMinAlign) return heap_malloc(n);
+  if (align <= kMinAlign) return heap_malloc_slow(n);
   if (align > kMaxRequest / 2 + 1) return fail(EINVAL);
   if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
   return aligned(align, n);
@@ -221,7 +249,7 @@ void *heap_memalign(size_t align, size_t n) {
 int heap_posix_memalign(void **out, size_t align, size_t n) {
   if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
   int saved_errno = errno;  // posix_memalign reports through its result only
-  void *p = align <= kMinAlign ? heap_malloc(n) : aligned(align, n);
+  void *p = align <= kMinAlign ? heap_malloc_slow(n) : aligned(align, n);
   errno = saved_errno;
   if (!p) return ENOMEM;
   *out = p;
@@ -230,7 +258,7 @@ int heap_posix_memalign(void **out, size_t align, size_t n) {
 
 void *heap_aligned_alloc(size_t align, size_t n) {
   if (!is_pow2(align)) return fail(EINVAL);  // glibc 2.38 and C23
-  return align <= kMinAlign ? heap_malloc(n) : aligned(align, n);
+  return align <= kMinAlign ? heap_malloc_slow(n) : aligned(align, n);
 }
 
 void *heap_valloc(size_t n) {

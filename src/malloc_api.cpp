@@ -26,9 +26,9 @@ FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept { return ft::
 FT_API void *valloc(size_t size) noexcept { return ft::heap_valloc(size); }
 FT_API void *pvalloc(size_t size) noexcept { return ft::heap_pvalloc(size); }
 FT_API size_t malloc_usable_size(void *ptr) noexcept { return ft::heap_usable_size(ptr); }
-FT_API void free_sized(void *ptr, size_t size) noexcept { ft::heap_free(ptr, ft::Call::kFreeSized, size); }
+FT_API void free_sized(void *ptr, size_t size) noexcept { ft::heap_free_slow(ptr, ft::Call::kFreeSized, size); }
 FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
-  ft::heap_free(ptr, ft::Call::kFreeAlignedSized, size, alignment);
+  ft::heap_free_slow(ptr, ft::Call::kFreeAlignedSized, size, alignment);
 }
 
 // Old and internal names that some programs and libraries call directly.

@@ -4,31 +4,16 @@
 #include "zone.h"
 
 namespace ft::registry {
-namespace {
-
-constexpr unsigned kAddressBits = 48;  // user space on x86-64 and aarch64 (no 5-level hints)
-constexpr unsigned kGranuleBits = 16;  // kZoneGranule
-constexpr unsigned kLeafBits = 16;
-constexpr unsigned kRootBits = kAddressBits - kGranuleBits - kLeafBits;  // 16
 static_assert(size_t{1} << kGranuleBits == kZoneGranule);
 
-struct Leaf {
-  Zone *slot[size_t{1} << kLeafBits];
-};
-
 constinit Leaf *g_root[size_t{1} << kRootBits] = {};
+
+namespace {
 
 Leaf *leaf_for(uintptr_t a) { return __atomic_load_n(&g_root[a >> (kGranuleBits + kLeafBits)], __ATOMIC_ACQUIRE); }
 size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafBits) - 1); }
 
 }  // namespace
-
-Zone *lookup(const void *p) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (a >> kAddressBits) return nullptr;
-  Leaf *leaf = leaf_for(a);
-  return leaf ? __atomic_load_n(&leaf->slot[slot_of(a)], __ATOMIC_ACQUIRE) : nullptr;
-}
 
 bool insert(Zone *zone, size_t len) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);

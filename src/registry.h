@@ -16,8 +16,24 @@ struct Zone;
 
 namespace registry {
 
-// Finds the zone covering p, or nullptr.
-Zone *lookup(const void *p);
+inline constexpr unsigned kAddressBits = 48;  // user space on x86-64 and aarch64 (no 5-level hints)
+inline constexpr unsigned kGranuleBits = 16;  // zones start on 64 KiB boundaries
+inline constexpr unsigned kLeafBits = 16;
+inline constexpr unsigned kRootBits = kAddressBits - kGranuleBits - kLeafBits;  // 16
+
+struct Leaf {
+  Zone *slot[size_t{1} << kLeafBits];
+};
+extern Leaf *g_root[size_t{1} << kRootBits];
+
+// Finds the zone covering p, or nullptr. Inline: every free starts here.
+inline Zone *lookup(const void *p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a >> kAddressBits) return nullptr;
+  Leaf *leaf = __atomic_load_n(&g_root[a >> (kGranuleBits + kLeafBits)], __ATOMIC_ACQUIRE);
+  return leaf ? __atomic_load_n(&leaf->slot[(a >> kGranuleBits) & ((size_t{1} << kLeafBits) - 1)], __ATOMIC_ACQUIRE)
+              : nullptr;
+}
 // Records that [zone, zone + len) belongs to zone. False if a leaf could not be mapped.
 bool insert(Zone *zone, size_t len);
 void erase(Zone *zone, size_t len);

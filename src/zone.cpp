@@ -7,6 +7,12 @@ void Zone::init(unsigned cls) {
   class_index = cls;
   magic = kMagic ^ base();
   const ZoneLayout &l = layout();
+  chunk_size = l.chunk_size;
+  div_magic = l.div_magic;
+  data_offset = l.data_offset;
+  chunks = l.chunks;
+  live_offset = l.live_offset;
+  codes_offset = l.codes_offset;
   uint64_t *map = avail_map();
   for (uint32_t w = 0; w < l.words; ++w) {
     uint32_t bits = l.chunks - w * 64;
@@ -38,21 +44,7 @@ void Zone::give(uint32_t i) {
   ++avail;
 }
 
-void Zone::set_size(uint32_t i, size_t n) {
-  const ZoneLayout &l = layout();
-  if (!class_is_tiny(class_index)) {
-    reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n);
-    return;
-  }
-  size_t d = l.chunk_size - n;
-  unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
-  if (code == kTinyTailCode) {
-    uint32_t v = static_cast<uint32_t>(n);
-    memcpy(chunk(i) + l.chunk_size - kTinyTailBytes, &v, sizeof v);
-  }
-  // Two chunks share a byte: change only our nibble, atomically (see set_live).
-  uint8_t *byte = codes() + i / 2;
-  unsigned shift = (i % 2) * 4;
+void Zone::set_code_slow(uint8_t *byte, unsigned shift, unsigned code) {
   uint8_t old = __atomic_load_n(byte, __ATOMIC_RELAXED);
   uint8_t want;
   do {
@@ -61,28 +53,18 @@ void Zone::set_size(uint32_t i, size_t n) {
 }
 
 size_t Zone::size(uint32_t i) const {
-  const ZoneLayout &l = layout();
-  Zone *self = const_cast<Zone *>(this);
   if (!class_is_tiny(class_index)) {
-    uint32_t n = reinterpret_cast<const uint32_t *>(self->codes())[i];
-    return n < l.chunk_size ? n : l.chunk_size;
+    uint32_t n = reinterpret_cast<const uint32_t *>(const_cast<Zone *>(this)->codes())[i];
+    return n < chunk_size ? n : chunk_size;
   }
-  unsigned code = (__atomic_load_n(self->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
-  if (code != kTinyTailCode) return l.chunk_size - code;
+  unsigned code = tiny_code(i);
+  if (code != kTinyTailCode) return chunk_size - code;
   uint32_t v;
-  memcpy(&v, chunk(i) + l.chunk_size - kTinyTailBytes, sizeof v);
+  memcpy(&v, chunk(i) + chunk_size - kTinyTailBytes, sizeof v);
   // The tail is in the user's reach: an overflow may have changed it, so never trust it past
   // the usable size.
-  size_t cap = l.chunk_size - kTinyTailBytes;
+  size_t cap = chunk_size - kTinyTailBytes;
   return v < cap ? v : cap;
-}
-
-size_t Zone::usable(uint32_t i) const {
-  const ZoneLayout &l = layout();
-  if (!class_is_tiny(class_index)) return l.chunk_size;
-  Zone *self = const_cast<Zone *>(this);
-  unsigned code = (__atomic_load_n(self->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
-  return code == kTinyTailCode ? l.chunk_size - kTinyTailBytes : l.chunk_size;
 }
 
 }  // namespace ft

@@ -38,7 +38,8 @@ inline constexpr unsigned kMaxBitmapWords = 64;
 inline constexpr unsigned kMaxChunksPerZone = 64 * kMaxBitmapWords;
 // Chunks are aligned to their size's lowest set bit up to a page; memalign beyond goes LARGE.
 inline constexpr size_t kMaxChunkAlign = 4096;
-inline constexpr unsigned kZoneHeaderSize = 64;
+// Two cache lines: the hot fields (layout copy, bitmap summary) and the list links.
+inline constexpr unsigned kZoneHeaderSize = 128;
 // TINY size code meaning "the size is stored in the chunk's last kTinyTailBytes bytes".
 inline constexpr unsigned kTinyTailCode = 15;
 inline constexpr unsigned kTinyTailBytes = 4;
@@ -113,15 +114,24 @@ static_assert(layouts_hold_the_design_card());
 static_assert(kLayouts[0].chunks >= 3900, "16 B blocks must cost under 17 B resident");
 
 // The header at the base of every zone. Lists are intrusive: zones are never allocated apart.
+// The fields of its class's layout that the fast paths need are copied here, next to the magic,
+// so that a free reads one cache line of the header.
 struct Zone {
-  uint64_t magic;            // kZoneMagic ^ base: a stray write or a fake zone is caught
-  Zone *next, *prev;         // the class's list of zones with free chunks
-  Zone *next_all, *prev_all; // every zone, for the dump and the heap check
+  uint64_t magic;            // kMagic ^ base: a stray write or a fake zone is caught
   uint32_t class_index;
+  uint32_t chunk_size;       // = layout().chunk_size
+  uint64_t div_magic;        // = layout().div_magic
+  uint32_t data_offset;      // = layout().data_offset
+  uint32_t chunks;           // = layout().chunks
   uint32_t avail;            // chunks with their avail bit set
   uint32_t hwm;              // chunks [hwm, chunks) are untouched, hence zero
-  uint32_t unused;
   uint64_t summary;          // bit w <=> avail word w is non-zero
+  uint32_t live_offset;      // = layout().live_offset
+  uint32_t codes_offset;     // = layout().codes_offset
+  uint64_t unused[2];
+  Zone *next, *prev;         // the class's list of zones with free chunks
+  Zone *next_all, *prev_all; // every zone, for the dump and the heap check
+  uint64_t unused2[3];
 
   static constexpr uint64_t kMagic = 0x9e3779b97f4a7c15ull;
 
@@ -129,26 +139,27 @@ struct Zone {
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }
   bool magic_ok() const { return magic == (kMagic ^ base()); }
   uint64_t *avail_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + kZoneHeaderSize); }
-  uint64_t *live_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + layout().live_offset); }
+  uint64_t *live_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + live_offset); }
   const uint64_t *live_map() const { return const_cast<Zone *>(this)->live_map(); }
-  uint8_t *codes() { return reinterpret_cast<uint8_t *>(this) + layout().codes_offset; }
-  uintptr_t data() const { return base() + layout().data_offset; }
-  char *chunk(uint32_t i) const { return reinterpret_cast<char *>(data() + size_t{i} * layout().chunk_size); }
-  bool empty() const { return avail == layout().chunks; }
+  uint8_t *codes() { return reinterpret_cast<uint8_t *>(this) + codes_offset; }
+  uintptr_t data() const { return base() + data_offset; }
+  char *chunk(uint32_t i) const { return reinterpret_cast<char *>(data() + size_t{i} * chunk_size); }
+  bool empty() const { return avail == chunks; }
 
   bool is_live(uint32_t i) const { return (__atomic_load_n(&live_map()[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
   bool is_avail(uint32_t i) { return (avail_map()[i / 64] >> (i % 64)) & 1; }
 
   // Where p falls: the chunk index and whether p is that chunk's start. False if outside the chunks.
   bool locate(uintptr_t p, uint32_t *index, bool *exact) const {
-    const ZoneLayout &l = layout();
-    if (p < data()) return false;
-    uint64_t off = p - data();
-    if (off >= uint64_t{l.chunks} * l.chunk_size) return false;
-    uint32_t i = static_cast<uint32_t>((static_cast<unsigned __int128>(off) * l.div_magic) >> 64);
+    uint64_t off = p - data();  // wraps for p below the chunks, then fails the bound check
+    uint32_t i = static_cast<uint32_t>((static_cast<unsigned __int128>(off) * div_magic) >> 64);
     *index = i;
-    *exact = off == uint64_t{i} * l.chunk_size;
-    return true;
+    *exact = off == uint64_t{i} * chunk_size;
+    return off < uint64_t{chunks} * chunk_size;
+  }
+  // For a pointer known to be a chunk start (from a cache).
+  uint32_t index_of(uintptr_t p) const {
+    return static_cast<uint32_t>((static_cast<unsigned __int128>(p - data()) * div_magic) >> 64);
   }
 
   void init(unsigned cls);
@@ -157,12 +168,46 @@ struct Zone {
   void give(uint32_t i);
   // Live bits are changed with atomic read-modify-writes: a later per-thread cache flips them
   // without the heap lock. Return the previous state of the bit.
-  bool set_live(uint32_t i) { return __atomic_fetch_or(&live_map()[i / 64], uint64_t{1} << (i % 64), __ATOMIC_RELAXED) >> (i % 64) & 1; }
-  bool clear_live(uint32_t i) { return __atomic_fetch_and(&live_map()[i / 64], ~(uint64_t{1} << (i % 64)), __ATOMIC_RELAXED) >> (i % 64) & 1; }
+  // (Written as fetch-op & mask so that the compiler emits one `lock bts` / `lock btr`.)
+  bool set_live(uint32_t i) {
+    uint64_t m = uint64_t{1} << (i % 64);
+    return __atomic_fetch_or(&live_map()[i / 64], m, __ATOMIC_RELEASE) & m;
+  }
+  bool clear_live(uint32_t i) {
+    uint64_t m = uint64_t{1} << (i % 64);
+    return __atomic_fetch_and(&live_map()[i / 64], ~m, __ATOMIC_RELAXED) & m;
+  }
 
-  void set_size(uint32_t i, size_t n);
+  // Records the size the program asked for (inline: every malloc does it).
+  void set_size(uint32_t i, size_t n) {
+    if (!class_is_tiny(class_index)) {
+      reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n);
+      return;
+    }
+    size_t d = chunk_size - n;
+    unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
+    if (code == kTinyTailCode) {
+      uint32_t v = static_cast<uint32_t>(n);
+      memcpy(chunk(i) + chunk_size - kTinyTailBytes, &v, sizeof v);
+    }
+    uint8_t *byte = codes() + i / 2;
+    unsigned shift = (i % 2) * 4;
+    uint8_t old = __atomic_load_n(byte, __ATOMIC_RELAXED);
+    if (((old >> shift) & 0xF) != code) set_code_slow(byte, shift, code);  // usually the same size
+  }
   size_t size(uint32_t i) const;     // the size the program asked for
-  size_t usable(uint32_t i) const;   // what malloc_usable_size reports
+  // What malloc_usable_size reports.
+  size_t usable(uint32_t i) const {
+    if (!class_is_tiny(class_index)) return chunk_size;
+    return tiny_code(i) == kTinyTailCode ? chunk_size - kTinyTailBytes : chunk_size;
+  }
+  unsigned tiny_code(uint32_t i) const {
+    return (__atomic_load_n(const_cast<Zone *>(this)->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
+  }
+
+ private:
+  // Two chunks share a code byte: change only our nibble, atomically (see set_live).
+  static void set_code_slow(uint8_t *byte, unsigned shift, unsigned code);
 };
 static_assert(sizeof(Zone) == kZoneHeaderSize);
 

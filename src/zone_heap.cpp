@@ -92,33 +92,9 @@ void trim_reserve(Zone *z, size_t keep) {
   z->hwm = 0;
 }
 
-}  // namespace
-
-void *allocate(unsigned c, size_t n, bool zero) {
-  HeapLock lock;
-  ClassList &list = g_lists[c];
-  Zone *z = list.head;
-  if (!z && !(z = map_zone(c, lock))) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  if (z->empty()) --list.empty_zones;
-  bool fresh;
-  uint32_t i = z->take(&fresh);
-  if (!z->avail) unlink(list, z);
-  z->set_size(i, n);
-  z->set_live(i);
-  size_t usable = z->usable(i);
-  lock.unlock();
-  char *p = z->chunk(i);
-  // The chunk is the caller's now: clear it outside the lock. Untouched pages are zero already.
-  if (zero && !fresh) memset(p, 0, usable);
-  return p;
-}
-
-Zone *free_chunk(Zone *z, uint32_t i) {
+// Gives chunk i (no longer live) back to z; returns z if it must now be unmapped.
+Zone *return_chunk(Zone *z, uint32_t i) {
   ClassList &list = g_lists[z->class_index];
-  z->clear_live(i);
   z->give(i);
   if (z->avail == 1) push_front(list, z);  // it was full: back on the list
   if (!z->empty()) return nullptr;
@@ -140,6 +116,78 @@ Zone *free_chunk(Zone *z, uint32_t i) {
   g_mapped -= z->layout().zone_size;
   return z;
 }
+
+// Takes the lowest free chunk of the class's first zone with room, mapping a zone if none has.
+bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *fresh) {
+  ClassList &list = g_lists[c];
+  Zone *z = list.head;
+  if (!z && !(z = map_zone(c, lock))) return false;
+  if (z->empty()) --list.empty_zones;
+  *index = z->take(fresh);
+  if (!z->avail) unlink(list, z);
+  *zone = z;
+  return true;
+}
+
+}  // namespace
+
+void *allocate(unsigned c, size_t n, bool zero) {
+  HeapLock lock;
+  Zone *z;
+  uint32_t i;
+  bool fresh;
+  if (!take_chunk(c, lock, &z, &i, &fresh)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  z->set_size(i, n);
+  z->set_live(i);
+  size_t usable = z->usable(i);
+  lock.unlock();
+  char *p = z->chunk(i);
+  // The chunk is the caller's now: clear it outside the lock. Untouched pages are zero already.
+  if (zero && !fresh) memset(p, 0, usable);
+  return p;
+}
+
+Zone *free_chunk(Zone *z, uint32_t i) {
+  z->clear_live(i);
+  return return_chunk(z, i);
+}
+
+unsigned take_batch(unsigned c, uintptr_t *out, unsigned n) {
+  HeapLock lock;
+  unsigned got = 0;
+  Zone *z;
+  uint32_t i;
+  bool fresh;
+  while (got < n && take_chunk(c, lock, &z, &i, &fresh))
+    out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
+  return got;
+}
+
+void give_batch(const uintptr_t *chunks, unsigned n) {
+  // Zones emptied by this batch beyond the reserve: unmapped once the lock is dropped.
+  constexpr unsigned kMaxDeferred = 8;
+  Zone *deferred[kMaxDeferred];
+  unsigned nd = 0;
+  {
+    HeapLock lock;
+    for (unsigned k = 0; k < n; ++k) {
+      uintptr_t p = chunks[k] & ~kFreshTag;
+      Zone *z = registry::lookup(reinterpret_cast<void *>(p));
+      uint32_t i = 0;
+      bool exact;
+      z->locate(p, &i, &exact);  // a cached chunk is always a chunk start
+      Zone *gone = return_chunk(z, i);
+      if (!gone) continue;
+      if (nd < kMaxDeferred) deferred[nd++] = gone;
+      else os::unmap(gone, gone->layout().zone_size);
+    }
+  }
+  for (unsigned k = 0; k < nd; ++k) os::unmap(deferred[k], deferred[k]->layout().zone_size);
+}
+
 
 Zone *all_zones() { return g_all; }
 size_t zone_count() { return g_zone_count; }

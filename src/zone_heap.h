@@ -22,6 +22,16 @@ void *allocate(unsigned c, size_t n, bool zero);
 // the caller must unmap (os::unmap(zone, zone_size)) after dropping the lock, or nullptr.
 Zone *free_chunk(Zone *z, uint32_t i);
 
+// For the per-thread caches. A cached chunk is neither avail nor live: out of its zone (which
+// therefore stays mapped) yet free for the program, so a free() of it is a double free.
+// A cached chunk is stored as its address with bit 0 set when it is untouched (zero).
+inline constexpr uintptr_t kFreshTag = 1;
+// Takes up to n chunks of class c out of their zones, under one lock acquisition. Returns how many
+// (0 when out of memory).
+unsigned take_batch(unsigned c, uintptr_t *out, unsigned n);
+// Gives n cached chunks back to their zones, under one lock acquisition.
+void give_batch(const uintptr_t *chunks, unsigned n);
+
 // Every zone, for the dump and the checks.
 Zone *all_zones();
 size_t zone_count();

@@ -1,0 +1,99 @@
+#include "thread_cache.h"
+
+#include <pthread.h>
+
+#include "config.h"
+#include "lock.h"
+#include "os.h"
+#include "zone_heap.h"
+
+namespace ft {
+
+__thread ThreadCache *t_cache __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace tcache {
+namespace {
+
+enum : uint8_t { kUnattached, kAttaching, kActive, kOff };
+__thread uint8_t t_state __attribute__((tls_model("initial-exec"))) = kUnattached;
+
+// Guarded by the heap lock.
+constinit ThreadCache *g_idle = nullptr;
+constinit bool g_key_made = false;
+constinit pthread_key_t g_key;
+
+void flush_class(ThreadCache *tc, unsigned c) {
+  ClassCache &cc = tc->classes[c];
+  if (cc.count) zone_heap::give_batch(cc.slot, cc.count);
+  cc.count = 0;
+}
+
+// pthread key destructor: the thread is exiting. Its chunks go back to their zones and the cache
+// to the idle list; a later free() or malloc() on this thread (another key's destructor) takes
+// the lock instead.
+void thread_exit(void *arg) {
+  auto *tc = static_cast<ThreadCache *>(arg);
+  t_cache = nullptr;
+  t_state = kOff;
+  for (unsigned c = 0; c < kCachedClasses; ++c) flush_class(tc, c);
+  HeapLock lock;
+  tc->next_idle = g_idle;
+  g_idle = tc;
+}
+
+}  // namespace
+
+ThreadCache *attach() {
+  if (t_state != kUnattached) return nullptr;
+  ensure_init();
+  if (!g_config.tcache) {
+    t_state = kOff;
+    return nullptr;
+  }
+  t_state = kAttaching;  // pthread_setspecific below may call malloc: it takes the lock path
+  ThreadCache *tc;
+  {
+    HeapLock lock;
+    if (!g_key_made) g_key_made = pthread_key_create(&g_key, thread_exit) == 0;
+    tc = g_idle;
+    if (tc) g_idle = tc->next_idle;
+  }
+  if (!tc) {
+    tc = static_cast<ThreadCache *>(os::map(os::round_to_pages(sizeof(ThreadCache))));
+    if (!tc) {
+      t_state = kUnattached;  // try again on a later call
+      return nullptr;
+    }
+    for (unsigned c = 0; c < kCachedClasses; ++c) tc->classes[c].capacity = cache_capacity(c);
+  }
+  if (!g_key_made || pthread_setspecific(g_key, tc) != 0) {
+    HeapLock lock;
+    tc->next_idle = g_idle;
+    g_idle = tc;
+    t_state = kOff;
+    return nullptr;
+  }
+  t_cache = tc;
+  t_state = kActive;
+  return tc;
+}
+
+uintptr_t refill(ThreadCache *tc, unsigned c) {
+  ClassCache &cc = tc->classes[c];
+  // Half the capacity: the next frees have room, the next mallocs have chunks.
+  unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2);
+  if (!got) return 0;
+  cc.count = got - 1;
+  return cc.slot[got - 1];
+}
+
+void flush_half(ThreadCache *tc, unsigned c) {
+  ClassCache &cc = tc->classes[c];
+  unsigned half = cc.count / 2;
+  zone_heap::give_batch(cc.slot, half);
+  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
+  cc.count -= half;
+}
+
+}  // namespace tcache
+}  // namespace ft

@@ -1,0 +1,71 @@
+// The per-thread cache: a few free chunks per TINY/SMALL class held by each thread, so that most
+// malloc and free calls take no lock. The zones stay under the one heap mutex; the cache refills
+// from them and flushes back to them in batches, one lock acquisition per batch.
+//
+// A cached chunk is free for the program (its live bit is clear, show_alloc_mem does not list it,
+// a second free() of it is a double free) but out of its zone (its avail bit is clear too), so
+// the zone cannot be unmapped under the cache. The cache itself lives in its own mapping, out of
+// reach of user blocks, and is reused by later threads once its thread exits.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "size_class.h"
+#include "zone.h"
+
+namespace ft {
+
+// Classes up to 32 KiB are cached (jemalloc's default); larger ones are rarer and go to the zones.
+inline constexpr size_t kCacheMaxSize = 32 * 1024;
+inline constexpr unsigned kCachedClasses = class_of(kCacheMaxSize) + 1;
+inline constexpr unsigned kCacheSlots = 64;
+// Each class holds at most 16 KiB (but 2 to 64 chunks): at most ~0.8 MiB per thread if a thread
+// churns every class, a few KiB for a typical one.
+constexpr uint32_t cache_capacity(unsigned c) {
+  size_t n = 16 * 1024 / class_size(c);
+  return static_cast<uint32_t>(n < 2 ? 2 : n > kCacheSlots ? kCacheSlots : n);
+}
+
+struct ClassCache {
+  uint32_t count;
+  uint32_t capacity;
+  uintptr_t slot[kCacheSlots];  // a stack: the most recently freed chunk, still in cache, on top
+};
+
+struct ThreadCache {
+  ClassCache classes[kCachedClasses];
+  ThreadCache *next_idle;  // on the list of caches whose thread has exited
+};
+
+// This thread's cache; nullptr before its first allocation, when FT_MALLOC_TCACHE=0, and after
+// the thread's cache was flushed at its exit. Initial-exec TLS: one pointer and one byte, well
+// within what glibc reserves for libraries loaded with dlopen.
+extern __thread ThreadCache *t_cache __attribute__((tls_model("initial-exec")));
+
+namespace tcache {
+
+// The cache to use, attaching one on the thread's first call.
+ThreadCache *attach();
+inline ThreadCache *current() {
+  ThreadCache *tc = t_cache;
+  return __builtin_expect(tc != nullptr, 1) ? tc : attach();
+}
+
+// Refills class c from the zones and returns one chunk (tagged with kFreshTag when untouched),
+// or 0 when out of memory.
+uintptr_t refill(ThreadCache *tc, unsigned c);
+// Gives the oldest half of class c back to the zones.
+void flush_half(ThreadCache *tc, unsigned c);
+
+inline uintptr_t pop(ThreadCache *tc, unsigned c) {
+  ClassCache &cc = tc->classes[c];
+  return __builtin_expect(cc.count != 0, 1) ? cc.slot[--cc.count] : refill(tc, c);
+}
+inline void push(ThreadCache *tc, unsigned c, uintptr_t chunk) {
+  ClassCache &cc = tc->classes[c];
+  if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(tc, c);
+  cc.slot[cc.count++] = chunk;
+}
+
+}  // namespace tcache
+}  // namespace ft
