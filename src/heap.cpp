@@ -95,6 +95,7 @@ bool free_to_cache(void *p) {
   if (!tc) return false;
   Zone *z = registry::lookup(p);
   if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
+  if (z != zone_heap::current_zone(z->class_index)) return false;  // see heap_free()
   uint32_t i;
   bool exact;
   if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
@@ -160,7 +161,12 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
     }
   }
   // System calls after the lock is dropped.
-  if (unmap_zone) os::unmap(unmap_zone, unmap_zone->layout().zone_size);
+  if (unmap_zone) {
+    unsigned c = unmap_zone->class_index;
+    os::unmap(unmap_zone, kLayouts[c].zone_size);
+    // The heap is shrinking: this thread's cached chunks of the class may pin other zones.
+    if (c < kCachedClasses && t_cache) tcache::flush_class(t_cache, c);
+  }
   if (gone.user) os::unmap(reinterpret_cast<void *>(gone.base), gone.map_len);
   errno = saved_errno;
 }

@@ -56,13 +56,16 @@ FT_INLINE void *heap_malloc(size_t n) {
   return heap_malloc_slow(n);
 }
 
-// free: a live chunk of a cached class goes to this thread's cache, without a lock. Anything else
-// (a full cache, LARGE, a pointer that is not a live block) takes the slow path, which reports.
+// free: a live chunk of a cached class goes to this thread's cache, without a lock, when it lies in
+// the zone its class allocates from. A chunk of another zone goes back to that zone (slow path),
+// so a draining zone can empty and be unmapped instead of being pinned by cached chunks. Anything
+// else (a full cache, LARGE, a pointer that is not a live block) takes the slow path, which
+// reports.
 FT_INLINE void heap_free(void *p) {
   ThreadCache *tc = t_cache;
   if (__builtin_expect(tc != nullptr, 1)) {
     Zone *z = registry::lookup(p);
-    if (z && z->magic_ok() && z->class_index < kCachedClasses) {
+    if (z && z->magic_ok() && z->class_index < kCachedClasses && z == zone_heap::current_zone(z->class_index)) {
       ClassCache &cc = tc->classes[z->class_index];
       uint32_t i;
       bool exact;

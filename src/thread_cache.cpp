@@ -22,12 +22,6 @@ constinit ThreadCache *g_idle = nullptr;
 constinit bool g_key_made = false;
 constinit pthread_key_t g_key;
 
-void flush_class(ThreadCache *tc, unsigned c) {
-  ClassCache &cc = tc->classes[c];
-  if (cc.count) zone_heap::give_batch(cc.slot, cc.count);
-  cc.count = 0;
-}
-
 // pthread key destructor: the thread is exiting. Its chunks go back to their zones and the cache
 // to the idle list; a later free() or malloc() on this thread (another key's destructor) takes
 // the lock instead.
@@ -85,6 +79,12 @@ uintptr_t refill(ThreadCache *tc, unsigned c) {
   if (!got) return 0;
   cc.count = got - 1;
   return cc.slot[got - 1];
+}
+
+void flush_class(ThreadCache *tc, unsigned c) {
+  ClassCache &cc = tc->classes[c];
+  if (cc.count) zone_heap::give_batch(cc.slot, cc.count);
+  cc.count = 0;
 }
 
 void flush_half(ThreadCache *tc, unsigned c) {

@@ -14,6 +14,16 @@
 
 namespace ft::zone_heap {
 
+struct ClassList {
+  Zone *head;            // zones with at least one free chunk; wholly free ones at the back
+  Zone *tail;
+  uint32_t empty_zones;  // wholly free zones kept (<= kReserveZonesPerClass)
+};
+extern ClassList g_lists[kClassCount];
+
+// The zone the class allocates from (read without the lock: a hint, never dereferenced).
+inline const Zone *current_zone(unsigned c) { return __atomic_load_n(&g_lists[c].head, __ATOMIC_RELAXED); }
+
 // Allocates a chunk of class c for a request of n bytes (zeroed when `zero`). Takes the heap lock
 // itself (it maps a new zone outside it); nullptr with errno = ENOMEM when the system refuses.
 void *allocate(unsigned c, size_t n, bool zero);
