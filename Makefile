@@ -19,7 +19,7 @@ DESTDIR  ?=
 CXXFLAGS_BASE := -std=c++20 -fPIC -fno-exceptions -fno-rtti -fno-threadsafe-statics \
                  -fno-asynchronous-unwind-tables -fvisibility=hidden -fvisibility-inlines-hidden \
                  -fno-semantic-interposition -fno-plt \
-                 -Wall -Wextra -Wshadow -Iinc -Isrc
+                 -Wall -Wextra -Wshadow -Iinc -Isrc -Ishow_alloc_mem
 OPT      ?= -O2 -g
 CXXFLAGS += $(CXXFLAGS_BASE) $(OPT)
 

@@ -43,6 +43,12 @@ void show_alloc_mem(void) FT_MALLOC_NOEXCEPT;
  * blocks, and the first bytes of each block in hex. The format is documented in README.md. */
 void show_alloc_mem_ex(void) FT_MALLOC_NOEXCEPT;
 
+/* Walks the whole heap and verifies every zone header, bitmap and count, and, when the program
+ * runs with FT_MALLOC_CHECK=1, the canary after every block. Reports the first damage on stderr
+ * (`ft_malloc: ft_malloc_check(): heap overflow 0x... (...)`) and returns the number of problems
+ * found: 0 when the heap is sound. */
+int ft_malloc_check(void) FT_MALLOC_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,7 @@
 //   TINY : 0xA0000
 //   0xA0020 - 0xA004A : 42 bytes
 //   Total : 42 bytes
-#include <ft_malloc.h>
+#include "dump.h"
 #include <unistd.h>
 
 #include "heap_visit.h"
@@ -42,9 +42,13 @@ void dump_region(const ft::RegionView &r, void *ctx) {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) void show_alloc_mem(void) noexcept {
+namespace ft {
+
+void dump_heap() {
   ft::LineWriter out(STDOUT_FILENO);
   Dump d{&out, 0};
   ft::visit_heap(dump_region, &d);
   out.str("Total : ").dec(d.total).str(" bytes\n");
 }
+
+}  // namespace ft

@@ -1,7 +1,7 @@
 // show_alloc_mem_ex(): the detailed dump. Every zone (empty reserve zones too) with its class,
 // size and occupancy; each block with the first bytes of its contents; runs of free chunks
 // folded into one line. The format is in README.md ("show_alloc_mem_ex").
-#include <ft_malloc.h>
+#include "dump.h"
 #include <unistd.h>
 
 #include "heap_visit.h"
@@ -74,7 +74,9 @@ void dump_region(const ft::RegionView &r, void *ctx) {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) void show_alloc_mem_ex(void) noexcept {
+namespace ft {
+
+void dump_heap_ex() {
   ft::LineWriter out(STDOUT_FILENO);
   DumpEx d{&out, 0, 0, {0, 0, 0}, 0};
   ft::visit_heap(dump_region, &d);
@@ -82,3 +84,5 @@ extern "C" __attribute__((visibility("default"))) void show_alloc_mem_ex(void) n
   out.dec(d.zones[0]).str(" TINY, ").dec(d.zones[1]).str(" SMALL, ").dec(d.zones[2]).str(" LARGE; ");
   out.dec(d.mapped).str(" bytes mapped\n");
 }
+
+}  // namespace ft

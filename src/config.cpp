@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sched.h>
+#include <sys/auxv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 namespace ft {
 
 constinit Config g_config;
+constinit uint64_t g_secret = 0x9e3779b97f4a7c15ull;
 
 namespace {
 
@@ -19,6 +21,10 @@ constinit int g_init_state = kNotStarted;
 // secure_getenv: a set-uid program ignores these, like glibc's MALLOC_ variables. Neither
 // allocates.
 const char *env(const char *name) { return secure_getenv(name); }
+bool flag(const char *name) {
+  const char *v = env(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
 
 void read_environment() {
   if (const char *v = env("FT_MALLOC_ERRORS")) {
@@ -26,6 +32,19 @@ void read_environment() {
     else if (!strcmp(v, "ignore")) g_config.errors = ErrorMode::kIgnore;
   }
   if (const char *v = env("FT_MALLOC_TCACHE")) g_config.tcache = strcmp(v, "0") != 0;
+  g_config.scribble = flag("FT_MALLOC_SCRIBBLE");
+  g_config.guard = flag("FT_MALLOC_GUARD");
+  g_config.check = flag("FT_MALLOC_CHECK");
+  if (g_config.debug()) g_config.tcache = false;
+}
+
+void read_secret() {
+  if (auto *random = reinterpret_cast<const uint64_t *>(getauxval(AT_RANDOM))) {
+    uint64_t s;
+    memcpy(&s, random, sizeof s);
+    g_secret ^= s;
+  }
+  g_secret |= 1;  // never zero
 }
 
 }  // namespace
@@ -36,6 +55,7 @@ void ensure_init() {
   if (__atomic_compare_exchange_n(&g_init_state, &expected, kRunning, false, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
     os::init_page_size();
+    read_secret();
     read_environment();
     __atomic_store_n(&g_init_state, kDone, __ATOMIC_RELEASE);
     // After kDone: pthread_atfork may itself call malloc, which must then find us ready.

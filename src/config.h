@@ -14,8 +14,17 @@ enum class ErrorMode : uint8_t {
 
 struct Config {
   ErrorMode errors = ErrorMode::kAbort;
-  bool tcache = true;  // FT_MALLOC_TCACHE=0: no per-thread cache, every call takes the lock
+  bool tcache = true;     // FT_MALLOC_TCACHE=0: no per-thread cache, every call takes the lock
+  bool scribble = false;  // FT_MALLOC_SCRIBBLE=1: new blocks 0xAA, freed ones 0x55
+  bool guard = false;     // FT_MALLOC_GUARD=1: LARGE blocks end against a PROT_NONE page
+  bool check = false;     // FT_MALLOC_CHECK=1: a canary after every block
+  // Debug modes need the slow paths, where their hooks are: they turn the thread cache off.
+  bool debug() const { return scribble || guard || check; }
 };
+
+// Per-process secret (from the kernel's AT_RANDOM bytes): zone magics and canaries are keyed
+// with it, so a forged zone header or a replayed canary does not pass.
+extern uint64_t g_secret;
 
 extern Config g_config;
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "config.h"
+#include "debug.h"
 #include "large.h"
 #include "lock.h"
 #include "os.h"
@@ -36,7 +37,10 @@ struct Ref {
   FaultInfo fault;
 
   size_t size() const { return zone ? zone->size(index) : large->size; }
-  size_t usable() const { return zone ? zone->usable(index) : large->usable(); }
+  size_t real_usable() const { return zone ? zone->usable(index) : large->usable(); }
+  // What the program may use: with canaries, exactly what it asked for.
+  size_t usable() const { return g_config.check ? size() : real_usable(); }
+  Kind kind() const { return zone ? kind_of_class(zone->class_index) : Kind::kLarge; }
 };
 
 // Never reads memory that is not ours: the registry and the LARGE table answer first.
@@ -106,30 +110,39 @@ bool free_to_cache(void *p) {
 
 bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
 
-// memalign's work once the alignment is a power of two above kMinAlign.
-void *aligned(size_t align, size_t n) {
+// Every allocation ends here: a chunk of the first class that holds n bytes (and the debug
+// modes' padding) at the alignment asked, or a LARGE mapping.
+void *allocate(size_t n, size_t align, bool zero) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
-  if (n <= kSmallMax && align <= kMaxChunkAlign) {
-    // The first class at least as big whose chunks all fall on `align`: 4096 B chunks always do.
-    for (unsigned c = class_of(n); c < kClassCount; ++c)
-      if (kLayouts[c].chunk_align >= align) return zone_alloc(c, n, false);
+  size_t need = debug::padded(n);
+  void *p = nullptr;
+  if (need <= kSmallMax && align <= kMaxChunkAlign) {
+    unsigned c = class_of(need);
+    // Chunks fall on their size's lowest set bit: 4096 B chunks and above always on a page.
+    while (kLayouts[c].chunk_align < align) ++c;
+    p = zone_alloc(c, n, zero);
+  } else {
+    p = large::allocate(n, need, align);  // fresh pages: zero already
   }
-  return large::allocate(n, align);
+  if (p && g_config.debug()) debug::on_alloc(p, n, zero);
+  return p;
+}
+
+// The canary after a block, under FT_MALLOC_CHECK. Reports an overwritten one; the caller goes on
+// (warn mode) since the heap's own metadata is out of band and intact.
+void check_canary(Call call, void *p, const Ref &r) {
+  if (!g_config.check || debug::canary_ok(p, r.size())) return;
+  report_fault(call, p, FaultInfo{Fault::kOverflow, r.kind(), reinterpret_cast<uintptr_t>(p), r.size(), 0});
 }
 
 }  // namespace
 
-void *heap_malloc_slow(size_t n) {
-  if (n <= kSmallMax) return zone_alloc(class_of(n), n, false);
-  if (n > kMaxRequest) return fail(ENOMEM);
-  return large::allocate(n, kMinAlign);
-}
+void *heap_malloc_slow(size_t n) { return allocate(n, kMinAlign, false); }
 
 void *heap_calloc(size_t count, size_t size) {
   size_t n;
-  if (__builtin_mul_overflow(count, size, &n) || n > kMaxRequest) return fail(ENOMEM);
-  if (n <= kSmallMax) return zone_alloc(class_of(n), n, true);
-  return large::allocate(n, kMinAlign);  // fresh pages: zero already
+  if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
+  return allocate(n, kMinAlign, true);
 }
 
 void heap_free_slow(void *p, Call call, size_t size, size_t align) {
@@ -152,7 +165,9 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
       report_fault(call, p, r.fault);
       return;
     }
+    check_canary(call, p, r);
     if (r.zone) {
+      debug::on_free(p, r.real_usable());
       unmap_zone = zone_heap::free_chunk(r.zone, r.index);
     } else {
       gone = *r.large;
@@ -180,6 +195,7 @@ void *heap_realloc(void *p, size_t n) {
   if (n > kMaxRequest) return fail(ENOMEM);
   size_t old_usable;
   bool shrinking;
+  size_t need = debug::padded(n);
   {
     HeapLock lock;
     Ref r = resolve(p);
@@ -188,50 +204,58 @@ void *heap_realloc(void *p, size_t n) {
       report_fault(Call::kRealloc, p, r.fault);
       return fail(EINVAL);
     }
+    check_canary(Call::kRealloc, p, r);
     old_usable = r.usable();
     if (r.zone) {
-      size_t chunk = r.zone->layout().chunk_size;
-      shrinking = n <= chunk;
+      size_t chunk = r.zone->chunk_size;
+      shrinking = need <= chunk;
       if (shrinking && !shrink_moves(chunk, n)) {
         r.zone->set_size(r.index, n);
+        if (g_config.check) debug::write_canary(p, n);
         return p;
       }
     } else {
       LargeBlock *b = r.large;
-      shrinking = n <= b->usable();
+      // Under FT_MALLOC_GUARD the block must keep ending at its guard page: it always moves.
+      shrinking = need <= b->usable() && !g_config.guard;
       if (shrinking) {
         // In place; whole pages past the new end go back to the system.
-        size_t keep = os::round_to_pages(b->user - b->base + n);
+        size_t keep = os::round_to_pages(b->user - b->base + need);
         size_t drop = b->map_len > keep ? b->map_len - keep : 0;
         b->size = n;
+        if (g_config.check) debug::write_canary(p, n);
         if (drop) large::resize(b, keep);
         uintptr_t tail = b->base + keep;
         lock.unlock();
         if (drop) os::unmap(reinterpret_cast<void *>(tail), drop);
         return p;
       }
-      if (b->user == b->base && n > kSmallMax) {
+      if (b->user == b->base && n > kSmallMax && !g_config.guard) {
         // Grow by moving page tables, not bytes.
         LargeBlock old = *b;
-        size_t len = os::round_to_pages(n);
+        size_t len = os::round_to_pages(need);
         large::erase(b);
         lock.unlock();
         void *q = os::remap(reinterpret_cast<void *>(old.base), old.map_len, len);
         lock.relock();
         uintptr_t a = reinterpret_cast<uintptr_t>(q);
         // Cannot fail: the table holds one entry fewer than before the erase.
-        large::insert(q ? LargeBlock{a, a, len, n} : old);
+        large::insert(q ? LargeBlock{a, a, len, n, a + len} : old);
+        if (q && g_config.check) debug::write_canary(q, n);
         return q ? q : fail(ENOMEM);
       }
     }
   }
-  void *q = heap_malloc_slow(n);
+  void *q = allocate(n, kMinAlign, false);
   if (!q) {
     if (!shrinking) return nullptr;
     // Could not move to a smaller chunk: keep the block where it is.
     HeapLock lock;
     Ref r = resolve(p);
-    if (r.zone && r.fault.fault == Fault::kNone) r.zone->set_size(r.index, n);
+    if (r.zone && r.fault.fault == Fault::kNone) {
+      r.zone->set_size(r.index, n);
+      if (g_config.check) debug::write_canary(p, n);
+    }
     return p;
   }
   memcpy(q, p, old_usable < n ? old_usable : n);
@@ -249,13 +273,13 @@ void *heap_memalign(size_t align, size_t n) {
   if (align <= kMinAlign) return heap_malloc_slow(n);
   if (align > kMaxRequest / 2 + 1) return fail(EINVAL);
   if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
-  return aligned(align, n);
+  return allocate(n, align, false);
 }
 
 int heap_posix_memalign(void **out, size_t align, size_t n) {
   if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
   int saved_errno = errno;  // posix_memalign reports through its result only
-  void *p = align <= kMinAlign ? heap_malloc_slow(n) : aligned(align, n);
+  void *p = allocate(n, align, false);
   errno = saved_errno;
   if (!p) return ENOMEM;
   *out = p;
@@ -264,12 +288,12 @@ int heap_posix_memalign(void **out, size_t align, size_t n) {
 
 void *heap_aligned_alloc(size_t align, size_t n) {
   if (!is_pow2(align)) return fail(EINVAL);  // glibc 2.38 and C23
-  return align <= kMinAlign ? heap_malloc_slow(n) : aligned(align, n);
+  return allocate(n, align, false);
 }
 
 void *heap_valloc(size_t n) {
   ensure_init();
-  return aligned(os::page_size(), n);
+  return allocate(n, os::page_size(), false);
 }
 
 void *heap_pvalloc(size_t n) {
@@ -278,7 +302,7 @@ void *heap_pvalloc(size_t n) {
   size_t rounded;
   if (__builtin_add_overflow(n, page - 1, &rounded)) return fail(ENOMEM);
   rounded &= ~(page - 1);
-  return aligned(page, rounded ? rounded : page);
+  return allocate(rounded ? rounded : page, page, false);
 }
 
 size_t heap_usable_size(void *p) {

@@ -46,31 +46,45 @@ bool grow() {
 
 }  // namespace
 
-void *allocate(size_t n, size_t align) {
+void *allocate(size_t n, size_t need, size_t align) {
   ensure_init();
-  size_t len = os::round_to_pages(n ? n : 1);
-  if (len < n) {
+  size_t page = os::page_size();
+  size_t len = os::round_to_pages(need ? need : 1);
+  size_t guard = g_config.guard ? page : 0;
+  if (len < need || len + guard < len) {
     errno = ENOMEM;
     return nullptr;
   }
-  if (align < os::page_size()) align = os::page_size();
-  void *p = os::map_aligned(len, align);
+  // With a guard, the block is placed at the end of its pages, so alignment comes from there.
+  void *p = os::map_aligned(len + guard, guard || align < page ? page : align);
   if (!p) {
     errno = ENOMEM;
     return nullptr;
   }
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uintptr_t base = reinterpret_cast<uintptr_t>(p);
+  uintptr_t end = base + len;
+  uintptr_t user = base;
+  if (guard) {
+    os::protect_none(reinterpret_cast<void *>(end), guard);
+    size_t a = align < 16 ? 16 : align;
+    user = (end - need) & ~(a - 1);
+    if (user < base) {  // an alignment beyond the block's pages: give up the tight fit
+      os::unmap(p, len + guard);
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
   bool recorded;
   {
     HeapLock lock;
-    recorded = insert(LargeBlock{a, a, len, n});
+    recorded = insert(LargeBlock{user, base, len + guard, n, end});
   }
   if (!recorded) {
-    os::unmap(p, len);
+    os::unmap(p, len + guard);
     errno = ENOMEM;
     return nullptr;
   }
-  return p;
+  return reinterpret_cast<void *>(user);
 }
 
 LargeBlock *find(uintptr_t user) {
@@ -113,6 +127,7 @@ size_t mapped_bytes() { return g_mapped; }
 void resize(LargeBlock *slot, size_t map_len) {
   g_mapped = g_mapped - slot->map_len + map_len;
   slot->map_len = map_len;
+  slot->end = slot->base + map_len;
 }
 
 void for_each(void (*fn)(const LargeBlock &, void *), void *ctx) {

@@ -13,16 +13,18 @@ namespace ft {
 struct LargeBlock {
   uintptr_t user;    // the pointer the program holds (the key)
   uintptr_t base;    // the mapping's start
-  size_t map_len;    // the mapping's length
+  size_t map_len;    // the mapping's length (with the guard page, under FT_MALLOC_GUARD)
   size_t size;       // the size the program asked for
-  size_t usable() const { return base + map_len - user; }
+  uintptr_t end;     // the end of what the program may use (the guard page starts there)
+  size_t usable() const { return end - user; }
 };
 
 namespace large {
 
-// Maps a block of n bytes aligned to `align` (a power of two) and records it. Takes the heap lock
-// itself, around the table only. nullptr with errno = ENOMEM when the system refuses.
-void *allocate(size_t n, size_t align);
+// Maps a block of n bytes (room for `need` >= n) aligned to `align` (a power of two) and records
+// it. Takes the heap lock itself, around the table only. nullptr with errno = ENOMEM when the
+// system refuses. Under FT_MALLOC_GUARD the block ends against a PROT_NONE page.
+void *allocate(size_t n, size_t need, size_t align);
 
 LargeBlock *find(uintptr_t user);
 // False when the table had to grow and could not.

@@ -3,7 +3,9 @@
 // libft_malloc.a still gets our realloc, posix_memalign, ... (never libc's next to our free).
 #include <ft_malloc.h>
 
+#include "dump.h"
 #include "heap.h"
+#include "heap_check.h"
 
 // Aliases share their target's code; glibc's declarations carry attributes (leaf, alloc_size)
 // that an alias cannot restate.
@@ -30,6 +32,11 @@ FT_API void free_sized(void *ptr, size_t size) noexcept { ft::heap_free_slow(ptr
 FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
   ft::heap_free_slow(ptr, ft::Call::kFreeAlignedSized, size, alignment);
 }
+
+// Looking at the heap.
+FT_API void show_alloc_mem(void) noexcept { ft::dump_heap(); }
+FT_API void show_alloc_mem_ex(void) noexcept { ft::dump_heap_ex(); }
+FT_API int ft_malloc_check(void) noexcept { return ft::check_heap(); }
 
 // Old and internal names that some programs and libraries call directly.
 FT_API void cfree(void *ptr) noexcept __attribute__((alias("free")));

@@ -9,7 +9,32 @@ constinit size_t g_page_size = 4096;
 
 void init_page_size() { g_page_size = static_cast<size_t>(getpagesize()); }
 
+#ifdef FT_FAULT_INJECTION
+namespace {
+constinit unsigned long g_skip = 0, g_fail = 0;
+bool injected_failure() {
+  if (g_skip) {
+    --g_skip;
+    return false;
+  }
+  if (!g_fail) return false;
+  --g_fail;
+  return true;
+}
+}  // namespace
+void fail_maps(unsigned long skip, unsigned long count) {
+  g_skip = skip;
+  g_fail = count;
+}
+#else
+namespace {
+constexpr bool injected_failure() { return false; }
+}  // namespace
+void fail_maps(unsigned long, unsigned long) {}
+#endif
+
 void *map(size_t len) {
+  if (injected_failure()) return nullptr;
   void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
@@ -31,10 +56,13 @@ void *map_aligned(size_t len, size_t align) {
 void unmap(void *p, size_t len) { munmap(p, len); }
 
 void *remap(void *p, size_t old_len, size_t new_len) {
+  if (injected_failure()) return nullptr;
   void *q = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
   return q == MAP_FAILED ? nullptr : q;
 }
 
 void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
+
+void protect_none(void *p, size_t len) { mprotect(p, len, PROT_NONE); }
 
 }  // namespace ft::os

@@ -20,5 +20,10 @@ void unmap(void *p, size_t len);
 void *remap(void *p, size_t old_len, size_t new_len);
 // Gives the pages back; they read as zero on next touch.
 void purge(void *p, size_t len);
+// Makes pages fault on any access (FT_MALLOC_GUARD).
+void protect_none(void *p, size_t len);
+
+// Test builds only (FT_FAULT_INJECTION): the next `skip` mappings succeed, then `count` fail.
+void fail_maps(unsigned long skip, unsigned long count);
 
 }  // namespace ft::os

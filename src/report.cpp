@@ -15,6 +15,7 @@ const char *call_name(Call c) {
     case Call::kUsableSize: return "malloc_usable_size()";
     case Call::kFreeSized: return "free_sized()";
     case Call::kFreeAlignedSized: return "free_aligned_sized()";
+    case Call::kCheck: return "ft_malloc_check()";
   }
   return "?";
 }
@@ -23,11 +24,16 @@ const char *call_name(Call c) {
 
 void report_fault(Call call, const void *ptr, const FaultInfo &f) {
   ensure_init();
-  bool fatal = g_config.errors == ErrorMode::kAbort || f.fault == Fault::kCorruptZone;
-  if (g_config.errors == ErrorMode::kIgnore && !fatal) return;
+  // ft_malloc_check() only reports (its caller asked); elsewhere corruption is never survivable.
+  bool checking = call == Call::kCheck;
+  bool fatal = !checking && (g_config.errors == ErrorMode::kAbort || f.fault == Fault::kCorruptZone ||
+                             f.fault == Fault::kBadBitmap);
+  if (g_config.errors == ErrorMode::kIgnore && !fatal && !checking) return;
   LineWriter out(2);
   const char *what = f.fault == Fault::kDoubleFree     ? "double free"
                      : f.fault == Fault::kCorruptZone  ? "heap corruption at"
+                     : f.fault == Fault::kBadBitmap    ? "heap corruption at"
+                     : f.fault == Fault::kOverflow     ? "heap overflow"
                      : f.fault == Fault::kSizeMismatch ? "size mismatch"
                                                        : "invalid pointer";
   out.str("ft_malloc: ").str(call_name(call)).str(": ").str(what).ch(' ');
@@ -56,6 +62,13 @@ void report_fault(Call call, const void *ptr, const FaultInfo &f) {
     case Fault::kCorruptZone:
       out.str("the header of the zone ").hex(f.block, false).str(" was overwritten");
       break;
+    case Fault::kOverflow:
+      out.str("the canary after the ").str(kind_name(f.kind)).str(" block of ").dec(f.block_size);
+      out.str(" B was overwritten");
+      break;
+    case Fault::kBadBitmap:
+      out.str("the bitmaps of the zone ").hex(f.block, false).str(" disagree");
+      break;
     case Fault::kSizeMismatch:
       out.str("freed as ").dec(f.given).str(" B, but it is a ").str(kind_name(f.kind));
       out.str(" block of ").dec(f.block_size).str(" B");
@@ -63,7 +76,6 @@ void report_fault(Call call, const void *ptr, const FaultInfo &f) {
   }
   out.str(")\n");
   out.flush();
-  // Corruption is never survivable: the heap can no longer be trusted.
   if (fatal) abort();
 }
 

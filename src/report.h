@@ -10,7 +10,7 @@
 
 namespace ft {
 
-enum class Call : uint8_t { kFree, kRealloc, kUsableSize, kFreeSized, kFreeAlignedSized };
+enum class Call : uint8_t { kFree, kRealloc, kUsableSize, kFreeSized, kFreeAlignedSized, kCheck };
 
 enum class Fault : uint8_t {
   kNone,
@@ -21,6 +21,8 @@ enum class Fault : uint8_t {
   kZoneHeader,      // inside a zone's metadata
   kCorruptZone,     // a zone header whose magic is wrong: the heap was overwritten
   kSizeMismatch,    // free_sized()/free_aligned_sized() with a size or alignment it was not given
+  kOverflow,        // FT_MALLOC_CHECK: the canary after the block was overwritten
+  kBadBitmap,       // ft_malloc_check(): a zone's bitmaps or counts disagree
 };
 
 struct FaultInfo {

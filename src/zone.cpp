@@ -5,7 +5,7 @@ namespace ft {
 void Zone::init(unsigned cls) {
   // The pages are fresh from mmap: every other field, bitmap and code is already zero.
   class_index = cls;
-  magic = kMagic ^ base();
+  magic = g_secret ^ base();
   const ZoneLayout &l = layout();
   chunk_size = l.chunk_size;
   div_magic = l.div_magic;

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "config.h"
 #include "size_class.h"
 
 namespace ft {
@@ -117,7 +118,7 @@ static_assert(kLayouts[0].chunks >= 3900, "16 B blocks must cost under 17 B resi
 // The fields of its class's layout that the fast paths need are copied here, next to the magic,
 // so that a free reads one cache line of the header.
 struct Zone {
-  uint64_t magic;            // kMagic ^ base: a stray write or a fake zone is caught
+  uint64_t magic;            // g_secret ^ base: a stray write or a forged zone is caught
   uint32_t class_index;
   uint32_t chunk_size;       // = layout().chunk_size
   uint64_t div_magic;        // = layout().div_magic
@@ -133,11 +134,9 @@ struct Zone {
   Zone *next_all, *prev_all; // every zone, for the dump and the heap check
   uint64_t unused2[3];
 
-  static constexpr uint64_t kMagic = 0x9e3779b97f4a7c15ull;
-
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }
-  bool magic_ok() const { return magic == (kMagic ^ base()); }
+  bool magic_ok() const { return magic == (g_secret ^ base()); }
   uint64_t *avail_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + kZoneHeaderSize); }
   uint64_t *live_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + live_offset); }
   const uint64_t *live_map() const { return const_cast<Zone *>(this)->live_map(); }
