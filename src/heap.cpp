@@ -86,7 +86,9 @@ void *zone_alloc(unsigned c, size_t n, bool zero) {
   if (c < kCachedClasses) {
     if (ThreadCache *tc = tcache::current()) {
       uintptr_t v = tcache::pop(tc, c);
-      return v ? hand_out(v, c, n, zero) : fail(ENOMEM);
+      if (!v) return fail(ENOMEM);
+      ++tc->pending_allocs[c];
+      return hand_out(v, c, n, zero);
     }
   }
   return zone_heap::allocate(c, n, zero);

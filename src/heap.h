@@ -36,10 +36,17 @@ static_assert(kTinyZoneSize == kZoneGranule, "a TINY chunk's zone is its address
 // Hands a cached chunk to the program: records the size, sets the live bit, clears it if asked.
 FT_INLINE void *hand_out(uintptr_t v, unsigned c, size_t n, bool zero) {
   uintptr_t a = v & ~zone_heap::kFreshTag;
-  Zone *z = class_is_tiny(c) ? reinterpret_cast<Zone *>(a & ~(kTinyZoneSize - 1))
-                             : registry::lookup(reinterpret_cast<void *>(a));
-  uint32_t i = z->index_of(a);
-  z->set_size(i, n);
+  Zone *z;
+  uint32_t i;
+  if (class_is_tiny(c)) {
+    z = reinterpret_cast<Zone *>(a & ~(kTinyZoneSize - 1));
+    i = z->index_of(a);
+    z->set_size_tiny(i, n);
+  } else {
+    z = registry::lookup(reinterpret_cast<void *>(a));
+    i = z->index_of(a);
+    reinterpret_cast<uint32_t *>(z->codes())[i] = static_cast<uint32_t>(n);
+  }
   z->set_live(i);
   if (zero && !(v & zone_heap::kFreshTag)) memset(reinterpret_cast<void *>(a), 0, z->usable(i));
   return reinterpret_cast<void *>(a);
@@ -51,7 +58,10 @@ FT_INLINE void *heap_malloc(size_t n) {
   if (__builtin_expect(tc != nullptr && n <= kCacheMaxSize, 1)) {
     unsigned c = class_of(n);
     ClassCache &cc = tc->classes[c];
-    if (__builtin_expect(cc.count != 0, 1)) return hand_out(cc.slot[--cc.count], c, n, false);
+    if (__builtin_expect(cc.count != 0, 1)) {
+      ++tc->pending_allocs[c];
+      return hand_out(cc.slot[--cc.count], c, n, false);
+    }
   }
   return heap_malloc_slow(n);
 }

@@ -3,6 +3,7 @@
 namespace ft {
 
 constinit pthread_mutex_t g_heap_mutex = PTHREAD_MUTEX_INITIALIZER;
+constinit uint64_t g_lock_waits = 0;
 
 namespace {
 void before_fork() { heap_lock(); }

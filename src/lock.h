@@ -3,11 +3,19 @@
 #pragma once
 #include <pthread.h>
 
+#include <cstdint>
+
 namespace ft {
 
 extern pthread_mutex_t g_heap_mutex;
 
-inline void heap_lock() { pthread_mutex_lock(&g_heap_mutex); }
+extern uint64_t g_lock_waits;  // acquisitions that found the lock taken (statistics)
+inline void heap_lock() {
+  if (__builtin_expect(pthread_mutex_trylock(&g_heap_mutex) != 0, 0)) {
+    __atomic_fetch_add(&g_lock_waits, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&g_heap_mutex);
+  }
+}
 inline void heap_unlock() { pthread_mutex_unlock(&g_heap_mutex); }
 
 // Holds the heap lock for a scope. unlock() ends it early (to make a system call outside it).

@@ -1,5 +1,7 @@
 #include "os.h"
 
+#include "stats.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@ void fail_maps(unsigned long, unsigned long) {}
 
 void *map(size_t len) {
   if (injected_failure()) return nullptr;
+  stats::bump(stats::g_counters.maps);
   void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
@@ -48,12 +51,15 @@ void *map_aligned(size_t len, size_t align) {
   uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + align - 1) & ~(align - 1);
   size_t head = start - reinterpret_cast<uintptr_t>(raw);
   size_t tail = span - head - len;
-  if (head) munmap(raw, head);
-  if (tail) munmap(reinterpret_cast<char *>(start) + len, tail);
+  if (head) unmap(raw, head);
+  if (tail) unmap(reinterpret_cast<char *>(start) + len, tail);
   return reinterpret_cast<void *>(start);
 }
 
-void unmap(void *p, size_t len) { munmap(p, len); }
+void unmap(void *p, size_t len) {
+  stats::bump(stats::g_counters.unmaps);
+  munmap(p, len);
+}
 
 void *remap(void *p, size_t old_len, size_t new_len) {
   if (injected_failure()) return nullptr;

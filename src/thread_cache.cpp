@@ -5,11 +5,13 @@
 #include "config.h"
 #include "lock.h"
 #include "os.h"
+#include "stats.h"
 #include "zone_heap.h"
 
 namespace ft {
 
 __thread ThreadCache *t_cache __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit ThreadCache *g_all_caches = nullptr;
 
 namespace tcache {
 namespace {
@@ -30,6 +32,7 @@ void thread_exit(void *arg) {
   t_cache = nullptr;
   t_state = kOff;
   for (unsigned c = 0; c < kCachedClasses; ++c) flush_class(tc, c);
+  for (unsigned c = 0; c < kCachedClasses; ++c) stats::fold(tc, c);
   HeapLock lock;
   tc->next_idle = g_idle;
   g_idle = tc;
@@ -59,6 +62,9 @@ ThreadCache *attach() {
       return nullptr;
     }
     for (unsigned c = 0; c < kCachedClasses; ++c) tc->classes[c].capacity = cache_capacity(c);
+    HeapLock lock;
+    tc->next_all = g_all_caches;
+    g_all_caches = tc;
   }
   if (!g_key_made || pthread_setspecific(g_key, tc) != 0) {
     HeapLock lock;
@@ -75,6 +81,7 @@ ThreadCache *attach() {
 uintptr_t refill(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   // Half the capacity: the next frees have room, the next mallocs have chunks.
+  stats::fold(tc, c);
   unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2);
   if (!got) return 0;
   cc.count = got - 1;
@@ -82,12 +89,14 @@ uintptr_t refill(ThreadCache *tc, unsigned c) {
 }
 
 void flush_class(ThreadCache *tc, unsigned c) {
+  stats::fold(tc, c);
   ClassCache &cc = tc->classes[c];
   if (cc.count) zone_heap::give_batch(cc.slot, cc.count);
   cc.count = 0;
 }
 
 void flush_half(ThreadCache *tc, unsigned c) {
+  stats::fold(tc, c);
   ClassCache &cc = tc->classes[c];
   unsigned half = cc.count / 2;
   zone_heap::give_batch(cc.slot, half);

@@ -37,8 +37,14 @@ struct ClassCache {
 
 struct ThreadCache {
   ClassCache classes[kCachedClasses];
+  // Mallocs served by the cache, not yet folded into the statistics (stats.h).
+  uint64_t pending_allocs[kCachedClasses];
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
+  ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
 };
+
+// Every cache, for the statistics; guarded by the heap lock.
+extern ThreadCache *g_all_caches;
 
 // This thread's cache; nullptr before its first allocation, when FT_MALLOC_TCACHE=0, and after
 // the thread's cache was flushed at its exit. Initial-exec TLS: one pointer and one byte, well

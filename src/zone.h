@@ -179,10 +179,10 @@ struct Zone {
 
   // Records the size the program asked for (inline: every malloc does it).
   void set_size(uint32_t i, size_t n) {
-    if (!class_is_tiny(class_index)) {
-      reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n);
-      return;
-    }
+    if (class_is_tiny(class_index)) set_size_tiny(i, n);
+    else reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n);
+  }
+  void set_size_tiny(uint32_t i, size_t n) {
     size_t d = chunk_size - n;
     unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
     if (code == kTinyTailCode) {

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "os.h"
 #include "registry.h"
+#include "stats.h"
 
 namespace ft::zone_heap {
 namespace {
@@ -69,6 +70,7 @@ Zone *map_zone(unsigned c, HeapLock &lock) {
   g_all = z;
   ++g_zone_count;
   g_mapped += l.zone_size;
+  stats::bump(stats::g_counters.zones_mapped[c]);
   ClassList &list = g_lists[c];
   push_front(list, z);
   ++list.empty_zones;
@@ -95,6 +97,7 @@ void trim_reserve(Zone *z, size_t keep) {
 Zone *return_chunk(Zone *z, uint32_t i) {
   ClassList &list = g_lists[z->class_index];
   z->give(i);
+  stats::note_chunks_out(z->class_index, -1);
   if (z->avail == 1) push_front(list, z);  // it was full: back on the list
   if (!z->empty()) return nullptr;
   if (list.empty_zones < kReserveZonesPerClass) {
@@ -114,6 +117,7 @@ Zone *return_chunk(Zone *z, uint32_t i) {
   registry::erase(z, z->layout().zone_size);
   --g_zone_count;
   g_mapped -= z->layout().zone_size;
+  stats::bump(stats::g_counters.zones_returned[z->class_index]);
   return z;
 }
 
@@ -125,6 +129,7 @@ bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *
   if (z->empty()) --list.empty_zones;
   *index = z->take(fresh);
   if (!z->avail) unlink(list, z);
+  stats::note_chunks_out(c, 1);
   *zone = z;
   return true;
 }
@@ -143,6 +148,7 @@ void *allocate(unsigned c, size_t n, bool zero) {
   z->set_size(i, n);
   z->set_live(i);
   size_t usable = z->usable(i);
+  stats::note_allocs(c);
   lock.unlock();
   char *p = z->chunk(i);
   // The chunk is the caller's now: clear it outside the lock. Untouched pages are zero already.
