@@ -17,7 +17,7 @@ DESTDIR  ?=
 
 # No C++ runtime: the archive must link into C programs with the C driver.
 CXXFLAGS_BASE := -std=c++20 -fPIC -fno-exceptions -fno-rtti -fno-threadsafe-statics \
-                 -fno-asynchronous-unwind-tables -fvisibility=hidden -fvisibility-inlines-hidden \
+                 -fvisibility=hidden -fvisibility-inlines-hidden \
                  -fno-semantic-interposition -fno-plt \
                  -Wall -Wextra -Wshadow -Iinc -Isrc -Ishow_alloc_mem
 OPT      ?= -O2 -g

@@ -4,7 +4,7 @@
 
 namespace ft {
 
-void dump_heap();     // show_alloc_mem(): 42's format
-void dump_heap_ex();  // show_alloc_mem_ex(): zones, free runs, hex dumps (README.md)
+void dump_heap(int fd);     // show_alloc_mem(): 42's format
+void dump_heap_ex(int fd);  // show_alloc_mem_ex(): zones, free runs, hex dumps (README.md)
 
 }  // namespace ft

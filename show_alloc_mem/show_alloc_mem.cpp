@@ -44,8 +44,8 @@ void dump_region(const ft::RegionView &r, void *ctx) {
 
 namespace ft {
 
-void dump_heap() {
-  ft::LineWriter out(STDOUT_FILENO);
+void dump_heap(int fd) {
+  ft::LineWriter out(fd);
   Dump d{&out, 0};
   ft::visit_heap(dump_region, &d);
   out.str("Total : ").dec(d.total).str(" bytes\n");

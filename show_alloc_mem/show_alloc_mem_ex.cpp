@@ -76,8 +76,8 @@ void dump_region(const ft::RegionView &r, void *ctx) {
 
 namespace ft {
 
-void dump_heap_ex() {
-  ft::LineWriter out(STDOUT_FILENO);
+void dump_heap_ex(int fd) {
+  ft::LineWriter out(fd);
   DumpEx d{&out, 0, 0, {0, 0, 0}, 0};
   ft::visit_heap(dump_region, &d);
   out.str("Total : ").dec(d.total).str(" bytes in ").dec(d.blocks).str(" blocks; zones: ");

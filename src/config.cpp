@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/auxv.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,28 @@ bool flag(const char *name) {
   return v && *v && strcmp(v, "0") != 0;
 }
 
+// A file name, kept: the environment may change later.
+bool copy_path(char *dst, const char *name) {
+  const char *v = env(name);
+  if (!v || !*v || strlen(v) >= Config::kPathMax) return false;
+  memcpy(dst, v, strlen(v) + 1);
+  return true;
+}
+
+// "USR1", "SIGUSR1" or "10".
+int signal_number(const char *v) {
+  if (*v >= '0' && *v <= '9') return atoi(v);
+  if (!strncmp(v, "SIG", 3)) v += 3;
+  static constexpr struct {
+    const char *name;
+    int number;
+  } kNames[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP},    {"INT", SIGINT},
+                {"QUIT", SIGQUIT}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"WINCH", SIGWINCH}};
+  for (const auto &n : kNames)
+    if (!strcmp(v, n.name)) return n.number;
+  return 0;
+}
+
 void read_environment() {
   if (const char *v = env("FT_MALLOC_ERRORS")) {
     if (!strcmp(v, "warn")) g_config.errors = ErrorMode::kWarn;
@@ -35,6 +59,16 @@ void read_environment() {
   g_config.scribble = flag("FT_MALLOC_SCRIBBLE");
   g_config.guard = flag("FT_MALLOC_GUARD");
   g_config.check = flag("FT_MALLOC_CHECK");
+  g_config.leaks = flag("FT_MALLOC_LEAKS");
+  g_config.stats = flag("FT_MALLOC_STATS");
+  if (const char *v = env("FT_MALLOC_DUMP"))
+    g_config.dump = !strcmp(v, "ex") ? Config::kDumpEx : flag("FT_MALLOC_DUMP") ? Config::kDump : Config::kNoDump;
+  if (const char *v = env("FT_MALLOC_DUMP_SIGNAL")) g_config.dump_signal = signal_number(v);
+  if (const char *v = env("FT_MALLOC_EVERY")) g_config.every = static_cast<unsigned>(strtoul(v, nullptr, 10));
+  copy_path(g_config.out, "FT_MALLOC_OUT");
+  copy_path(g_config.svg, "FT_MALLOC_SVG");
+  copy_path(g_config.json, "FT_MALLOC_JSON");
+  g_config.trace = copy_path(g_config.trace_path, "FT_MALLOC_TRACE");
   if (g_config.debug()) g_config.tcache = false;
 }
 

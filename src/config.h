@@ -18,8 +18,21 @@ struct Config {
   bool scribble = false;  // FT_MALLOC_SCRIBBLE=1: new blocks 0xAA, freed ones 0x55
   bool guard = false;     // FT_MALLOC_GUARD=1: LARGE blocks end against a PROT_NONE page
   bool check = false;     // FT_MALLOC_CHECK=1: a canary after every block
+  bool leaks = false;     // FT_MALLOC_LEAKS=1: record call sites, report live blocks at exit
+  bool trace = false;     // FT_MALLOC_TRACE=FILE: log every call
   // Debug modes need the slow paths, where their hooks are: they turn the thread cache off.
-  bool debug() const { return scribble || guard || check; }
+  bool debug() const { return scribble || guard || check || leaks || trace; }
+
+  // Reports at exit and on demand (reports.cpp); file names copied at start-up.
+  enum : uint8_t { kNoDump, kDump, kDumpEx } dump = kNoDump;  // FT_MALLOC_DUMP=1 or =ex
+  bool stats = false;          // FT_MALLOC_STATS=1
+  int dump_signal = 0;         // FT_MALLOC_DUMP_SIGNAL=USR1 (or a number): dump on that signal
+  unsigned every = 0;          // FT_MALLOC_EVERY=SECONDS: a one-line summary that often
+  static constexpr unsigned kPathMax = 512;
+  char out[kPathMax] = {};     // FT_MALLOC_OUT=FILE: reports there instead of stderr
+  char svg[kPathMax] = {};     // FT_MALLOC_SVG=FILE: heap map at exit
+  char json[kPathMax] = {};    // FT_MALLOC_JSON=FILE: heap snapshot at exit
+  char trace_path[kPathMax] = {};
 };
 
 // Per-process secret (from the kernel's AT_RANDOM bytes): zone magics and canaries are keyed

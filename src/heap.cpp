@@ -7,6 +7,7 @@
 #include "config.h"
 #include "debug.h"
 #include "large.h"
+#include "leaks.h"
 #include "lock.h"
 #include "os.h"
 #include "registry.h"
@@ -114,7 +115,7 @@ bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk 
 
 // Every allocation ends here: a chunk of the first class that holds n bytes (and the debug
 // modes' padding) at the alignment asked, or a LARGE mapping.
-void *allocate(size_t n, size_t align, bool zero) {
+void *allocate(size_t n, size_t align, bool zero, void *caller) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   size_t need = debug::padded(n);
   void *p = nullptr;
@@ -126,7 +127,10 @@ void *allocate(size_t n, size_t align, bool zero) {
   } else {
     p = large::allocate(n, need, align);  // fresh pages: zero already
   }
-  if (p && g_config.debug()) debug::on_alloc(p, n, zero);
+  if (p && g_config.debug()) {
+    debug::on_alloc(p, n, zero);
+    if (g_config.leaks) leaks::record(p, n, caller);
+  }
   return p;
 }
 
@@ -139,12 +143,12 @@ void check_canary(Call call, void *p, const Ref &r) {
 
 }  // namespace
 
-void *heap_malloc_slow(size_t n) { return allocate(n, kMinAlign, false); }
+void *heap_malloc_slow(size_t n, void *caller) { return allocate(n, kMinAlign, false, caller); }
 
-void *heap_calloc(size_t count, size_t size) {
+void *heap_calloc(size_t count, size_t size, void *caller) {
   size_t n;
   if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
-  return allocate(n, kMinAlign, true);
+  return allocate(n, kMinAlign, true, caller);
 }
 
 void heap_free_slow(void *p, Call call, size_t size, size_t align) {
@@ -185,11 +189,14 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
     if (c < kCachedClasses && t_cache) tcache::flush_class(t_cache, c);
   }
   if (gone.user) os::unmap(reinterpret_cast<void *>(gone.base), gone.map_len);
+  if (g_config.leaks) leaks::forget(p);
   errno = saved_errno;
 }
 
-void *heap_realloc(void *p, size_t n) {
-  if (!p) return heap_malloc_slow(n);
+namespace {
+
+void *reallocate(void *p, size_t n, void *caller) {
+  if (!p) return heap_malloc_slow(n, caller);
   if (!n) {
     heap_free_slow(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
     return nullptr;
@@ -248,7 +255,7 @@ void *heap_realloc(void *p, size_t n) {
       }
     }
   }
-  void *q = allocate(n, kMinAlign, false);
+  void *q = allocate(n, kMinAlign, false, caller);
   if (!q) {
     if (!shrinking) return nullptr;
     // Could not move to a smaller chunk: keep the block where it is.
@@ -265,46 +272,55 @@ void *heap_realloc(void *p, size_t n) {
   return q;
 }
 
-void *heap_reallocarray(void *p, size_t count, size_t size) {
+}  // namespace
+
+void *heap_realloc(void *p, size_t n, void *caller) {
+  void *q = reallocate(p, n, caller);
+  // A block resized in place keeps its record, with the new size.
+  if (q == p && q && g_config.leaks) leaks::record(q, n, caller);
+  return q;
+}
+
+void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
   size_t n;
   if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
-  return heap_realloc(p, n);
+  return heap_realloc(p, n, caller);
 }
 
-void *heap_memalign(size_t align, size_t n) {
-  if (align <= kMinAlign) return heap_malloc_slow(n);
+void *heap_memalign(size_t align, size_t n, void *caller) {
+  if (align <= kMinAlign) return heap_malloc_slow(n, caller);
   if (align > kMaxRequest / 2 + 1) return fail(EINVAL);
   if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
-  return allocate(n, align, false);
+  return allocate(n, align, false, caller);
 }
 
-int heap_posix_memalign(void **out, size_t align, size_t n) {
+int heap_posix_memalign(void **out, size_t align, size_t n, void *caller) {
   if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
   int saved_errno = errno;  // posix_memalign reports through its result only
-  void *p = allocate(n, align, false);
+  void *p = allocate(n, align, false, caller);
   errno = saved_errno;
   if (!p) return ENOMEM;
   *out = p;
   return 0;
 }
 
-void *heap_aligned_alloc(size_t align, size_t n) {
+void *heap_aligned_alloc(size_t align, size_t n, void *caller) {
   if (!is_pow2(align)) return fail(EINVAL);  // glibc 2.38 and C23
-  return allocate(n, align, false);
+  return allocate(n, align, false, caller);
 }
 
-void *heap_valloc(size_t n) {
+void *heap_valloc(size_t n, void *caller) {
   ensure_init();
-  return allocate(n, os::page_size(), false);
+  return allocate(n, os::page_size(), false, caller);
 }
 
-void *heap_pvalloc(size_t n) {
+void *heap_pvalloc(size_t n, void *caller) {
   ensure_init();
   size_t page = os::page_size();
   size_t rounded;
   if (__builtin_add_overflow(n, page - 1, &rounded)) return fail(ENOMEM);
   rounded &= ~(page - 1);
-  return allocate(rounded ? rounded : page, page, false);
+  return allocate(rounded ? rounded : page, page, false, caller);
 }
 
 size_t heap_usable_size(void *p) {

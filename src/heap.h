@@ -12,17 +12,18 @@
 
 namespace ft {
 
-// The fast paths below are inline in the entry points; everything else is out of line.
-void *heap_malloc_slow(size_t n);
-void *heap_calloc(size_t count, size_t size);
-void *heap_realloc(void *p, size_t n);
-void *heap_reallocarray(void *p, size_t count, size_t size);
+// The fast paths below are inline in the entry points; everything else is out of line. `caller`
+// is the return address of the entry point the program called, for FT_MALLOC_LEAKS.
+void *heap_malloc_slow(size_t n, void *caller);
+void *heap_calloc(size_t count, size_t size, void *caller);
+void *heap_realloc(void *p, size_t n, void *caller);
+void *heap_reallocarray(void *p, size_t count, size_t size, void *caller);
 // align: any value; memalign rounds it up to a power of two as glibc does.
-void *heap_memalign(size_t align, size_t n);
-int heap_posix_memalign(void **out, size_t align, size_t n);
-void *heap_aligned_alloc(size_t align, size_t n);
-void *heap_valloc(size_t n);
-void *heap_pvalloc(size_t n);
+void *heap_memalign(size_t align, size_t n, void *caller);
+int heap_posix_memalign(void **out, size_t align, size_t n, void *caller);
+void *heap_aligned_alloc(size_t align, size_t n, void *caller);
+void *heap_valloc(size_t n, void *caller);
+void *heap_pvalloc(size_t n, void *caller);
 size_t heap_usable_size(void *p);
 // size and align, when given (free_sized, free_aligned_sized), are checked against the block.
 inline constexpr size_t kUnchecked = ~size_t{0};
@@ -63,7 +64,8 @@ FT_INLINE void *heap_malloc(size_t n) {
       return hand_out(cc.slot[--cc.count], c, n, false);
     }
   }
-  return heap_malloc_slow(n);
+  // Inlined into malloc(): the return address is the program's call site (for leak reports).
+  return heap_malloc_slow(n, __builtin_return_address(0));
 }
 
 // free: a live chunk of a cached class goes to this thread's cache, without a lock, when it lies in

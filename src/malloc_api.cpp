@@ -11,22 +11,23 @@
 // that an alias cannot restate.
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
 
+#define FT_CALLER __builtin_return_address(0)
 #define FT_API extern "C" __attribute__((visibility("default")))
 
 FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc(size); }
 FT_API void free(void *ptr) noexcept { ft::heap_free(ptr); }
-FT_API void *calloc(size_t count, size_t size) noexcept { return ft::heap_calloc(count, size); }
-FT_API void *realloc(void *ptr, size_t size) noexcept { return ft::heap_realloc(ptr, size); }
+FT_API void *calloc(size_t count, size_t size) noexcept { return ft::heap_calloc(count, size, FT_CALLER); }
+FT_API void *realloc(void *ptr, size_t size) noexcept { return ft::heap_realloc(ptr, size, FT_CALLER); }
 FT_API void *reallocarray(void *ptr, size_t count, size_t size) noexcept {
-  return ft::heap_reallocarray(ptr, count, size);
+  return ft::heap_reallocarray(ptr, count, size, FT_CALLER);
 }
-FT_API void *memalign(size_t alignment, size_t size) noexcept { return ft::heap_memalign(alignment, size); }
+FT_API void *memalign(size_t alignment, size_t size) noexcept { return ft::heap_memalign(alignment, size, FT_CALLER); }
 FT_API int posix_memalign(void **memptr, size_t alignment, size_t size) noexcept {
-  return ft::heap_posix_memalign(memptr, alignment, size);
+  return ft::heap_posix_memalign(memptr, alignment, size, FT_CALLER);
 }
-FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept { return ft::heap_aligned_alloc(alignment, size); }
-FT_API void *valloc(size_t size) noexcept { return ft::heap_valloc(size); }
-FT_API void *pvalloc(size_t size) noexcept { return ft::heap_pvalloc(size); }
+FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept { return ft::heap_aligned_alloc(alignment, size, FT_CALLER); }
+FT_API void *valloc(size_t size) noexcept { return ft::heap_valloc(size, FT_CALLER); }
+FT_API void *pvalloc(size_t size) noexcept { return ft::heap_pvalloc(size, FT_CALLER); }
 FT_API size_t malloc_usable_size(void *ptr) noexcept { return ft::heap_usable_size(ptr); }
 FT_API void free_sized(void *ptr, size_t size) noexcept { ft::heap_free_slow(ptr, ft::Call::kFreeSized, size); }
 FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
@@ -34,8 +35,8 @@ FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcep
 }
 
 // Looking at the heap.
-FT_API void show_alloc_mem(void) noexcept { ft::dump_heap(); }
-FT_API void show_alloc_mem_ex(void) noexcept { ft::dump_heap_ex(); }
+FT_API void show_alloc_mem(void) noexcept { ft::dump_heap(1); }
+FT_API void show_alloc_mem_ex(void) noexcept { ft::dump_heap_ex(1); }
 FT_API int ft_malloc_check(void) noexcept { return ft::check_heap(); }
 
 // Old and internal names that some programs and libraries call directly.

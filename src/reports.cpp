@@ -1,0 +1,115 @@
+#include "reports.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "config.h"
+#include "dump.h"
+#include "leaks.h"
+#include "line_writer.h"
+#include "stats.h"
+
+namespace ft::reports {
+namespace {
+
+constinit int g_signal_pipe[2] = {-1, -1};
+
+long resident_kb() {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *p = buf;
+  while (*p && *p != ' ') ++p;  // skip the size, read the resident pages
+  return strtol(p, nullptr, 10) * static_cast<long>(sysconf(_SC_PAGESIZE) / 1024);
+}
+
+void dump(int fd) {
+  if (g_config.dump == Config::kDumpEx) dump_heap_ex(fd);
+  else dump_heap(fd);
+}
+
+void on_signal(int) {
+  int saved = errno;
+  char b = 1;
+  ssize_t w = write(g_signal_pipe[1], &b, 1);
+  (void)w;
+  errno = saved;
+}
+
+void *signal_reporter(void *) {
+  char b;
+  while (read(g_signal_pipe[0], &b, 1) > 0) {
+    int fd = open_out();
+    dump(fd);
+    if (fd != 2) close(fd);
+  }
+  return nullptr;
+}
+
+void *periodic_reporter(void *) {
+  for (;;) {
+    sleep(g_config.every);
+    int fd = open_out();
+    summary_line(fd);
+    if (fd != 2) close(fd);
+  }
+  return nullptr;
+}
+
+void start_thread(void *(*fn)(void *)) {
+  pthread_t t;
+  if (pthread_create(&t, nullptr, fn, nullptr) == 0) pthread_detach(t);
+}
+
+// Runs once the C library is up (a constructor), unlike everything else in ft_malloc: starting
+// threads is not something malloc may do from inside libc's own start-up.
+__attribute__((constructor)) void start_reporters() {
+  ensure_init();
+  if (g_config.dump_signal > 0 && pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
+    struct sigaction sa = {};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(g_config.dump_signal, &sa, nullptr);
+    start_thread(signal_reporter);
+  }
+  if (g_config.every) start_thread(periodic_reporter);
+}
+
+__attribute__((destructor)) void exit_reports() {
+  if (!g_config.dump && !g_config.stats && !g_config.leaks) return;
+  int fd = open_out();
+  if (g_config.dump) dump(fd);
+  if (g_config.stats) stats::print_report(fd);
+  if (g_config.leaks) leaks::report(fd);
+  if (fd != 2) close(fd);
+}
+
+}  // namespace
+
+int open_out() {
+  if (!g_config.out[0]) return 2;
+  int fd = open(g_config.out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return fd < 0 ? 2 : fd;
+}
+
+void summary_line(int fd) {
+  stats::Snapshot s;
+  stats::take_snapshot(&s);
+  LineWriter out(fd);
+  out.str("ft_malloc: live ").dec(s.total.live_bytes).str(" B in ").dec(s.total.live_blocks);
+  out.str(" blocks, ").dec(s.total.zones - s.cls[stats::kLargeSlot].zones).str(" zones, ");
+  out.dec(s.cls[stats::kLargeSlot].zones).str(" LARGE, ").dec(s.total.bytes_mapped).str(" B mapped, resident ");
+  out.dec(static_cast<uint64_t>(resident_kb())).str(" kB\n");
+}
+
+}  // namespace ft::reports
