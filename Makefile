@@ -36,7 +36,7 @@ DEPS := $(OBJS:.o=.d)
 
 all: $(NAME_A) $(NAME_SO)
 
-$(BUILD)/%.o: %.cpp
+$(BUILD)/%.o: %.cpp Makefile
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
