@@ -83,6 +83,26 @@ void read_secret() {
 
 }  // namespace
 
+int set_option(int param, int value) {
+  ensure_init();
+  switch (param) {
+    case -5:  // M_CHECK_ACTION: bit 0 prints, bit 1 aborts (glibc's meaning)
+      g_config.errors = value & 2 ? ErrorMode::kAbort : value & 1 ? ErrorMode::kWarn : ErrorMode::kIgnore;
+      return 1;
+    case 1:   // M_MXFAST
+    case -1:  // M_TRIM_THRESHOLD
+    case -2:  // M_TOP_PAD
+    case -3:  // M_MMAP_THRESHOLD
+    case -4:  // M_MMAP_MAX
+    case -7:  // M_ARENA_TEST
+    case -8:  // M_ARENA_MAX
+      // Accepted, no effect: the design fixes the thresholds and there is one arena.
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 void ensure_init() {
   if (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) == kDone) return;
   int expected = kNotStarted;

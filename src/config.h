@@ -43,4 +43,7 @@ extern Config g_config;
 
 void ensure_init();
 
+// mallopt(): 1 for the glibc parameters that make sense here, 0 for the others.
+int set_option(int param, int value);
+
 }  // namespace ft

@@ -2,10 +2,14 @@
 // All of them live in this one object file, so a program that links only malloc and free from
 // libft_malloc.a still gets our realloc, posix_memalign, ... (never libc's next to our free).
 #include <ft_malloc.h>
+#include <malloc.h>
 
 #include "dump.h"
 #include "heap.h"
 #include "heap_check.h"
+#include "stats.h"
+#include "thread_cache.h"
+#include "zone_heap.h"
 
 // Aliases share their target's code; glibc's declarations carry attributes (leaf, alloc_size)
 // that an alias cannot restate.
@@ -38,6 +42,19 @@ FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcep
 FT_API void show_alloc_mem(void) noexcept { ft::dump_heap(1); }
 FT_API void show_alloc_mem_ex(void) noexcept { ft::dump_heap_ex(1); }
 FT_API int ft_malloc_check(void) noexcept { return ft::check_heap(); }
+
+// glibc's statistics and tuning calls.
+FT_API void malloc_stats(void) noexcept { ft::stats::print_malloc_stats(); }
+FT_API struct mallinfo2 mallinfo2(void) noexcept {
+  ft::stats::Mallinfo2 m = ft::stats::mallinfo2();
+  return {m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd, m.usmblks, m.fsmblks, m.uordblks, m.fordblks, m.keepcost};
+}
+// pad is ignored: every wholly free zone and every free page goes back.
+FT_API int malloc_trim(size_t) noexcept {
+  ft::tcache::flush_current();
+  return ft::zone_heap::trim();
+}
+FT_API int mallopt(int param, int value) noexcept { return ft::set_option(param, value); }
 
 // Old and internal names that some programs and libraries call directly.
 FT_API void cfree(void *ptr) noexcept __attribute__((alias("free")));

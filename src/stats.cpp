@@ -143,6 +143,24 @@ void print_report(int fd) {
   out.dec(s.reserve_bytes).str(" B\n");
 }
 
+Mallinfo2 mallinfo2() {
+  Snapshot s;
+  take_snapshot(&s);
+  const ClassSnapshot &large = s.cls[kLargeSlot];
+  uint64_t zone_used = 0;
+  for (unsigned k = 0; k < kClassCount; ++k) zone_used += s.cls[k].live_blocks * class_size(k);
+  Mallinfo2 m{};
+  m.arena = s.total.bytes_mapped - large.bytes_mapped;  // bytes in zones
+  m.ordblks = s.free_chunks;                            // free chunks in zones
+  m.hblks = large.zones;                                // LARGE mappings
+  m.hblkhd = large.bytes_mapped;
+  m.usmblks = s.peak_live_bytes;
+  m.uordblks = zone_used;                               // chunk bytes in use
+  m.fordblks = m.arena > zone_used ? m.arena - zone_used : 0;
+  m.keepcost = s.reserve_bytes;                         // what malloc_trim(0) would return at least
+  return m;
+}
+
 void print_malloc_stats() {
   Snapshot s;
   take_snapshot(&s);

@@ -68,6 +68,11 @@ void take_snapshot(Snapshot *s);
 void print_report(int fd);
 // glibc's malloc_stats() format, on stderr.
 void print_malloc_stats();
+// glibc's mallinfo2(), filled from a snapshot (see README.md for what each field holds).
+struct Mallinfo2 {
+  size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+Mallinfo2 mallinfo2();
 
 }  // namespace stats
 }  // namespace ft

@@ -95,6 +95,11 @@ void flush_class(ThreadCache *tc, unsigned c) {
   cc.count = 0;
 }
 
+void flush_current() {
+  if (ThreadCache *tc = t_cache)
+    for (unsigned c = 0; c < kCachedClasses; ++c) flush_class(tc, c);
+}
+
 void flush_half(ThreadCache *tc, unsigned c) {
   stats::fold(tc, c);
   ClassCache &cc = tc->classes[c];

@@ -67,6 +67,8 @@ uintptr_t refill(ThreadCache *tc, unsigned c);
 void flush_half(ThreadCache *tc, unsigned c);
 // Gives every cached chunk of class c back to the zones.
 void flush_class(ThreadCache *tc, unsigned c);
+// Gives every chunk this thread caches back to the zones (malloc_trim).
+void flush_current();
 
 inline uintptr_t pop(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];

@@ -195,6 +195,62 @@ void give_batch(const uintptr_t *chunks, unsigned n) {
 }
 
 
+namespace {
+
+// Unlinks and unregisters an empty zone; the caller unmaps it after dropping the lock.
+void detach(Zone *z) {
+  ClassList &list = g_lists[z->class_index];
+  unlink(list, z);
+  --list.empty_zones;
+  (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
+  if (z->next_all) z->next_all->prev_all = z->prev_all;
+  registry::erase(z, z->layout().zone_size);
+  --g_zone_count;
+  g_mapped -= z->layout().zone_size;
+  stats::bump(stats::g_counters.zones_returned[z->class_index]);
+}
+
+// Gives back the whole pages covered by free chunks of a zone in use.
+bool purge_free_pages(Zone *z) {
+  size_t page = os::page_size();
+  bool any = false;
+  uint32_t run = 0;
+  for (uint32_t i = 0; i <= z->chunks; ++i) {
+    if (i < z->chunks && z->is_avail(i)) continue;
+    uintptr_t lo = (reinterpret_cast<uintptr_t>(z->chunk(run)) + page - 1) & ~(page - 1);
+    uintptr_t hi = reinterpret_cast<uintptr_t>(z->chunk(i)) & ~(page - 1);
+    if (hi > lo) {
+      os::purge(reinterpret_cast<void *>(lo), hi - lo);
+      any = true;
+    }
+    run = i + 1;
+  }
+  return any;
+}
+
+}  // namespace
+
+bool trim() {
+  bool released = false;
+  constexpr unsigned kBatch = 64;  // zones unmapped per lock release
+  for (;;) {
+    Zone *batch[kBatch];
+    unsigned n = 0;
+    {
+      HeapLock lock;
+      for (Zone *z = g_all; z && n < kBatch; z = z->next_all)
+        if (z->empty()) batch[n++] = z;
+      for (unsigned k = 0; k < n; ++k) detach(batch[k]);
+      if (!n) {
+        for (Zone *z = g_all; z; z = z->next_all) released |= purge_free_pages(z);
+      }
+    }
+    for (unsigned k = 0; k < n; ++k) os::unmap(batch[k], batch[k]->layout().zone_size);
+    if (!n) return released;
+    released = true;
+  }
+}
+
 Zone *all_zones() { return g_all; }
 size_t zone_count() { return g_zone_count; }
 size_t mapped_bytes() { return g_mapped; }

@@ -42,6 +42,10 @@ unsigned take_batch(unsigned c, uintptr_t *out, unsigned n);
 // Gives n cached chunks back to their zones, under one lock acquisition.
 void give_batch(const uintptr_t *chunks, unsigned n);
 
+// malloc_trim(): unmaps every wholly free zone (the reserves too) and gives back the pages of free
+// chunks inside the others. Takes the lock itself. True if anything went back to the system.
+bool trim();
+
 // Every zone, for the dump and the checks.
 Zone *all_zones();
 size_t zone_count();
