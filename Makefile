@@ -23,9 +23,14 @@ CXXFLAGS_BASE := -std=c++20 -fPIC -fno-exceptions -fno-rtti -fno-threadsafe-stat
 OPT      ?= -O2 -g
 CXXFLAGS += $(CXXFLAGS_BASE) $(OPT)
 
+# make VALGRIND=1: announce blocks to memcheck (valgrind/memcheck.h, Debian's valgrind package).
 ifeq ($(VALGRIND),1)
 CXXFLAGS += -DFT_VALGRIND=1
 endif
+
+# Objects depend on the flags too: `make VALGRIND=1` after `make` rebuilds everything.
+FLAGS_STAMP := $(BUILD)/.flags
+$(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
 
 SRCS := $(wildcard src/*.cpp) $(wildcard show_alloc_mem/*.cpp)
 SRCS := $(filter-out show_alloc_mem/ft_heap%.cpp,$(SRCS))
@@ -36,7 +41,7 @@ DEPS := $(OBJS:.o=.d)
 
 all: $(NAME_A) $(NAME_SO)
 
-$(BUILD)/%.o: %.cpp Makefile
+$(BUILD)/%.o: %.cpp Makefile $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
@@ -51,9 +56,10 @@ $(NAME_A): $(BUILD)/ft_malloc.o
 	rm -f $@
 	ar rcs $@ $^
 
-# Linked by the C driver so that nothing from libstdc++ is pulled in.
+# Linked by the C driver so that nothing from libstdc++ is pulled in; libgcc (the unwinder the
+# leak reports use) is linked in statically, so preloading adds no library to the process.
 $(NAME_SO): $(BUILD)/ft_malloc.o
-	$(CC) -shared -o $@ $^ -Wl,-z,now -Wl,--no-undefined -lpthread
+	$(CC) -shared -static-libgcc -o $@ $^ -Wl,-z,now -Wl,--no-undefined -lpthread
 	@rm -f libft_malloc.so
 
 -include $(DEPS)

@@ -9,6 +9,7 @@
 
 #include "lock.h"
 #include "os.h"
+#include "valgrind_hooks.h"
 
 namespace ft {
 
@@ -69,6 +70,7 @@ void read_environment() {
   copy_path(g_config.svg, "FT_MALLOC_SVG");
   copy_path(g_config.json, "FT_MALLOC_JSON");
   g_config.trace = copy_path(g_config.trace_path, "FT_MALLOC_TRACE");
+  g_config.valgrind = vg::running();
   if (g_config.debug()) g_config.tcache = false;
 }
 

@@ -20,8 +20,9 @@ struct Config {
   bool check = false;     // FT_MALLOC_CHECK=1: a canary after every block
   bool leaks = false;     // FT_MALLOC_LEAKS=1: record call sites, report live blocks at exit
   bool trace = false;     // FT_MALLOC_TRACE=FILE: log every call
+  bool valgrind = false;  // running under valgrind, in a VALGRIND=1 build (valgrind_hooks.h)
   // Debug modes need the slow paths, where their hooks are: they turn the thread cache off.
-  bool debug() const { return scribble || guard || check || leaks || trace; }
+  bool debug() const { return scribble || guard || check || leaks || trace || valgrind; }
 
   // Reports at exit and on demand (reports.cpp); file names copied at start-up.
   enum : uint8_t { kNoDump, kDump, kDumpEx } dump = kNoDump;  // FT_MALLOC_DUMP=1 or =ex

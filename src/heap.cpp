@@ -12,6 +12,7 @@
 #include "os.h"
 #include "registry.h"
 #include "thread_cache.h"
+#include "valgrind_hooks.h"
 #include "zone_heap.h"
 
 namespace ft {
@@ -119,17 +120,20 @@ void *allocate(size_t n, size_t align, bool zero, void *caller) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   size_t need = debug::padded(n);
   void *p = nullptr;
+  size_t room = n;  // the bytes of the chunk from p on, for valgrind
   if (need <= kSmallMax && align <= kMaxChunkAlign) {
     unsigned c = class_of(need);
     // Chunks fall on their size's lowest set bit: 4096 B chunks and above always on a page.
     while (kLayouts[c].chunk_align < align) ++c;
     p = zone_alloc(c, n, zero);
+    room = kLayouts[c].chunk_size;
   } else {
     p = large::allocate(n, need, align);  // fresh pages: zero already
   }
   if (p && g_config.debug()) {
     debug::on_alloc(p, n, zero);
     if (g_config.leaks) leaks::record(p, n, caller);
+    if (g_config.valgrind) vg::on_alloc(p, n, room, zero);
   }
   return p;
 }
@@ -175,7 +179,9 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
     if (r.zone) {
       debug::on_free(p, r.real_usable());
       unmap_zone = zone_heap::free_chunk(r.zone, r.index);
+      vg::on_free(p);
     } else {
+      vg::on_free(p);
       gone = *r.large;
       large::remember_freed(gone);
       large::erase(r.large);
@@ -219,7 +225,10 @@ void *reallocate(void *p, size_t n, void *caller) {
       size_t chunk = r.zone->chunk_size;
       shrinking = need <= chunk;
       if (shrinking && !shrink_moves(chunk, n)) {
+        size_t old_size = r.size();
+        vg::open(p, chunk);
         r.zone->set_size(r.index, n);
+        if (g_config.valgrind) vg::on_resize(p, old_size, n, chunk);
         if (g_config.check) debug::write_canary(p, n);
         return p;
       }

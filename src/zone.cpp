@@ -1,5 +1,7 @@
 #include "zone.h"
 
+#include "valgrind_hooks.h"
+
 namespace ft {
 
 void Zone::init(unsigned cls) {
@@ -60,7 +62,10 @@ size_t Zone::size(uint32_t i) const {
   unsigned code = tiny_code(i);
   if (code != kTinyTailCode) return chunk_size - code;
   uint32_t v;
-  memcpy(&v, chunk(i) + chunk_size - kTinyTailBytes, sizeof v);
+  const char *tail = chunk(i) + chunk_size - kTinyTailBytes;
+  vg::open(tail, sizeof v);
+  memcpy(&v, tail, sizeof v);
+  vg::close(tail, sizeof v);
   // The tail is in the user's reach: an overflow may have changed it, so never trust it past
   // the usable size.
   size_t cap = chunk_size - kTinyTailBytes;

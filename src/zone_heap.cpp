@@ -6,6 +6,7 @@
 #include "os.h"
 #include "registry.h"
 #include "stats.h"
+#include "valgrind_hooks.h"
 
 namespace ft::zone_heap {
 namespace {
@@ -145,6 +146,7 @@ void *allocate(unsigned c, size_t n, bool zero) {
     errno = ENOMEM;
     return nullptr;
   }
+  vg::open(z->chunk(i), z->chunk_size);
   z->set_size(i, n);
   z->set_live(i);
   size_t usable = z->usable(i);
