@@ -30,7 +30,8 @@ void report_fault(Call call, const void *ptr, const FaultInfo &f) {
                              f.fault == Fault::kBadBitmap);
   if (g_config.errors == ErrorMode::kIgnore && !fatal && !checking) return;
   LineWriter out(2);
-  const char *what = f.fault == Fault::kDoubleFree     ? "double free"
+  bool freeing = call == Call::kFree || call == Call::kFreeSized || call == Call::kFreeAlignedSized;
+  const char *what = f.fault == Fault::kDoubleFree     ? (freeing ? "double free" : "use after free")
                      : f.fault == Fault::kCorruptZone  ? "heap corruption at"
                      : f.fault == Fault::kBadBitmap    ? "heap corruption at"
                      : f.fault == Fault::kOverflow     ? "heap overflow"
