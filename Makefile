@@ -21,7 +21,7 @@ CXXFLAGS_BASE := -std=c++20 -fPIC -fno-exceptions -fno-rtti -fno-threadsafe-stat
                  -fno-semantic-interposition -fno-plt \
                  -Wall -Wextra -Wshadow -Iinc -Isrc -Ishow_alloc_mem
 OPT      ?= -O2 -g
-CXXFLAGS += $(CXXFLAGS_BASE) $(OPT)
+CXXFLAGS += $(CXXFLAGS_BASE) $(OPT) $(EXTRA_FLAGS)
 
 # make VALGRIND=1: announce blocks to memcheck (valgrind/memcheck.h, Debian's valgrind package).
 ifeq ($(VALGRIND),1)
@@ -37,7 +37,12 @@ SRCS := $(filter-out show_alloc_mem/ft_heap%.cpp,$(SRCS))
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all clean fclean re install demo test check-symbols
+.PHONY: all clean fclean re install demo test check-symbols inject
+
+# The test build with fault injection (ft_malloc_fail_maps(), see src/os.h): never installed.
+inject:
+	$(MAKE) BUILD=build/inject EXTRA_FLAGS=-DFT_FAULT_INJECTION NAME_A=build/inject/libft_malloc.a \
+	  NAME_SO=build/inject/libft_malloc_inject.so build/inject/libft_malloc.a
 
 all: $(NAME_A) $(NAME_SO)
 

@@ -7,6 +7,7 @@
 #include "dump.h"
 #include "heap.h"
 #include "heap_check.h"
+#include "os.h"
 #include "stats.h"
 #include "thread_cache.h"
 #include "zone_heap.h"
@@ -55,6 +56,11 @@ FT_API int malloc_trim(size_t) noexcept {
   return ft::zone_heap::trim();
 }
 FT_API int mallopt(int param, int value) noexcept { return ft::set_option(param, value); }
+
+#ifdef FT_FAULT_INJECTION
+// Test builds only (make inject): the next `skip` mappings succeed, then `count` fail.
+FT_API void ft_malloc_fail_maps(unsigned long skip, unsigned long count) noexcept { ft::os::fail_maps(skip, count); }
+#endif
 
 // Old and internal names that some programs and libraries call directly.
 FT_API void cfree(void *ptr) noexcept __attribute__((alias("free")));
