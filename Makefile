@@ -95,3 +95,7 @@ fclean: clean
 
 re: fclean
 	$(MAKE) all
+
+# The benchmark (make bench, bench-ir, bench-deps) and the fuzzer (make fuzz, fuzz-smoke).
+-include test/bench/bench.mk
+-include test/fuzz/fuzz.mk
