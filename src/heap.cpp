@@ -104,11 +104,12 @@ bool free_to_cache(void *p) {
   Zone *z = registry::lookup(p);
   if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
   if (z != zone_heap::current_zone(z->class_index)) return false;  // see heap_free()
+  if (!tcache::accepts(tc->classes[z->class_index], z)) return false;
   uint32_t i;
   bool exact;
   if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
   if (!z->clear_live(i)) return false;  // not live: a double free, reported under the lock
-  tcache::push(tc, z->class_index, reinterpret_cast<uintptr_t>(p));
+  tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
   return true;
 }
 

@@ -82,7 +82,8 @@ FT_INLINE void heap_free(void *p) {
       uint32_t i;
       bool exact;
       if (z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) && exact && cc.count < cc.capacity &&
-          z->clear_live(i)) {
+          tcache::accepts(cc, z) && z->clear_live(i)) {
+        cc.zone = z;
         cc.slot[cc.count++] = reinterpret_cast<uintptr_t>(p);
         return;
       }

@@ -82,7 +82,7 @@ uintptr_t refill(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   // Half the capacity: the next frees have room, the next mallocs have chunks.
   stats::fold(tc, c);
-  unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2);
+  unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2, &cc.zone);
   if (!got) return 0;
   cc.count = got - 1;
   return cc.slot[got - 1];

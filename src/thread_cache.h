@@ -32,6 +32,9 @@ constexpr uint32_t cache_capacity(unsigned c) {
 struct ClassCache {
   uint32_t count;
   uint32_t capacity;
+  // All cached chunks of a class come from this one zone (meaningful while count > 0), so a
+  // thread's cache pins at most one zone per class: a free into another zone goes to that zone.
+  const Zone *zone;
   uintptr_t slot[kCacheSlots];  // a stack: the most recently freed chunk, still in cache, on top
 };
 
@@ -74,9 +77,12 @@ inline uintptr_t pop(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   return __builtin_expect(cc.count != 0, 1) ? cc.slot[--cc.count] : refill(tc, c);
 }
-inline void push(ThreadCache *tc, unsigned c, uintptr_t chunk) {
+// May a free of a chunk of zone z (class c) go to this cache?
+inline bool accepts(const ClassCache &cc, const Zone *z) { return cc.count == 0 || cc.zone == z; }
+inline void push(ThreadCache *tc, unsigned c, const Zone *z, uintptr_t chunk) {
   ClassCache &cc = tc->classes[c];
   if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(tc, c);
+  cc.zone = z;
   cc.slot[cc.count++] = chunk;
 }
 

@@ -163,14 +163,21 @@ Zone *free_chunk(Zone *z, uint32_t i) {
   return return_chunk(z, i);
 }
 
-unsigned take_batch(unsigned c, uintptr_t *out, unsigned n) {
+unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, const Zone **zone) {
   HeapLock lock;
-  unsigned got = 0;
   Zone *z;
   uint32_t i;
   bool fresh;
-  while (got < n && take_chunk(c, lock, &z, &i, &fresh))
+  if (!take_chunk(c, lock, &z, &i, &fresh)) return 0;
+  unsigned got = 0;
+  out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
+  while (got < n && z->avail) {  // the rest from the same zone only
+    i = z->take(&fresh);
+    if (!z->avail) unlink(g_lists[c], z);
+    stats::note_chunks_out(c, 1);
     out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
+  }
+  *zone = z;
   return got;
 }
 

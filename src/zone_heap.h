@@ -36,9 +36,9 @@ Zone *free_chunk(Zone *z, uint32_t i);
 // therefore stays mapped) yet free for the program, so a free() of it is a double free.
 // A cached chunk is stored as its address with bit 0 set when it is untouched (zero).
 inline constexpr uintptr_t kFreshTag = 1;
-// Takes up to n chunks of class c out of their zones, under one lock acquisition. Returns how many
-// (0 when out of memory).
-unsigned take_batch(unsigned c, uintptr_t *out, unsigned n);
+// Takes up to n chunks of class c out of one zone (*zone), under one lock acquisition. Returns
+// how many (0 when out of memory).
+unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, const Zone **zone);
 // Gives n cached chunks back to their zones, under one lock acquisition.
 void give_batch(const uintptr_t *chunks, unsigned n);
 

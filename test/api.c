@@ -434,7 +434,7 @@ TEST(aligned_many_live)
 TEST(aligned_alloc_non_power_of_two)
 {
 #if HAVE_FT
-    size_t bad[] = {3, 24, 48, 100, 4097, 12288};
+    size_t bad[] = {0, 3, 24, 48, 100, 4097, 12288};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
         void *p = aligned_alloc(launder_size(bad[i]), 64);
@@ -456,6 +456,66 @@ TEST(memalign_non_power_of_two)
         memset(p, 1, 300);
         free(p);
     }
+}
+
+TEST(memalign_small_alignments)
+{
+    /* memalign accepts alignments below 16 (and 0): the result is still 16-aligned. */
+    size_t al[] = {0, 1, 2, 4, 8};
+    for (size_t i = 0; i < sizeof al / sizeof al[0]; i++) {
+        void *p = memalign(launder_size(al[i]), 100);
+        check_aligned(p, al[i] ? al[i] : 1, 100, "memalign");
+        free(p);
+    }
+}
+
+TEST(aligned_huge_alignments)
+{
+    for (size_t a = 4u << 20; a <= (64u << 20); a *= 2) {
+        size_t sizes[] = {1, 100, 5000, 300000, a + 1};
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            void *p = memalign(a, sizes[k]);
+            check_aligned(p, a, sizes[k], "memalign");
+            free(p);
+            p = NULL;
+            CHECK(posix_memalign(&p, a, sizes[k]) == 0, "posix_memalign(%zu, %zu) failed", a, sizes[k]);
+            check_aligned(p, a, sizes[k], "posix_memalign");
+            free(p);
+        }
+    }
+    /* An alignment so large that size + alignment cannot be mapped. */
+    void *p = (void *)0x1234;
+    int r = posix_memalign(&p, (size_t)1 << 62, 16);
+    CHECK(r == ENOMEM, "posix_memalign(1 << 62, 16) returned %d, not ENOMEM", r);
+    errno = 0;
+    p = memalign(launder_size((size_t)1 << 62), 16);
+    CHECK(p == NULL && errno == ENOMEM, "memalign(1 << 62, 16): %p, errno %d", p, errno);
+    errno = 0;
+    p = aligned_alloc(launder_size((size_t)1 << 63), 16);
+    CHECK(p == NULL && (errno == ENOMEM || errno == EINVAL), "aligned_alloc(1 << 63, 16): %p, errno %d", p, errno);
+}
+
+TEST(realloc_aligned_blocks)
+{
+    /* Blocks from the aligned allocators can be reallocated and freed like any other. */
+    size_t al[] = {16, 64, 256, 4096, 65536, 1u << 21};
+    size_t sizes[] = {1, 100, 300, 5000, 140000, 1u << 20};
+    size_t n = sizeof sizes / sizeof sizes[0];
+    for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
+        for (size_t a = 0; a < n; a++)
+            for (size_t b = 0; b < n; b++) {
+                void *p = memalign(al[i], sizes[a]);
+                check_aligned(p, al[i], sizes[a], "memalign");
+                pattern_fill(p, sizes[a], i * 100 + a * 10 + b);
+                void *q = realloc(p, sizes[b]);
+                check_block(q, sizes[b], "realloc");
+                size_t keep = sizes[a] < sizes[b] ? sizes[a] : sizes[b];
+                size_t bad = pattern_check(q, keep, i * 100 + a * 10 + b);
+                CHECK(bad == (size_t)-1, "realloc of memalign(%zu, %zu) to %zu lost byte %zu", al[i], sizes[a],
+                      sizes[b], bad);
+                memset(q, 0, malloc_usable_size(q));
+                free(q);
+            }
 }
 
 TEST(valloc_pvalloc)
@@ -619,6 +679,9 @@ static const test_case cases[] = {
     CASE(aligned_many_live),
     CASE(aligned_alloc_non_power_of_two),
     CASE(memalign_non_power_of_two),
+    CASE(memalign_small_alignments),
+    CASE(aligned_huge_alignments),
+    CASE(realloc_aligned_blocks),
     CASE(valloc_pvalloc),
     CASE(free_sized),
     CASE(cfree_and_libc_aliases),

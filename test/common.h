@@ -308,6 +308,68 @@ static int dump_has_start(const char *d, const void *p)
     snprintf(line, sizeof line, "\n0x%lX - ", (unsigned long)(uintptr_t)p);
     return strstr(d, line) != NULL;
 }
+/* Block lines of a plain dump, parsed once for fast lookups (many blocks). */
+typedef struct {
+    uintptr_t start;
+    size_t size;
+} dump_entry;
+static dump_entry dump_entries[1 << 20];
+static size_t dump_n;
+
+static int dump_entry_cmp(const void *a, const void *b)
+{
+    uintptr_t x = ((const dump_entry *)a)->start, y = ((const dump_entry *)b)->start;
+    return x < y ? -1 : x > y;
+}
+
+__attribute__((unused))
+static void dump_index(const char *d)
+{
+    dump_n = 0;
+    for (const char *s = d; *s;) {
+        unsigned long a, b;
+        size_t n;
+        if (sscanf(s, "0x%lX - 0x%lX : %zu bytes", &a, &b, &n) == 3) {
+            CHECK(dump_n < sizeof dump_entries / sizeof dump_entries[0], "too many blocks in the dump");
+            dump_entries[dump_n].start = a;
+            dump_entries[dump_n].size = n;
+            dump_n++;
+        }
+        const char *nl = strchr(s, '\n');
+        if (!nl)
+            break;
+        s = nl + 1;
+    }
+    qsort(dump_entries, dump_n, sizeof dump_entries[0], dump_entry_cmp);
+}
+
+/* 1 if the indexed dump lists a block at p of exactly `size` bytes. */
+__attribute__((unused))
+static int dump_index_has(const void *p, size_t size)
+{
+    size_t lo = 0, hi = dump_n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (dump_entries[mid].start < (uintptr_t)p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < dump_n && dump_entries[lo].start == (uintptr_t)p && dump_entries[lo].size == size;
+}
+
+/* Number of TINY/SMALL zones of chunk size `cls` in a show_alloc_mem_ex dump. */
+__attribute__((unused))
+static int count_class_zones(const char *d, size_t cls)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, " class %zu B,", cls);
+    int n = 0;
+    for (const char *s = d; (s = strstr(s, pat)) != NULL; s++)
+        n++;
+    return n;
+}
+
 __attribute__((unused))
 static const char *dump_plain(void) { return capture_dump(call_show_alloc_mem); }
 __attribute__((unused))

@@ -329,12 +329,132 @@ TEST(dump_under_load)
         pthread_join(t[i], NULL);
 }
 
+/* ---- blocks freed into a thread's cache are not listed as allocated ---- */
+static void *cached_addrs[600];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_cv = PTHREAD_COND_INITIALIZER;
+static int cache_stage;
+
+static void *free_and_wait(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 300; i++) {
+        cached_addrs[i] = malloc((size_t)(i % 60) * 40);
+        CHECK(cached_addrs[i] != NULL, "malloc failed");
+    }
+    for (int i = 0; i < 300; i++)
+        free(cached_addrs[i]);
+    pthread_mutex_lock(&cache_mu);
+    cache_stage = 1;
+    pthread_cond_broadcast(&cache_cv);
+    while (cache_stage != 2)
+        pthread_cond_wait(&cache_cv, &cache_mu);
+    pthread_mutex_unlock(&cache_mu);
+    return NULL;
+}
+
+TEST(dump_excludes_cached_frees)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_and_wait, NULL) == 0, "pthread_create failed");
+    for (int i = 300; i < 600; i++)
+        cached_addrs[i] = malloc((size_t)(i % 60) * 40);
+    for (int i = 300; i < 600; i++)
+        free(cached_addrs[i]);
+    pthread_mutex_lock(&cache_mu);
+    while (cache_stage != 1)
+        pthread_cond_wait(&cache_cv, &cache_mu);
+    pthread_mutex_unlock(&cache_mu);
+    void *live = malloc(77);
+#if HAVE_FT
+    const char *d = dump_plain();
+    CHECK(dump_has_block(d, live, 77), "live block missing from show_alloc_mem");
+    for (int i = 0; i < 600; i++)
+        CHECK(cached_addrs[i] == live || !dump_has_start(d, cached_addrs[i]),
+              "block %p freed by %s thread still listed by show_alloc_mem", cached_addrs[i],
+              i < 300 ? "another (still running)" : "this");
+#endif
+    free(live);
+    pthread_mutex_lock(&cache_mu);
+    cache_stage = 2;
+    pthread_cond_broadcast(&cache_cv);
+    pthread_mutex_unlock(&cache_mu);
+    pthread_join(t, NULL);
+}
+
+/* ---- threads that exit: what they freed goes back to the system ---- */
+static void *alloc_free_exit(void *arg)
+{
+    size_t size = (size_t)(uintptr_t)arg;
+    enum { N = 40000 };
+    void **p = malloc(N * sizeof(void *));
+    CHECK(p != NULL, "malloc failed");
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(size);
+        CHECK(p[i] != NULL, "malloc failed");
+        memset(p[i], 7, size);
+    }
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    free(p);
+    return NULL;
+}
+
+static void *alloc_only(void *arg)
+{
+    enum { N = 40000 };
+    void **p = malloc(N * sizeof(void *));
+    CHECK(p != NULL, "malloc failed");
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc((size_t)(uintptr_t)arg);
+        CHECK(p[i] != NULL, "malloc failed");
+    }
+    return p;
+}
+
+TEST(exited_threads_release_zones)
+{
+    long start = vm_rss_kb();
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        CHECK(pthread_create(&t[i], NULL, alloc_free_exit, (void *)(uintptr_t)(i % 2 ? SZ_TINY : SZ_SMALL)) == 0,
+              "pthread_create failed");
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    /* Blocks allocated by threads that then exit, freed by the main thread. */
+    for (int i = 0; i < 8; i++)
+        CHECK(pthread_create(&t[i], NULL, alloc_only, (void *)(uintptr_t)(i % 2 ? SZ_TINY : SZ_SMALL)) == 0,
+              "pthread_create failed");
+    for (int i = 0; i < 8; i++) {
+        void **p;
+        pthread_join(t[i], (void **)&p);
+        for (int k = 0; k < 40000; k++)
+            free(p[k]);
+        free(p);
+    }
+    long end = vm_rss_kb();
+#if HAVE_FT
+    const char *d = dump_ex();
+    int tiny = count_class_zones(d, expected_class(SZ_TINY)), small = count_class_zones(d, expected_class(SZ_SMALL));
+    /* The exited threads' caches were flushed; the main thread's own cache may hold one zone. */
+    CHECK(tiny <= 2 && small <= 2, "after the threads exited and everything was freed: %d zones of class %zu, "
+          "%d of class %zu (max 1 reserve + 1 cached zone each)", tiny, expected_class(SZ_TINY), small,
+          expected_class(SZ_SMALL));
+    CHECK(end - start <= 16 * 1024, "RSS %ld kB before the threads, %ld kB after everything was freed", start, end);
+#else
+    (void)start;
+    (void)end;
+#endif
+}
+
 static const test_case cases[] = {
     CASE(handoff_8_threads),
     CASE(producer_consumer),
     CASE(many_short_threads),
     CASE(fork_while_allocating),
     CASE(dump_under_load),
+    CASE(dump_excludes_cached_frees),
+    CASE(exited_threads_release_zones),
 };
 
 RUN_CASES(cases)

@@ -1,6 +1,8 @@
 /* Memory going back to the system: LARGE blocks are unmapped by free, free zones are released. */
 #include "common.h"
 
+#include <sys/resource.h>
+
 TEST(large_munmap)
 {
     size_t sizes[] = {FT_SMALL_MAX + 1, SZ_LARGE, 200000, 1 << 20, 10 << 20, 64 << 20};
@@ -59,6 +61,128 @@ TEST(large_realloc_moves_unmap)
         free(blocker);
     }
     CHECK(pattern_check(q, SZ_LARGE, 1) == (size_t)-1, "realloc lost the contents");
+    free(q);
+}
+
+TEST(large_shrink_releases_memory)
+{
+    /* realloc of a big LARGE block down to a few bytes must give the memory back (whether the
+     * block moves or is trimmed in place). */
+    size_t big = 32u << 20;
+    char *p = malloc(big);
+    CHECK(p != NULL, "malloc failed");
+    memset(p, 0x3C, big);
+    long before = vm_rss_kb();
+    char *q = realloc(p, 50);
+    CHECK(q != NULL, "realloc(p, 50) failed");
+    for (int i = 0; i < 50; i++)
+        CHECK(q[i] == 0x3C, "realloc lost byte %d", i);
+    long after = vm_rss_kb();
+    CHECK(before - after >= 30 * 1024, "RSS %ld kB before realloc(32 MB block, 50), %ld kB after", before, after);
+    free(q);
+}
+
+TEST(many_large_live)
+{
+    /* Thousands of LARGE blocks alive at once, allocated and freed in random order. */
+    enum { N = 6000 };
+    static unsigned char *p[N];
+    static size_t sz[N];
+    rng_t r;
+    rng_seed(&r, 99);
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < N; i++) {
+            if (p[i])
+                continue;
+            sz[i] = FT_SMALL_MAX + 1 + rng_below(&r, 300000);
+            p[i] = malloc(sz[i]);
+            CHECK(p[i] != NULL, "malloc(%zu) failed with %d LARGE blocks", sz[i], i);
+            CHECK(malloc_usable_size(p[i]) >= sz[i], "usable size too small");
+            p[i][0] = (unsigned char)i;
+            p[i][sz[i] - 1] = (unsigned char)(i >> 3);
+        }
+#if HAVE_FT
+        dump_index(dump_plain());
+        for (int i = 0; i < N; i++)
+            CHECK(dump_index_has(p[i], sz[i]), "round %d: LARGE block %d (%zu bytes) not listed", round, i, sz[i]);
+#endif
+        for (int k = 0; k < N * 2 / 3; k++) {
+            int i = (int)rng_below(&r, N);
+            if (!p[i])
+                continue;
+            CHECK(p[i][0] == (unsigned char)i && p[i][sz[i] - 1] == (unsigned char)(i >> 3),
+                  "LARGE block %d corrupted", i);
+            CHECK(malloc_usable_size(p[i]) >= sz[i], "usable size of a live LARGE block too small");
+            free(p[i]);
+            p[i] = NULL;
+        }
+    }
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+}
+
+static long vm_size_kb(void)
+{
+    read_file_raw("/proc/self/status");
+    char *s = strstr(proc_buf, "VmSize:");
+    CHECK(s != NULL, "no VmSize");
+    return strtol(s + 7, NULL, 10);
+}
+
+TEST(out_of_memory)
+{
+    /* Under an address-space limit, allocations fail with ENOMEM and nothing breaks; once the
+     * blocks are freed the same amount can be allocated again (nothing leaked). */
+    size_t cap = 4u << 20;
+    void **p = mmap(NULL, cap * sizeof(void *), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED, "mmap failed");
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_AS, &rl) == 0, "getrlimit");
+    rl.rlim_cur = (rlim_t)(vm_size_kb() + 64 * 1024) * 1024;
+    CHECK(setrlimit(RLIMIT_AS, &rl) == 0, "setrlimit: %s", strerror(errno));
+    size_t sizes[] = {32, 5000, 100000, 200000, 3 << 20};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t s = sizes[k];
+        size_t first = 0;
+        for (int round = 0; round < 2; round++) {
+            size_t n = 0;
+            for (;;) {
+                CHECK(n < cap, "no failure after %zu blocks of %zu", n, s);
+                errno = 0;
+                void *q = malloc(s);
+                if (!q) {
+                    CHECK(errno == ENOMEM, "malloc(%zu) failed with errno %d, not ENOMEM", s, errno);
+                    break;
+                }
+                *(volatile char *)q = 1;
+                p[n++] = q;
+            }
+            CHECK(n > 0, "no block of %zu could be allocated at all", s);
+            /* The heap is full: the other calls fail cleanly too. */
+            memset(p[0], 0x5A, s);
+            errno = 0;
+            void *q = realloc(p[0], 64u << 20);
+            CHECK(q == NULL && errno == ENOMEM, "realloc(64 MB) under OOM: %p, errno %d", q, errno);
+            CHECK(((unsigned char *)p[0])[s - 1] == 0x5A, "failed realloc damaged the block");
+            q = (void *)0x1234;
+            int r = posix_memalign(&q, 4096, 64u << 20);
+            CHECK(r == ENOMEM, "posix_memalign(64 MB) under OOM returned %d", r);
+            errno = 0;
+            q = calloc(1024, 64u << 10);
+            CHECK(q == NULL && errno == ENOMEM, "calloc(64 MB) under OOM: %p, errno %d", q, errno);
+            for (size_t i = 0; i < n; i++)
+                free(p[i]);
+            if (round == 0)
+                first = n;
+            else
+                CHECK(n * 10 >= first * 9, "after freeing everything only %zu blocks of %zu fit (%zu before)", n,
+                      s, first);
+        }
+    }
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_AS, &rl);
+    void *q = malloc(1 << 20);
+    CHECK(q != NULL, "malloc fails after the limit is lifted");
     free(q);
 }
 
@@ -141,6 +265,9 @@ static const test_case cases[] = {
     CASE(large_munmap),
     CASE(large_munmap_many),
     CASE(large_realloc_moves_unmap),
+    CASE(large_shrink_releases_memory),
+    CASE(many_large_live),
+    CASE(out_of_memory),
     CASE(rss_returns_after_peak),
     CASE(rss_bounded_over_rounds),
     CASE(tiny_only_peak),
