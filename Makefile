@@ -6,6 +6,8 @@ ifeq ($(HOSTTYPE),)
 HOSTTYPE := $(shell uname -m)_$(shell uname -s)
 endif
 
+.DEFAULT_GOAL := all
+
 NAME_A   := libft_malloc.a
 NAME_SO  := libft_malloc_$(HOSTTYPE).so
 BUILD    := build
