@@ -9,6 +9,7 @@
 
 #include "lock.h"
 #include "os.h"
+#include "trace.h"
 #include "valgrind_hooks.h"
 
 namespace ft {
@@ -116,6 +117,7 @@ void ensure_init() {
     __atomic_store_n(&g_init_state, kDone, __ATOMIC_RELEASE);
     // After kDone: pthread_atfork may itself call malloc, which must then find us ready.
     install_fork_handlers();
+    if (g_config.trace) trace::open(g_config.trace_path);
     return;
   }
   // Another thread is reading the environment: a few instructions, no allocation.

@@ -12,6 +12,7 @@
 #include "os.h"
 #include "registry.h"
 #include "thread_cache.h"
+#include "trace.h"
 #include "valgrind_hooks.h"
 #include "zone_heap.h"
 
@@ -148,15 +149,25 @@ void check_canary(Call call, void *p, const Ref &r) {
 
 }  // namespace
 
-void *heap_malloc_slow(size_t n, void *caller) { return allocate(n, kMinAlign, false, caller); }
+// Logs one call for FT_MALLOC_TRACE; only the entry-level functions below log, never their helpers.
+template <typename T>
+T *traced(trace::Op op, uint64_t a, uint64_t b, T *result) {
+  if (g_config.trace) trace::record(op, a, b, reinterpret_cast<uint64_t>(result));
+  return result;
+}
+
+void *heap_malloc_slow(size_t n, void *caller) {
+  return traced(trace::Op::kMalloc, n, 0, allocate(n, kMinAlign, false, caller));
+}
 
 void *heap_calloc(size_t count, size_t size, void *caller) {
   size_t n;
-  if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
-  return allocate(n, kMinAlign, true, caller);
+  if (__builtin_mul_overflow(count, size, &n)) return traced(trace::Op::kCalloc, count, size, fail(ENOMEM));
+  return traced(trace::Op::kCalloc, count, size, allocate(n, kMinAlign, true, caller));
 }
 
 void heap_free_slow(void *p, Call call, size_t size, size_t align) {
+  if (g_config.trace && call != Call::kRealloc) trace::record(trace::Op::kFree, reinterpret_cast<uint64_t>(p), 0, 0);
   if (!p) return;
   if (size == kUnchecked && free_to_cache(p)) return;
   int saved_errno = errno;
@@ -203,7 +214,7 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
 namespace {
 
 void *reallocate(void *p, size_t n, void *caller) {
-  if (!p) return heap_malloc_slow(n, caller);
+  if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
     heap_free_slow(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
     return nullptr;
@@ -288,7 +299,7 @@ void *heap_realloc(void *p, size_t n, void *caller) {
   void *q = reallocate(p, n, caller);
   // A block resized in place keeps its record, with the new size.
   if (q == p && q && g_config.leaks) leaks::record(q, n, caller);
-  return q;
+  return traced(trace::Op::kRealloc, reinterpret_cast<uint64_t>(p), n, q);
 }
 
 void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
@@ -298,16 +309,15 @@ void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
 }
 
 void *heap_memalign(size_t align, size_t n, void *caller) {
-  if (align <= kMinAlign) return heap_malloc_slow(n, caller);
-  if (align > kMaxRequest / 2 + 1) return fail(EINVAL);
+  if (align > kMaxRequest / 2 + 1) return traced(trace::Op::kMemalign, align, n, fail(EINVAL));
   if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
-  return allocate(n, align, false, caller);
+  return traced(trace::Op::kMemalign, align, n, allocate(n, align, false, caller));
 }
 
 int heap_posix_memalign(void **out, size_t align, size_t n, void *caller) {
   if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
   int saved_errno = errno;  // posix_memalign reports through its result only
-  void *p = allocate(n, align, false, caller);
+  void *p = traced(trace::Op::kMemalign, align, n, allocate(n, align, false, caller));
   errno = saved_errno;
   if (!p) return ENOMEM;
   *out = p;
@@ -316,12 +326,12 @@ int heap_posix_memalign(void **out, size_t align, size_t n, void *caller) {
 
 void *heap_aligned_alloc(size_t align, size_t n, void *caller) {
   if (!is_pow2(align)) return fail(EINVAL);  // glibc 2.38 and C23
-  return allocate(n, align, false, caller);
+  return traced(trace::Op::kMemalign, align, n, allocate(n, align, false, caller));
 }
 
 void *heap_valloc(size_t n, void *caller) {
   ensure_init();
-  return allocate(n, os::page_size(), false, caller);
+  return traced(trace::Op::kMemalign, os::page_size(), n, allocate(n, os::page_size(), false, caller));
 }
 
 void *heap_pvalloc(size_t n, void *caller) {
@@ -330,7 +340,7 @@ void *heap_pvalloc(size_t n, void *caller) {
   size_t rounded;
   if (__builtin_add_overflow(n, page - 1, &rounded)) return fail(ENOMEM);
   rounded &= ~(page - 1);
-  return allocate(rounded ? rounded : page, page, false, caller);
+  return traced(trace::Op::kMemalign, page, rounded ? rounded : page, allocate(rounded ? rounded : page, page, false, caller));
 }
 
 size_t heap_usable_size(void *p) {
