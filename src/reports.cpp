@@ -85,7 +85,18 @@ __attribute__((constructor)) void start_reporters() {
   if (g_config.every) start_thread(periodic_reporter);
 }
 
+// A file written at exit (FT_MALLOC_SVG, FT_MALLOC_JSON): replaced whole.
+void write_file(const char *path, void (*writer)(int)) {
+  if (!path[0]) return;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  writer(fd);
+  close(fd);
+}
+
 __attribute__((destructor)) void exit_reports() {
+  write_file(g_config.svg, write_svg);
+  write_file(g_config.json, write_json);
   if (!g_config.dump && !g_config.stats && !g_config.leaks) return;
   int fd = open_out();
   if (g_config.dump) dump(fd);
