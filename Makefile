@@ -10,6 +10,7 @@ endif
 
 NAME_A   := libft_malloc.a
 NAME_SO  := libft_malloc_$(HOSTTYPE).so
+FT_HEAP  := ft_heap
 BUILD    := build
 
 CXX      ?= g++
@@ -46,7 +47,7 @@ inject:
 	$(MAKE) BUILD=build/inject EXTRA_FLAGS=-DFT_FAULT_INJECTION NAME_A=build/inject/libft_malloc.a \
 	  NAME_SO=build/inject/libft_malloc_inject.so build/inject/libft_malloc.a
 
-all: $(NAME_A) $(NAME_SO)
+all: $(NAME_A) $(NAME_SO) $(FT_HEAP)
 
 $(BUILD)/%.o: %.cpp Makefile $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -71,6 +72,20 @@ $(NAME_SO): $(BUILD)/ft_malloc.o
 
 -include $(DEPS)
 
+# ft_heap: runs a program with the library preloaded and its reports on, prints and replays call
+# logs. A plain program (stdio allowed), C-style C++ linked with the C driver like the library.
+FT_HEAP_CXXFLAGS := -std=c++20 -fno-exceptions -fno-rtti -Wall -Wextra -Wshadow -Iinc -Isrc $(OPT) \
+                    -DFT_HOSTTYPE='"$(HOSTTYPE)"'
+
+$(BUILD)/ft_heap.o: show_alloc_mem/ft_heap.cpp Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(FT_HEAP_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(FT_HEAP): $(BUILD)/ft_heap.o
+	$(CC) -o $@ $^ -pthread
+
+-include $(BUILD)/ft_heap.d
+
 # The main job: a sample program linked exactly as users link it, showing its heap.
 demo: all
 	$(CC) -Iinc test/demo.c -L. -lft_malloc -o $(BUILD)/demo
@@ -87,13 +102,15 @@ install: all
 	install -m 644 $(NAME_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(NAME_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 inc/ft_malloc.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(FT_HEAP) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' ft_malloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ft_malloc.pc
 
 clean:
 	rm -rf $(BUILD)
 
 fclean: clean
-	rm -f $(NAME_A) $(NAME_SO) libft_malloc.so
+	rm -f $(NAME_A) $(NAME_SO) libft_malloc.so $(FT_HEAP)
 
 re: fclean
 	$(MAKE) all

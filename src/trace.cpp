@@ -1,7 +1,7 @@
 // The call log (FT_MALLOC_TRACE=FILE): the format is documented in README.md ("Call log format").
 //
 // The file is mapped MAP_SHARED over a large reservation of address space and grown with
-// fallocate (ftruncate where the file system cannot) a megabyte or more at a time. A thread
+// fallocate (ftruncate where the file system cannot) a quarter at a time. A thread
 // reserves a block of 128 record slots with one atomic fetch_add on the global end offset, names
 // itself in the block's first slot, then fills the others without any shared write: no lock and
 // no allocation on the hot path, only clock_gettime (vDSO) and four stores. The records live in
@@ -50,6 +50,7 @@ constexpr uint32_t kFlagForkChild = 1;
 constexpr uint32_t kFlagPidCheck = 2;
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kMaxGrowStep = 64 * kMiB;
+constexpr uint64_t kGrowUnit = 64 * 1024;
 constexpr size_t kPathMax = 512;
 
 struct Header {
@@ -91,6 +92,7 @@ constinit uint32_t g_next_id = 0;
 constinit int g_fd = -1;
 constinit int g_grow_lock = 0;
 constinit bool g_can_fallocate = true;
+constinit bool g_full = false;         // the log could not grow: nothing more is logged
 constinit uint64_t g_start_mono = 0, g_start_real = 0;
 constinit char g_path[kPathMax] = {};
 // 1 in the process that opened the log, 0 in a fork child (MADV_WIPEONFORK), 2 while the child
@@ -162,10 +164,12 @@ bool grow_to(uint64_t need) {
   uint64_t size = __atomic_load_n(&g_size, __ATOMIC_ACQUIRE);
   if (need <= size) return true;
   if (need > g_reserved) return false;
+  // A quarter more than needed, in 64 KiB units, at most 64 MiB at a time: some 60 system calls
+  // for a GB of log, a 64 KiB file for a short one (a fork child that execs at once), and at most
+  // a quarter of unwritten (zero) slack at the end of the file.
   uint64_t step = need / 4;
-  if (step < kMiB) step = kMiB;
   if (step > kMaxGrowStep) step = kMaxGrowStep;
-  uint64_t target = (need + step + kMiB - 1) / kMiB * kMiB;
+  uint64_t target = (need + step + kGrowUnit - 1) / kGrowUnit * kGrowUnit;
   if (target > g_reserved) target = g_reserved;
   // fallocate reserves the disk blocks: a full disk fails here, not with SIGBUS on a store.
   if (g_can_fallocate) {
@@ -196,6 +200,7 @@ bool start_log(const char *path, bool child, int ppid) {
   g_fd = fd;
   g_size = 0;
   g_can_fallocate = true;
+  g_full = false;
   // As much address space as the system gives, from 64 GiB (2 billion calls) down.
   char *base = nullptr;
   for (uint64_t len = uint64_t{64} << 30; len >= 64 * kMiB; len /= 4) {
@@ -276,12 +281,17 @@ bool new_block(ThreadLog &t, char *base) {
     t.id = __atomic_add_fetch(&g_next_id, 1u, __ATOMIC_RELAXED);
   }
   t.cur = t.end = nullptr;
+  if (__atomic_load_n(&g_full, __ATOMIC_RELAXED)) return false;
   uint64_t off = __atomic_fetch_add(&g_next, uint64_t{kBlockSize}, __ATOMIC_RELAXED);
   uint64_t end = off + kBlockSize;
-  if (end > g_reserved) return false;  // the reservation is full: the rest of the run is not logged
   if (end > __atomic_load_n(&g_size, __ATOMIC_ACQUIRE)) {
     spin_lock(&g_grow_lock);
-    bool ok = grow_to(end);
+    bool ok = !g_full && grow_to(end);
+    if (!ok && !g_full) {
+      // The disk is full, or the reservation (2 billion calls): the rest of the run is not logged.
+      __atomic_store_n(&g_full, true, __ATOMIC_RELAXED);
+      warn("cannot grow it, the calls from now on are not logged", g_path);
+    }
     spin_unlock(&g_grow_lock);
     if (!ok) return false;
   }

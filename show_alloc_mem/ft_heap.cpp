@@ -1,0 +1,830 @@
+// ft_heap: runs a program with ft_malloc preloaded and its reports turned on, prints a call log,
+// or replays one against whichever allocator is loaded.
+//
+//   ft_heap [options] [--] PROG [ARGS...]   options -> FT_MALLOC_* variables, then exec PROG
+//   ft_heap --print FILE                    the call log (FT_MALLOC_TRACE) as text
+//   ft_heap --replay FILE                   the same calls, same threads, timed
+//
+// A standalone program (not part of the library): stdio and the C library are fine here. C-style
+// C++ linked with the C driver, so nothing from libstdc++ is needed.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+#ifndef FT_HOSTTYPE
+#define FT_HOSTTYPE ""
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Usage and options
+// ---------------------------------------------------------------------------------------------
+
+#define FT_HEAP_SYNOPSIS                                                                    \
+  "usage: ft_heap [options] [--] PROG [ARGS...]   run PROG with ft_malloc preloaded\n"     \
+  "       ft_heap --print FILE                    print a call log (--trace) as text\n"    \
+  "       ft_heap --replay FILE                   replay a call log in this process, timed\n"
+
+const char kUsage[] =
+    FT_HEAP_SYNOPSIS
+    "\n"
+    "options (each sets the FT_MALLOC_* variable in brackets):\n"
+    "  --dump             show_alloc_mem() at exit                    [FT_MALLOC_DUMP=1]\n"
+    "  --ex               show_alloc_mem_ex() at exit                 [FT_MALLOC_DUMP=ex]\n"
+    "  --at-signal [SIG]  dump whenever SIG arrives (default USR1)    [FT_MALLOC_DUMP_SIGNAL]\n"
+    "  --stats            allocation statistics at exit               [FT_MALLOC_STATS=1]\n"
+    "  --leaks            blocks still live at exit, by call site     [FT_MALLOC_LEAKS=1]\n"
+    "  --svg FILE         heap map (SVG) at exit                      [FT_MALLOC_SVG]\n"
+    "  --json FILE        heap snapshot (JSON) at exit                [FT_MALLOC_JSON]\n"
+    "  --out FILE         reports appended to FILE, not stderr        [FT_MALLOC_OUT]\n"
+    "  --every SECONDS    a one-line summary every SECONDS            [FT_MALLOC_EVERY]\n"
+    "  --trace FILE       log every call to FILE (fork children:      [FT_MALLOC_TRACE]\n"
+    "                     FILE.<pid>); read it with --print or --replay\n"
+    "  --help             this text\n"
+    "\n"
+    "The library is libft_malloc_<HOSTTYPE>.so next to ft_heap or in ../lib from it;\n"
+    "FT_HEAP_LIB=PATH overrides. PROG's exit status is ft_heap's.\n"
+    "--replay runs against the allocator loaded in ft_heap: plain for glibc, or\n"
+    "  LD_PRELOAD=.../libft_malloc_<HOSTTYPE>.so ft_heap --replay FILE\n";
+
+[[noreturn]] void usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "ft_heap: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s(ft_heap --help lists the options)\n", FT_HEAP_SYNOPSIS);
+  exit(2);
+}
+
+struct SignalName {
+  const char *name;
+  int number;
+};
+const SignalName kSignals[] = {
+    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT},   {"BUS", SIGBUS},       {"FPE", SIGFPE},   {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},   {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},
+    {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"PWR", SIGPWR},   {"SYS", SIGSYS},
+};
+
+// "USR1", "SIGUSR1", "usr1" or "10": the number; -1 for a signal that cannot be caught (KILL,
+// STOP) or out of range; 0 when the word is not a signal at all.
+int parse_signal(const char *s) {
+  if (!s || !*s) return 0;
+  int v = 0;
+  if (s[0] >= '0' && s[0] <= '9') {
+    char *end;
+    long l = strtol(s, &end, 10);
+    if (*end) return 0;
+    v = l < 1 || l > SIGRTMAX ? -1 : static_cast<int>(l);
+  } else {
+    if (!strncasecmp(s, "SIG", 3)) s += 3;
+    if (!strcasecmp(s, "KILL") || !strcasecmp(s, "STOP")) return -1;
+    for (const SignalName &n : kSignals)
+      if (!strcasecmp(s, n.name)) v = n.number;
+  }
+  return v == SIGKILL || v == SIGSTOP ? -1 : v;
+}
+
+// FILE made absolute against the current directory (the program may chdir).
+char *absolute(const char *path) {
+  if (path[0] == '/') return strdup(path);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) {
+    fprintf(stderr, "ft_heap: getcwd: %s\n", strerror(errno));
+    exit(1);
+  }
+  size_t n = strlen(cwd) + strlen(path) + 2;
+  char *out = static_cast<char *>(malloc(n));
+  snprintf(out, n, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+  return out;
+}
+
+bool is_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The library: FT_HEAP_LIB, else next to this executable, else in ../lib from it (installed).
+char *find_library() {
+  if (const char *env = getenv("FT_HEAP_LIB")) {
+    if (!*env || !is_file(env)) {
+      fprintf(stderr, "ft_heap: FT_HEAP_LIB=%s: no such library\n", env);
+      exit(1);
+    }
+    return absolute(env);
+  }
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    fprintf(stderr, "ft_heap: cannot read /proc/self/exe: %s (set FT_HEAP_LIB)\n", strerror(errno));
+    exit(1);
+  }
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  *slash = 0;
+  struct utsname u;
+  char host[2][256];
+  snprintf(host[0], sizeof host[0], "%s", FT_HOSTTYPE);
+  host[1][0] = 0;
+  if (uname(&u) == 0) snprintf(host[1], sizeof host[1], "%s_%s", u.machine, u.sysname);
+  const char *dirs[] = {"", "/../lib"};
+  char path[PATH_MAX + 600];
+  for (const char *dir : dirs) {
+    for (const char *h : host) {
+      if (!*h) continue;
+      snprintf(path, sizeof path, "%s%s/libft_malloc_%s.so", exe, dir, h);
+      if (is_file(path)) {
+        char *real = realpath(path, nullptr);
+        return real ? real : strdup(path);
+      }
+    }
+  }
+  fprintf(stderr, "ft_heap: cannot find libft_malloc_%s.so in %s or %s/../lib (set FT_HEAP_LIB)\n",
+          *host[0] ? host[0] : host[1], exe, exe);
+  exit(1);
+}
+
+void set(const char *name, const char *value) {
+  if (setenv(name, value, 1) != 0) {
+    fprintf(stderr, "ft_heap: setenv %s: %s\n", name, strerror(errno));
+    exit(1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The call log (README.md, "Call log format")
+// ---------------------------------------------------------------------------------------------
+
+const char kMagic[8] = {'F', 'T', 'M', 'T', 'R', 'A', 'C', 'E'};
+constexpr uint32_t kVersion = 1;
+constexpr uint8_t kOpThread = 0x80;
+constexpr uint64_t kTimeMask = (uint64_t{1} << 56) - 1;
+constexpr uint32_t kFlagForkChild = 1;
+
+struct Header {
+  char magic[8];
+  uint32_t version, header_size, record_size, block_size, flags, reserved;
+  uint64_t pid, ppid, start_monotonic_ns, start_realtime_ns;
+  char exe[256];
+};
+
+struct RawRecord {
+  uint64_t time_op, a, b, result;
+};
+
+struct Call {
+  uint64_t time;     // ns since the log's start
+  uint64_t a, b, result;
+  uint64_t index;    // position in the file: ties in time keep the file's (per-thread) order
+  uint32_t thread;   // small id from the block's thread record
+  uint8_t op;
+};
+
+struct Log {
+  Header header;
+  Call *calls;
+  size_t count;
+  uint32_t threads;   // distinct thread ids
+  uint32_t max_id;
+};
+
+int by_time(const void *x, const void *y) {
+  const Call *a = static_cast<const Call *>(x), *b = static_cast<const Call *>(y);
+  if (a->time != b->time) return a->time < b->time ? -1 : 1;
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+bool read_header(const char *path, Header *h, bool quiet) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (!quiet) fprintf(stderr, "ft_heap: %s: %s\n", path, strerror(errno));
+    return false;
+  }
+  ssize_t n = pread(fd, h, sizeof *h, 0);
+  close(fd);
+  if (n != static_cast<ssize_t>(sizeof *h) || memcmp(h->magic, kMagic, 8) != 0) {
+    if (!quiet) fprintf(stderr, "ft_heap: %s: not an ft_malloc call log\n", path);
+    return false;
+  }
+  if (h->version != kVersion || h->record_size != sizeof(RawRecord) || h->block_size < 2 * sizeof(RawRecord) ||
+      h->block_size % sizeof(RawRecord) || h->header_size < sizeof(Header)) {
+    if (!quiet) fprintf(stderr, "ft_heap: %s: call log version %u not supported\n", path, h->version);
+    return false;
+  }
+  return true;
+}
+
+// Reads every written record; unwritten (zero) slots and blocks are skipped.
+bool load_log(const char *path, Log *log) {
+  memset(log, 0, sizeof *log);
+  if (!read_header(path, &log->header, false)) return false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    fprintf(stderr, "ft_heap: %s: %s\n", path, strerror(errno));
+    return false;
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  const Header &h = log->header;
+  if (size <= h.header_size) {
+    close(fd);
+    return true;
+  }
+  auto *map = static_cast<const char *>(mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0));
+  close(fd);
+  if (map == MAP_FAILED) {
+    fprintf(stderr, "ft_heap: %s: mmap: %s\n", path, strerror(errno));
+    return false;
+  }
+  size_t per_block = h.block_size / sizeof(RawRecord);
+  size_t blocks = (size - h.header_size) / h.block_size;
+  // First pass: count, so that one array holds them all.
+  size_t count = 0;
+  for (size_t k = 0; k < blocks; ++k) {
+    auto *r = reinterpret_cast<const RawRecord *>(map + h.header_size + k * h.block_size);
+    if (r[0].time_op >> 56 != kOpThread) continue;
+    for (size_t i = 1; i < per_block; ++i)
+      if (r[i].time_op >> 56) ++count;
+  }
+  log->calls = static_cast<Call *>(malloc((count ? count : 1) * sizeof(Call)));
+  if (!log->calls) {
+    fprintf(stderr, "ft_heap: out of memory for %zu records\n", count);
+    exit(1);
+  }
+  uint8_t *seen = nullptr;
+  size_t n = 0;
+  for (size_t k = 0; k < blocks; ++k) {
+    auto *r = reinterpret_cast<const RawRecord *>(map + h.header_size + k * h.block_size);
+    if (r[0].time_op >> 56 != kOpThread) continue;
+    uint32_t id = static_cast<uint32_t>(r[0].a);
+    if (id >= log->max_id) {
+      uint32_t old = log->max_id;
+      log->max_id = id + 1;
+      seen = static_cast<uint8_t *>(realloc(seen, log->max_id));
+      memset(seen + old, 0, log->max_id - old);
+    }
+    for (size_t i = 1; i < per_block; ++i) {
+      uint64_t op = r[i].time_op >> 56;
+      if (!op) continue;
+      if (!seen[id]) seen[id] = 1, log->threads++;
+      log->calls[n++] = Call{r[i].time_op & kTimeMask, r[i].a, r[i].b, r[i].result,
+                             (k * per_block + i), id, static_cast<uint8_t>(op)};
+    }
+  }
+  free(seen);
+  munmap(const_cast<char *>(map), size);
+  log->count = n;
+  qsort(log->calls, n, sizeof(Call), by_time);
+  return true;
+}
+
+void print_time(FILE *out, uint64_t ns) {
+  fprintf(out, "%llu.%06llu", static_cast<unsigned long long>(ns / 1000000000u),
+          static_cast<unsigned long long>(ns / 1000 % 1000000));
+}
+
+void print_ptr(FILE *out, uint64_t p) {
+  if (p) fprintf(out, "0x%llx", static_cast<unsigned long long>(p));
+  else fputs("NULL", out);
+}
+
+void print_wall(FILE *out, uint64_t realtime_ns) {
+  time_t t = static_cast<time_t>(realtime_ns / 1000000000u);
+  struct tm tm;
+  char buf[64];
+  localtime_r(&t, &tm);
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  fputs(buf, out);
+}
+
+// The other logs of the same run, FILE.<pid>[.<n>]: those of fork children, of programs started
+// by a process of the run, and of later images (exec) of its processes, followed down the tree.
+void print_related(FILE *out, const char *path, const Header &root) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash) *slash = 0;
+  DIR *d = opendir(slash ? (*dir ? dir : "/") : ".");
+  if (!d) return;
+  struct Other {
+    char name[PATH_MAX + 300];
+    Header h;
+    bool listed;
+  };
+  Other *others = nullptr;
+  size_t count = 0, blen = strlen(base);
+  while (struct dirent *e = readdir(d)) {
+    if (strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.') continue;
+    const char *rest = e->d_name + blen + 1;
+    if (!*rest || strspn(rest, "0123456789.") != strlen(rest)) continue;
+    others = static_cast<Other *>(realloc(others, (count + 1) * sizeof *others));
+    Other &o = others[count];
+    snprintf(o.name, sizeof o.name, "%s/%s", slash ? (*dir ? dir : "") : ".", e->d_name);
+    o.listed = false;
+    if (read_header(o.name, &o.h, true) && o.h.start_realtime_ns >= root.start_realtime_ns) ++count;
+  }
+  closedir(d);
+  // pids of the run so far; grows as logs are found.
+  uint64_t *pids = static_cast<uint64_t *>(malloc((count + 1) * sizeof *pids));
+  size_t npids = 0;
+  pids[npids++] = root.pid;
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t k = 0; k < count; ++k) {
+      Other &o = others[k];
+      if (o.listed) continue;
+      const char *how = nullptr;
+      for (size_t j = 0; j < npids && !how; ++j) {
+        if (o.h.pid == pids[j]) how = "a later program (exec) of pid";
+        else if (o.h.ppid == pids[j]) how = o.h.flags & kFlagForkChild ? "fork child of pid" : "started by pid";
+      }
+      if (!how) continue;
+      o.listed = more = true;
+      pids[npids++] = o.h.pid;
+      fprintf(out, "# see also %s: pid %llu, %s, %s %llu\n", o.name, static_cast<unsigned long long>(o.h.pid),
+              o.h.exe[0] ? o.h.exe : "?", how,
+              static_cast<unsigned long long>(!strncmp(how, "a later", 7) ? o.h.pid : o.h.ppid));
+    }
+  }
+  free(pids);
+  free(others);
+}
+
+int print_log(const char *path) {
+  Log log;
+  if (!load_log(path, &log)) return 1;
+  static char buf[1 << 16];
+  setvbuf(stdout, buf, _IOFBF, sizeof buf);
+  const Header &h = log.header;
+  printf("# ft_malloc call log %s: pid %llu (%s %llu), %s\n", path, static_cast<unsigned long long>(h.pid),
+         h.flags & kFlagForkChild ? "fork child of" : "parent", static_cast<unsigned long long>(h.ppid),
+         h.exe[0] ? h.exe : "?");
+  printf("# started ");
+  print_wall(stdout, h.start_realtime_ns);
+  printf(" (times below: seconds since then), %zu calls, %u threads\n", log.count, log.threads);
+  for (size_t i = 0; i < log.count; ++i) {
+    const Call &c = log.calls[i];
+    print_time(stdout, c.time);
+    printf(" t%u ", c.thread);
+    switch (static_cast<ft::trace::Op>(c.op)) {
+      case ft::trace::Op::kMalloc:
+        printf("malloc(%llu) = ", static_cast<unsigned long long>(c.a));
+        print_ptr(stdout, c.result);
+        break;
+      case ft::trace::Op::kCalloc:
+        printf("calloc(%llu, %llu) = ", static_cast<unsigned long long>(c.a), static_cast<unsigned long long>(c.b));
+        print_ptr(stdout, c.result);
+        break;
+      case ft::trace::Op::kRealloc:
+        printf("realloc(");
+        print_ptr(stdout, c.a);
+        printf(", %llu) = ", static_cast<unsigned long long>(c.b));
+        print_ptr(stdout, c.result);
+        break;
+      case ft::trace::Op::kFree:
+        printf("free(");
+        print_ptr(stdout, c.a);
+        printf(")");
+        break;
+      case ft::trace::Op::kMemalign:
+        printf("memalign(%llu, %llu) = ", static_cast<unsigned long long>(c.a), static_cast<unsigned long long>(c.b));
+        print_ptr(stdout, c.result);
+        break;
+      default:
+        printf("op%u(0x%llx, 0x%llx) = 0x%llx", c.op, static_cast<unsigned long long>(c.a),
+               static_cast<unsigned long long>(c.b), static_cast<unsigned long long>(c.result));
+    }
+    putchar('\n');
+  }
+  print_related(stdout, path, h);
+  fflush(stdout);
+  free(log.calls);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay
+// ---------------------------------------------------------------------------------------------
+
+// Old pointer -> index of the call that returned it (open addressing, linear probing).
+uint64_t mix(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  return k;
+}
+
+struct PtrMap {
+  uint64_t *keys;
+  uint64_t *values;
+  size_t mask;
+
+  void init(size_t n) {
+    size_t cap = 16;
+    while (cap < n * 2) cap *= 2;
+    keys = static_cast<uint64_t *>(calloc(cap, sizeof *keys));
+    values = static_cast<uint64_t *>(calloc(cap, sizeof *values));
+    if (!keys || !values) {
+      fprintf(stderr, "ft_heap: out of memory\n");
+      exit(1);
+    }
+    mask = cap - 1;
+  }
+  size_t slot(uint64_t k) const {
+    size_t i = static_cast<size_t>(mix(k)) & mask;
+    while (keys[i] && keys[i] != k) i = (i + 1) & mask;
+    return i;
+  }
+  void put(uint64_t k, uint64_t v) {
+    size_t i = slot(k);
+    keys[i] = k;
+    values[i] = v;
+  }
+  uint64_t get(uint64_t k) const {
+    size_t i = slot(k);
+    return keys[i] ? values[i] : UINT64_MAX;
+  }
+  // Removes k; returns its value or UINT64_MAX. Backward-shift deletion keeps probes short.
+  uint64_t take(uint64_t k) {
+    size_t i = slot(k);
+    if (!keys[i]) return UINT64_MAX;
+    uint64_t v = values[i];
+    keys[i] = 0;
+    for (size_t j = (i + 1) & mask; keys[j]; j = (j + 1) & mask) {
+      size_t home = static_cast<size_t>(mix(keys[j])) & mask;
+      // Move j back to i when its home is not in (i, j] (cyclically).
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        keys[i] = keys[j];
+        values[i] = values[j];
+        keys[j] = 0;
+        i = j;
+      }
+    }
+    return v;
+  }
+};
+
+constexpr uint64_t kNone = UINT64_MAX;
+
+struct Replay {
+  Log *log;
+  uint64_t *dep;        // the call whose result this call's pointer argument is, or kNone
+  uint64_t *slot;       // where each call's replayed result goes in `result`
+  // What each call returned in the replay, | 1 once it ran (pointers are even). Laid out thread
+  // by thread, so that a thread writes its own cache lines only.
+  uint64_t *result;
+  size_t **plan;        // per replay thread: its calls in order
+  size_t *plan_len;
+  int go;
+};
+
+// The result of call i, once its thread has run it.
+void *wait_result(const Replay &r, uint64_t i) {
+  const uint64_t *cell = &r.result[r.slot[i]];
+  unsigned spins = 0;
+  uint64_t v;
+  while (!(v = __atomic_load_n(cell, __ATOMIC_ACQUIRE)))
+    if (++spins > 64) sched_yield();
+  return reinterpret_cast<void *>(v & ~uint64_t{1});
+}
+
+// What a program does with memory it gets: write it. One byte per page and the first bytes,
+// so resident memory grows as in the program without memset dominating the timing.
+void touch(void *p, size_t n) {
+  if (!p || !n) return;
+  auto *c = static_cast<volatile char *>(p);
+  for (size_t off = 0; off < n; off += 4096) c[off] = 1;
+  c[n - 1] = 1;
+}
+
+struct ThreadArg {
+  Replay *r;
+  unsigned t;
+};
+
+void *replay_thread(void *arg) {
+  ThreadArg *ta = static_cast<ThreadArg *>(arg);
+  Replay &r = *ta->r;
+  while (!__atomic_load_n(&r.go, __ATOMIC_ACQUIRE)) sched_yield();
+  const Call *calls = r.log->calls;
+  for (size_t k = 0; k < r.plan_len[ta->t]; ++k) {
+    size_t i = r.plan[ta->t][k];
+    const Call &c = calls[i];
+    void *old = nullptr;
+    if (r.dep[i] != kNone) old = wait_result(r, r.dep[i]);
+    void *p = nullptr;
+    // A call that failed in the program (NULL, and not a realloc that freed) fails here too.
+    bool failed = c.op != static_cast<uint8_t>(ft::trace::Op::kFree) && !c.result &&
+                  !(c.op == static_cast<uint8_t>(ft::trace::Op::kRealloc) && !c.b);
+    switch (failed ? ft::trace::Op{} : static_cast<ft::trace::Op>(c.op)) {
+      case ft::trace::Op::kMalloc:
+        p = malloc(c.a);
+        touch(p, c.a);
+        break;
+      case ft::trace::Op::kCalloc:
+        p = calloc(c.a, c.b);
+        break;
+      case ft::trace::Op::kRealloc:
+        if (c.a && r.dep[i] == kNone) {  // a block from before the log: realloc a new one
+          p = malloc(c.b);
+          touch(p, c.b);
+        } else {
+          p = realloc(old, c.b);
+          if (p && c.b) touch(p, c.b);
+        }
+        break;
+      case ft::trace::Op::kFree:
+        if (r.dep[i] != kNone) free(old);
+        break;
+      case ft::trace::Op::kMemalign: {
+        size_t align = c.a < sizeof(void *) ? sizeof(void *) : c.a;
+        if (align & (align - 1)) align = size_t{1} << (64 - __builtin_clzll(align));
+        if (posix_memalign(&p, align, c.b) != 0) p = nullptr;
+        touch(p, c.b);
+        break;
+      }
+      default:
+        break;
+    }
+    __atomic_store_n(&r.result[r.slot[i]], reinterpret_cast<uint64_t>(p) | 1, __ATOMIC_RELEASE);
+  }
+  return nullptr;
+}
+
+long max_rss_kb() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+long current_rss_kb() {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, res = 0;
+  if (f) {
+    if (fscanf(f, "%ld %ld", &size, &res) != 2) res = 0;
+    fclose(f);
+  }
+  return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+uint64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int replay_log(const char *path) {
+  Log log;
+  if (!load_log(path, &log)) return 1;
+  size_t n = log.count;
+  Replay r{};
+  r.log = &log;
+  r.dep = static_cast<uint64_t *>(malloc((n + 1) * sizeof *r.dep));
+  r.slot = static_cast<uint64_t *>(malloc((n + 1) * sizeof *r.slot));
+  r.result = static_cast<uint64_t *>(calloc(n + 1, sizeof *r.result));
+  if (!r.dep || !r.slot || !r.result) {
+    fprintf(stderr, "ft_heap: out of memory\n");
+    return 1;
+  }
+  // Which call produced each pointer a call consumes; a pointer from before the log is unknown.
+  //
+  // Times are taken when a call is logged: a free before it frees, a malloc after it allocates,
+  // but a realloc after it has freed the old block. So another thread may get the old address
+  // again and be logged first: an address can have two live instances in the log. A free takes
+  // the newest (the block its thread was given), a realloc the oldest (the one it was given
+  // before its record was written). older[i] links the live instances of one address, newest
+  // first, from the map.
+  PtrMap live;
+  live.init(n + 1);
+  uint64_t *older = static_cast<uint64_t *>(malloc((n + 1) * sizeof *older));
+  if (!older) {
+    fprintf(stderr, "ft_heap: out of memory\n");
+    return 1;
+  }
+  auto produce = [&](uint64_t addr, size_t i) {
+    older[i] = live.get(addr);
+    live.put(addr, i);
+  };
+  auto consume_newest = [&](uint64_t addr) -> uint64_t {
+    uint64_t d = live.get(addr);
+    if (d == kNone) return kNone;
+    if (older[d] == kNone) live.take(addr);
+    else live.put(addr, older[d]);
+    return d;
+  };
+  auto consume_oldest = [&](uint64_t addr) -> uint64_t {
+    uint64_t d = live.get(addr);
+    if (d == kNone || older[d] == kNone) return consume_newest(addr);
+    uint64_t newer = d;
+    while (older[older[newer]] != kNone) newer = older[newer];
+    d = older[newer];
+    older[newer] = kNone;
+    return d;
+  };
+  uint64_t counts[6] = {0}, unknown = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Call &c = log.calls[i];
+    r.dep[i] = kNone;
+    if (c.op < 6) counts[c.op]++;
+    switch (static_cast<ft::trace::Op>(c.op)) {
+      case ft::trace::Op::kFree:
+        if (c.a) {
+          r.dep[i] = consume_newest(c.a);
+          if (r.dep[i] == kNone) unknown++;
+        }
+        break;
+      case ft::trace::Op::kRealloc:
+        if (!c.result && c.b) break;  // failed: the old block stays; the replay skips the call
+        if (c.a) {
+          r.dep[i] = consume_oldest(c.a);
+          if (r.dep[i] == kNone) unknown++;
+        }
+        if (c.result) produce(c.result, i);
+        break;
+      case ft::trace::Op::kMalloc:
+      case ft::trace::Op::kCalloc:
+      case ft::trace::Op::kMemalign:
+        if (c.result) produce(c.result, i);
+        break;
+      default:
+        break;
+    }
+  }
+  free(older);
+  free(live.keys);
+  free(live.values);
+  // One replay thread per thread of the log, each with its calls in order.
+  uint32_t *slot_of = static_cast<uint32_t *>(calloc(log.max_id + 1, sizeof *slot_of));
+  unsigned threads = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (!slot_of[log.calls[i].thread]) slot_of[log.calls[i].thread] = ++threads;
+  r.plan = static_cast<size_t **>(calloc(threads + 1, sizeof *r.plan));
+  r.plan_len = static_cast<size_t *>(calloc(threads + 1, sizeof *r.plan_len));
+  for (size_t i = 0; i < n; ++i) r.plan_len[slot_of[log.calls[i].thread] - 1]++;
+  for (unsigned t = 0; t < threads; ++t) {
+    r.plan[t] = static_cast<size_t *>(malloc((r.plan_len[t] + 1) * sizeof(size_t)));
+    r.plan_len[t] = 0;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    unsigned t = slot_of[log.calls[i].thread] - 1;
+    r.plan[t][r.plan_len[t]++] = i;
+  }
+  size_t base = 0;
+  for (unsigned t = 0; t < threads; base += r.plan_len[t++])
+    for (size_t k = 0; k < r.plan_len[t]; ++k) r.slot[r.plan[t][k]] = base + k;
+  long rss_before = current_rss_kb();
+  long max_before = max_rss_kb();
+  pthread_t *tids = static_cast<pthread_t *>(calloc(threads + 1, sizeof *tids));
+  ThreadArg *args = static_cast<ThreadArg *>(calloc(threads + 1, sizeof *args));
+  for (unsigned t = 0; t < threads; ++t) {
+    args[t] = ThreadArg{&r, t};
+    if (pthread_create(&tids[t], nullptr, replay_thread, &args[t]) != 0) {
+      fprintf(stderr, "ft_heap: pthread_create: %s\n", strerror(errno));
+      return 1;
+    }
+  }
+  uint64_t start = now_ns();
+  __atomic_store_n(&r.go, 1, __ATOMIC_RELEASE);
+  for (unsigned t = 0; t < threads; ++t) pthread_join(tids[t], nullptr);
+  uint64_t elapsed = now_ns() - start;
+  long rss_after = current_rss_kb();
+  long max_after = max_rss_kb();
+
+  printf("replay of %s: %zu calls in %u thread%s\n", path, n, threads, threads == 1 ? "" : "s");
+  printf("  malloc %llu, calloc %llu, realloc %llu, free %llu, memalign %llu",
+         static_cast<unsigned long long>(counts[1]), static_cast<unsigned long long>(counts[2]),
+         static_cast<unsigned long long>(counts[3]), static_cast<unsigned long long>(counts[4]),
+         static_cast<unsigned long long>(counts[5]));
+  if (unknown) printf(" (%llu frees/reallocs of blocks from before the log: skipped)", static_cast<unsigned long long>(unknown));
+  printf("\n");
+  printf("  time %.3f ms (%.1f ns per call)\n", elapsed / 1e6, n ? static_cast<double>(elapsed) / n : 0.0);
+  printf("  peak RSS %ld kB (ru_maxrss; %ld kB before the replay), RSS at the end %ld kB (%ld kB before)\n",
+         max_after, max_before, rss_after, rss_before);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) usage_error("%s", "no program given");
+  // The modes that run nothing.
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    fputs(kUsage, stdout);
+    return 0;
+  }
+  const char *modes[] = {"--print", "--replay"};
+  for (const char *mode : modes) {
+    size_t len = strlen(mode);
+    if (strncmp(argv[1], mode, len) != 0 || (argv[1][len] && argv[1][len] != '=')) continue;
+    const char *file = argv[1][len] ? argv[1] + len + 1 : argc > 2 ? argv[2] : "";
+    if (!*file || argc != (argv[1][len] ? 2 : 3)) usage_error("%s needs exactly one FILE", mode);
+    return mode[2] == 'p' ? print_log(file) : replay_log(file);
+  }
+
+  int i = 1;
+  const char *trace = nullptr;
+  for (; i < argc; ++i) {
+    char *arg = argv[i];
+    if (!strcmp(arg, "--")) {
+      ++i;
+      break;
+    }
+    if (arg[0] != '-' || !arg[1]) break;  // the program
+    // --name VALUE or --name=VALUE
+    char name[64];
+    const char *inline_value = nullptr;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? static_cast<size_t>(eq - arg) : strlen(arg);
+    if (len >= sizeof name) usage_error("unknown option %s", arg);
+    memcpy(name, arg, len);
+    name[len] = 0;
+    if (eq) inline_value = eq + 1;
+    auto value = [&]() -> const char * {
+      if (inline_value) return inline_value;
+      if (i + 1 >= argc) usage_error("%s needs a value", name);
+      return argv[++i];
+    };
+    auto no_value = [&]() {
+      if (inline_value) usage_error("%s takes no value", name);
+    };
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+      fputs(kUsage, stdout);
+      return 0;
+    } else if (!strcmp(name, "--dump")) {
+      no_value();
+      if (!getenv("FT_MALLOC_DUMP") || strcmp(getenv("FT_MALLOC_DUMP"), "ex")) set("FT_MALLOC_DUMP", "1");
+    } else if (!strcmp(name, "--ex")) {
+      no_value();
+      set("FT_MALLOC_DUMP", "ex");
+    } else if (!strcmp(name, "--at-signal")) {
+      // The signal is optional: the next word is taken only when it names one.
+      const char *v = inline_value;
+      if (!v && i + 1 < argc && parse_signal(argv[i + 1])) v = argv[++i];
+      int sig = v ? parse_signal(v) : SIGUSR1;
+      if (sig <= 0) usage_error("--at-signal: %s is not a signal that can be caught", v);
+      char num[16];
+      snprintf(num, sizeof num, "%d", sig);
+      set("FT_MALLOC_DUMP_SIGNAL", num);
+    } else if (!strcmp(name, "--stats")) {
+      no_value();
+      set("FT_MALLOC_STATS", "1");
+    } else if (!strcmp(name, "--leaks")) {
+      no_value();
+      set("FT_MALLOC_LEAKS", "1");
+    } else if (!strcmp(name, "--svg") || !strcmp(name, "--json") || !strcmp(name, "--out") ||
+               !strcmp(name, "--trace")) {
+      const char *v = value();
+      if (!*v) usage_error("%s needs a file name", name);
+      char *path = absolute(v);
+      const char *var = !strcmp(name, "--svg") ? "FT_MALLOC_SVG" : !strcmp(name, "--json") ? "FT_MALLOC_JSON"
+                        : !strcmp(name, "--out") ? "FT_MALLOC_OUT" : "FT_MALLOC_TRACE";
+      set(var, path);
+      if (!strcmp(name, "--trace")) trace = path;
+    } else if (!strcmp(name, "--every")) {
+      const char *v = value();
+      char *end;
+      long s = strtol(v, &end, 10);
+      if (!*v || *end || s <= 0 || s > 86400 * 365) usage_error("--every: %s is not a number of seconds", v);
+      set("FT_MALLOC_EVERY", v);
+    } else {
+      usage_error("unknown option %s", arg);
+    }
+  }
+  if (i >= argc) usage_error("%s", "no program given");
+
+  char *lib = find_library();
+  const char *old = getenv("LD_PRELOAD");
+  if (old && *old) {
+    size_t n = strlen(lib) + strlen(old) + 2;
+    char *both = static_cast<char *>(malloc(n));
+    snprintf(both, n, "%s:%s", lib, old);
+    set("LD_PRELOAD", both);
+  } else {
+    set("LD_PRELOAD", lib);
+  }
+  // The program's log starts fresh under FILE (an old one would send it to FILE.<pid>).
+  if (trace) unlink(trace);
+  execvp(argv[i], argv + i);
+  int e = errno;
+  fprintf(stderr, "ft_heap: %s: %s\n", argv[i], strerror(e));
+  return e == ENOENT ? 127 : 126;
+}

@@ -1,0 +1,126 @@
+// FT_MALLOC_JSON / ft::write_json(): the heap as data, for scripts. The schema is in README.md
+// ("JSON snapshot schema"): every zone and LARGE mapping in address order with its live blocks,
+// the per-class statistics and the totals.
+//
+// Runs inside the allocator (at exit, from a destructor): no stdio, no allocation, all output
+// through LineWriter; the statistics snapshot is taken before visit_heap() takes the heap lock.
+#include <unistd.h>
+
+#include "dump.h"
+#include "heap_visit.h"
+#include "line_writer.h"
+#include "stats.h"
+
+namespace ft {
+namespace {
+
+struct Json {
+  LineWriter *out;
+  bool first_zone;
+};
+
+LineWriter &key(LineWriter &out, const char *k) { return out.ch('"').str(k).str("\":"); }
+LineWriter &num(LineWriter &out, const char *k, uint64_t v) { return key(out, k).dec(v); }
+LineWriter &addr(LineWriter &out, const char *k, uintptr_t v) { return key(out, k).ch('"').hex(v, false).ch('"'); }
+
+void block(LineWriter &out, bool first, uintptr_t address, uint64_t size) {
+  if (!first) out.ch(',');
+  out.ch('{');
+  addr(out, "address", address).ch(',');
+  num(out, "size", size).ch('}');
+}
+
+void zone_json(const RegionView &r, void *ctx) {
+  auto *j = static_cast<Json *>(ctx);
+  LineWriter &out = *j->out;
+  out.str(j->first_zone ? "\n  " : ",\n  ");
+  j->first_zone = false;
+  out.ch('{');
+  key(out, "kind").ch('"').str(kind_name(r.kind)).str("\",");
+  addr(out, "address", r.base).ch(',');
+  num(out, "size", r.mapped).ch(',');
+  if (r.large) {
+    num(out, "class", 0).ch(',');
+    num(out, "chunks", 1).ch(',');
+    num(out, "used", 1).ch(',');
+    num(out, "cached", 0).ch(',');
+    num(out, "free", 0).ch(',');
+    key(out, "blocks").ch('[');
+    block(out, true, r.large->user, r.large->size);
+    out.str("]}");
+    return;
+  }
+  const Zone *z = r.zone;
+  uint32_t used = 0, cached = 0, free = 0;
+  for (uint32_t i = 0; i < z->chunks; ++i) {
+    if (z->is_live(i)) ++used;
+    else if (const_cast<Zone *>(z)->is_avail(i)) ++free;
+    else ++cached;
+  }
+  num(out, "class", z->chunk_size).ch(',');
+  num(out, "chunks", z->chunks).ch(',');
+  num(out, "used", used).ch(',');
+  num(out, "cached", cached).ch(',');
+  num(out, "free", free).ch(',');
+  key(out, "blocks").ch('[');
+  bool first = true;
+  for (uint32_t i = 0; i < z->chunks; ++i) {
+    if (!z->is_live(i)) continue;
+    block(out, first, reinterpret_cast<uintptr_t>(z->chunk(i)), z->size(i));
+    first = false;
+  }
+  out.str("]}");
+}
+
+void class_fields(LineWriter &out, const stats::ClassSnapshot &c) {
+  num(out, "allocs", c.allocs).ch(',');
+  num(out, "frees", c.frees).ch(',');
+  num(out, "live_blocks", c.live_blocks).ch(',');
+  num(out, "live_bytes", c.live_bytes).ch(',');
+  num(out, "peak_live_bytes", c.peak_live_bytes).ch(',');
+  num(out, "zones", c.zones).ch(',');
+  num(out, "zones_mapped", c.zones_mapped).ch(',');
+  num(out, "zones_returned", c.zones_returned).ch(',');
+  num(out, "bytes_mapped", c.bytes_mapped).ch(',');
+  num(out, "waste", c.waste).ch(',');
+  num(out, "free_bytes", c.free_bytes).ch(',');
+  num(out, "cached_chunks", c.cached_chunks);
+}
+
+}  // namespace
+
+void write_json(int fd) {
+  stats::Snapshot s;  // before visit_heap: take_snapshot takes the heap lock too
+  stats::take_snapshot(&s);
+  LineWriter out(fd);
+  out.ch('{');
+  num(out, "version", 1).ch(',');
+  num(out, "pid", static_cast<uint64_t>(getpid())).ch(',');
+  key(out, "zones").ch('[');
+  Json j{&out, true};
+  visit_heap(zone_json, &j);
+  out.str(j.first_zone ? "],\n" : "\n],\n");
+
+  key(out, "classes").ch('[');
+  for (unsigned k = 0; k < stats::kSlots; ++k) {
+    bool large = k == stats::kLargeSlot;
+    out.str(k ? ",\n  {" : "\n  {");
+    key(out, "kind").ch('"').str(large ? "LARGE" : kind_name(kind_of_class(k))).str("\",");
+    num(out, "class", large ? 0 : class_size(k)).ch(',');
+    class_fields(out, s.cls[k]);
+    out.ch('}');
+  }
+  out.str("\n],\n");
+
+  key(out, "totals").ch('{');
+  class_fields(out, s.total);
+  out.ch(',');
+  num(out, "maps", s.maps).ch(',');
+  num(out, "unmaps", s.unmaps).ch(',');
+  num(out, "lock_waits", s.contended).ch(',');
+  num(out, "reserve_bytes", s.reserve_bytes).ch(',');
+  num(out, "free_chunks", s.free_chunks);
+  out.str("}}\n");
+}
+
+}  // namespace ft
