@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
@@ -22,9 +24,34 @@ namespace {
 enum : int { kNotStarted, kRunning, kDone };
 constinit int g_init_state = kNotStarted;
 
+// Before the C library sets `environ` (an allocation from a .preinit_array function, as the
+// sanitizer runtimes make), the variables are read from /proc/self/environ instead: once, into a
+// static buffer, without allocating.
+constexpr size_t kEnvironBytes = 64 * 1024;
+constinit char g_environ_copy[kEnvironBytes] = {};
+constinit size_t g_environ_len = 0;
+
+const char *early_env(const char *name) {
+  if (getauxval(AT_SECURE)) return nullptr;  // as secure_getenv
+  if (!g_environ_len) {
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    ssize_t n;
+    while (g_environ_len < kEnvironBytes - 1 &&
+           (n = read(fd, g_environ_copy + g_environ_len, kEnvironBytes - 1 - g_environ_len)) > 0)
+      g_environ_len += static_cast<size_t>(n);
+    close(fd);
+    if (!g_environ_len) g_environ_len = 1;  // empty: do not read again
+  }
+  size_t len = strlen(name);
+  for (size_t i = 0; i < g_environ_len; i += strlen(g_environ_copy + i) + 1)
+    if (!strncmp(g_environ_copy + i, name, len) && g_environ_copy[i + len] == '=') return g_environ_copy + i + len + 1;
+  return nullptr;
+}
+
 // secure_getenv: a set-uid program ignores these, like glibc's MALLOC_ variables. Neither
 // allocates.
-const char *env(const char *name) { return secure_getenv(name); }
+const char *env(const char *name) { return environ ? secure_getenv(name) : early_env(name); }
 bool flag(const char *name) {
   const char *v = env(name);
   return v && *v && strcmp(v, "0") != 0;

@@ -310,7 +310,8 @@ void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
 
 void *heap_memalign(size_t align, size_t n, void *caller) {
   if (align > kMaxRequest / 2 + 1) return traced(trace::Op::kMemalign, align, n, fail(EINVAL));
-  if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
+  if (align <= kMinAlign) align = kMinAlign;  // 0 included, as glibc: malloc's alignment
+  else if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
   return traced(trace::Op::kMemalign, align, n, allocate(n, align, false, caller));
 }
 

@@ -50,8 +50,11 @@ bool grow() {
 void *allocate(size_t n, size_t need, size_t align) {
   ensure_init();
   size_t page = os::page_size();
-  size_t len = os::round_to_pages(need ? need : 1);
   size_t guard = g_config.guard ? page : 0;
+  // With a guard the block sits at the end of its pages, rounded down to its alignment: room for
+  // that rounding comes on top.
+  size_t slack = guard && align > page ? align : 0;
+  size_t len = os::round_to_pages((need ? need : 1) + slack);
   if (len < need || len + guard < len) {
     errno = ENOMEM;
     return nullptr;
