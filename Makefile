@@ -40,7 +40,7 @@ SRCS := $(filter-out show_alloc_mem/ft_heap%.cpp,$(SRCS))
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all clean fclean re install demo test check-symbols inject
+.PHONY: all clean fclean re install demo test test-long check-symbols inject
 
 # The test build with fault injection (ft_malloc_fail_maps(), see src/os.h): never installed.
 inject:
@@ -93,6 +93,10 @@ demo: all
 
 test: all
 	python3 test/run_tests.py
+
+# The same, with the load tests scaled up to minutes (not in CI).
+test-long: all
+	python3 test/run_tests.py --long
 
 check-symbols: all
 	@! nm -u $(NAME_A) | grep -E ' (_Z|__cxa_|__gxx_|operator)' || (echo "archive needs the C++ runtime" && false)

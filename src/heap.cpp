@@ -232,7 +232,8 @@ void *reallocate(void *p, size_t n, void *caller) {
       return fail(EINVAL);
     }
     check_canary(Call::kRealloc, p, r);
-    old_usable = r.usable();
+    // Under valgrind the bytes past the size asked are no-access: copy only those asked.
+    old_usable = g_config.valgrind ? r.size() : r.usable();
     if (r.zone) {
       size_t chunk = r.zone->chunk_size;
       shrinking = need <= chunk;
@@ -252,6 +253,7 @@ void *reallocate(void *p, size_t n, void *caller) {
         // In place; whole pages past the new end go back to the system.
         size_t keep = os::round_to_pages(b->user - b->base + need);
         size_t drop = b->map_len > keep ? b->map_len - keep : 0;
+        if (g_config.valgrind) vg::on_resize(p, b->size, n, n);
         b->size = n;
         if (g_config.check) debug::write_canary(p, n);
         if (drop) large::resize(b, keep);
@@ -272,6 +274,11 @@ void *reallocate(void *p, size_t n, void *caller) {
         // Cannot fail: the table holds one entry fewer than before the erase.
         large::insert(q ? LargeBlock{a, a, len, n, a + len} : old);
         if (q && g_config.check) debug::write_canary(q, n);
+        if (q && g_config.valgrind) {  // moved (or grown) by the kernel: a new block for memcheck
+          vg::on_free(p);
+          vg::on_alloc(q, n, n, false);
+          vg::open(q, old.size < n ? old.size : n);
+        }
         return q ? q : fail(ENOMEM);
       }
     }

@@ -88,9 +88,13 @@ void trim_reserve(Zone *z, size_t keep) {
   uintptr_t end = (z->data() + written + os::page_size() - 1) & ~(os::page_size() - 1);
   if (end > z->base() + l.zone_size) end = z->base() + l.zone_size;
   if (end > first_page) os::purge(reinterpret_cast<void *>(first_page), end - first_page);
-  // The chunk bytes that share the header's page are cleared by hand.
+  // The chunk bytes that share the header's page are cleared by hand (free chunks: no-access to
+  // memcheck, so opened for the write and closed again).
   uintptr_t head_end = first_page < end ? first_page : end;
-  memset(reinterpret_cast<void *>(z->data()), 0, head_end - z->data());
+  void *head = reinterpret_cast<void *>(z->data());
+  vg::open(head, head_end - z->data());
+  memset(head, 0, head_end - z->data());
+  vg::close(head, head_end - z->data());
   z->hwm = 0;
 }
 
