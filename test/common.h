@@ -103,6 +103,17 @@ static inline size_t launder_size(size_t n)
     return n;
 }
 
+/* ---- Load scaling ---- */
+/* Load tests multiply their loop counts by FT_TEST_SCALE (run_tests.py --long sets it; default 1).
+ * getenv does not allocate. */
+__attribute__((unused))
+static long test_scale(void)
+{
+    const char *s = getenv("FT_TEST_SCALE");
+    long v = s ? strtol(s, NULL, 10) : 1;
+    return v > 0 ? v : 1;
+}
+
 /* ---- Case table ---- */
 typedef struct {
     const char *name;

@@ -7,6 +7,8 @@
     python3 test/run_tests.py -v ...           also print the log of each failed test
     python3 test/run_tests.py --ref-glibc ...  build the portable tests WITHOUT ft_malloc and run them
                                                against glibc's malloc (checks the tests themselves)
+    python3 test/run_tests.py --long[=N] ...   the load tests N times longer (default 20: minutes;
+                                               FT_TEST_SCALE=N for the test programs), limits likewise
 
 Run from anywhere; works in the repository root (where `make` put libft_malloc.a and
 libft_malloc_$(uname -m)_$(uname -s).so). Test programs are built into test/build/. Every test case runs
@@ -36,6 +38,8 @@ LIB_A = os.path.join(ROOT, "libft_malloc.a")
 LIB_SO = os.path.join(ROOT, "libft_malloc_%s.so" % HOST)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TIMEOUT = 60
+SCALE = 1  # --long: load tests scale their loops by this (FT_TEST_SCALE), time limits too
+INJECT_A = os.path.join(ROOT, "build", "inject", "libft_malloc.a")
 
 API = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign", "aligned_alloc",
@@ -134,7 +138,11 @@ def describe_rc(rc):
 
 def run(cmd, env=None, cwd=None, timeout=TIMEOUT, shell=False, stdin_data=None):
     """Runs cmd in its own process group (killed as a whole on timeout). Text output."""
-    p = subprocess.Popen(cmd, shell=shell, cwd=cwd or ROOT, env=env or base_env(), start_new_session=True,
+    env = dict(env or base_env())
+    if SCALE > 1:
+        env.setdefault("FT_TEST_SCALE", str(SCALE))
+        timeout *= SCALE
+    p = subprocess.Popen(cmd, shell=shell, cwd=cwd or ROOT, env=env, start_new_session=True,
                          stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -167,10 +175,31 @@ def fail_reason(r):
 REF = False  # --ref-glibc
 
 
+INJECT_LOCK = threading.Lock()
+INJECT_DONE = []  # [(ok, log)] once `make inject` ran
+
+
+def build_inject():
+    """`make inject` (the fault-injection archive), once per run."""
+    with INJECT_LOCK:
+        if not INJECT_DONE:
+            try:
+                r = run(["make", "-s", "inject"], timeout=300)
+                INJECT_DONE.append((r.rc == 0 and os.path.exists(INJECT_A), r.log()))
+            except Fail as e:
+                INJECT_DONE.append((False, e.log))
+        return INJECT_DONE[0]
+
+
 class Binary:
-    def __init__(self, name, src, cxx=False, threads=False, link_ft=True, shared=False, ref_ok=False):
+    """lib: "ft" (libft_malloc.a), "inject" (build/inject/libft_malloc.a, from `make inject`) or None
+    (not linked with ft_malloc: for LD_PRELOAD, or to run under glibc). extra: more compiler flags."""
+
+    def __init__(self, name, src, cxx=False, threads=False, link_ft=True, shared=False, ref_ok=False, lib="ft",
+                 extra=()):
         self.name, self.src, self.cxx, self.threads = name, src, cxx, threads
         self.link_ft, self.shared, self.ref_ok = link_ft, shared, ref_ok
+        self.lib, self.extra = (lib if link_ft else None), list(extra)
         self.lock = threading.Lock()
         self.done = None  # None: not built yet; else (ok, log)
 
@@ -189,8 +218,11 @@ class Binary:
             cmd += ["-shared", "-fPIC"]
         if REF and self.link_ft:
             cmd.append("-DFT_TEST_REF_GLIBC")
+        cmd += self.extra
         cmd += ["-o", self.path, self.src]
-        if self.link_ft and not REF:
+        if self.lib == "inject" and not REF:
+            cmd.append(INJECT_A)
+        elif self.link_ft and not REF:
             cmd += ["-L.", "-lft_malloc"]
         if self.threads:
             cmd.append("-lpthread")
@@ -200,6 +232,11 @@ class Binary:
         with self.lock:
             if self.done is None:
                 os.makedirs(os.path.dirname(self.path), exist_ok=True)
+                if self.lib == "inject" and not REF:
+                    ok, log = build_inject()
+                    if not ok:
+                        self.done = (False, "make inject failed\n" + log)
+                        return self.done
                 try:
                     r = run(self.command(), timeout=180)
                     ok = r.rc == 0
@@ -231,6 +268,14 @@ BINARIES = {b.name: b for b in [
     Binary("hello_plain", "test/preload/hello.c", link_ft=False),
     Binary("probe_plain", "test/preload/probe.c", link_ft=False),
     Binary("preload_ctor", "test/preload_ctor.c", link_ft=False, shared=True),
+    Binary("bad_input_plain", "test/bad_input.c", link_ft=False),
+    Binary("debug_modes", "test/debug_modes.c", threads=True),
+    Binary("faults", "test/faults.c", threads=True),
+    Binary("faults_inject", "test/faults.c", threads=True, lib="inject"),
+    Binary("reports", "test/reports.c", threads=True),
+    Binary("leaks", "test/leaks.c"),
+    Binary("leaks_rdynamic", "test/leaks.c", extra=["-rdynamic"]),
+    Binary("leaks_glibc", "test/leaks.c", link_ft=False, extra=["-DFT_TEST_REF_GLIBC"]),
 ]}
 # The preload variant of startup.c is built without the library but with common.h's stubs off:
 # it resolves malloc from the preloaded ft_malloc at run time, show_alloc_mem is unused by its case.
@@ -293,10 +338,13 @@ def bad_call_name(case):
     return "free"
 
 
-def bad_input_test(case, mode):
+def bad_input_test(case, mode, preload=False):
+    """preload: the program is built without ft_malloc and runs with LD_PRELOAD of the .so."""
     def fn():
-        path = BINARIES["bad_input"].require()
-        env = base_env(FT_MALLOC_ERRORS=None if mode == "abort" else mode)
+        path = BINARIES["bad_input_plain" if preload else "bad_input"].require()
+        if preload and not os.path.exists(LIB_SO):
+            raise Fail("%s missing" % LIB_SO)
+        env = base_env(FT_MALLOC_ERRORS=None if mode == "abort" else mode, LD_PRELOAD=LIB_SO if preload else None)
         r = run([path, case], env=env)
         m = re.search(r"^PTR (0x[0-9a-f]+|\(nil\))$", r.out, re.M)
         if not m:
@@ -338,6 +386,16 @@ def bad_input_test(case, mode):
 for case in case_names(BINARIES["bad_input"].src):
     for mode in ("abort", "warn", "ignore"):
         register("bad_input/%s/%s" % (mode, case), bad_input_test(case, mode), ["bad_input"])
+
+# The same misuse in a program that does not link ft_malloc, run with LD_PRELOAD of the .so: every
+# case aborting, a few in the other modes.
+PRELOAD_BAD_OTHER_MODES = ("free_stack", "free_large_plus4096", "double_free_tiny_frees_between",
+                           "double_free_large", "realloc_freed", "stale_zone_pointer")
+for case in case_names(BINARIES["bad_input"].src):
+    for mode in ("abort", "warn", "ignore"):
+        if mode == "abort" or case in PRELOAD_BAD_OTHER_MODES:
+            register("preload/bad_input/%s/%s" % (mode, case), bad_input_test(case, mode, preload=True),
+                     ["bad_input_plain"])
 
 
 # ---- show_alloc_mem ------------------------------------------------------------------------------
@@ -751,6 +809,27 @@ def gen_tree(work):
             f.write(bytes(chunk))
 
 
+def gen_make_project(work):
+    """A small C project: 8 modules, a header, a Makefile (make -j2 runs two compilers at a time)."""
+    names = ["m%d" % i for i in range(8)]
+    with open(os.path.join(work, "mods.h"), "w") as f:
+        f.write("".join("long %s(long);\n" % n for n in names))
+    for i, n in enumerate(names):
+        with open(os.path.join(work, n + ".c"), "w") as f:
+            f.write('#include <stdlib.h>\n#include <string.h>\n#include "mods.h"\n'
+                    "long %s(long x)\n{\n    char *p = malloc(1000 + x %% 100);\n    memset(p, %d, 1000);\n"
+                    "    long s = 0;\n    for (int k = 0; k < 1000; k++) s += p[k] * (k %% 7 + x);\n"
+                    "    free(p);\n    return s;\n}\n" % (n, i + 1))
+    with open(os.path.join(work, "main.c"), "w") as f:
+        f.write('#include <stdio.h>\n#include "mods.h"\nint main(void)\n{\n'
+                + "".join('    printf("%s %%ld\\n", %s(%d));\n' % (n, n, i * 13) for i, n in enumerate(names))
+                + "    return 0;\n}\n")
+    objs = " ".join(n + ".o" for n in names + ["main"])
+    with open(os.path.join(work, "Makefile"), "w") as f:
+        f.write("CFLAGS = -O2 -Wall\nprog: %s\n\t$(CC) -o $@ $^\n%%.o: %%.c mods.h\n\t$(CC) $(CFLAGS) -c $< -o $@\n"
+                "clean:\n\trm -f prog *.o\n" % objs)
+
+
 GIT_ENV = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com", "GIT_COMMITTER_NAME": "Test",
            "GIT_COMMITTER_EMAIL": "test@example.com", "GIT_AUTHOR_DATE": "2024-01-02T03:04:05 +0000",
            "GIT_COMMITTER_DATE": "2024-01-02T03:04:05 +0000", "GIT_CONFIG_NOSYSTEM": "1", "TZ": "UTC"}
@@ -802,6 +881,9 @@ PRELOADS = [
         my @a = sort { $a <=> $b } map { ($_ * 2654435761) % 1000003 } 1..100000; print "$a[0] $a[-1] $a[5000]\n";
         my $s = join(",", map { "v$_" } 1..50000); my @p = split /,/, $s; print scalar(@p), " ", length($s), "\n";'""",
      None, None),
+    ("python3_threads", [], "'%s' '%s'" % (sys.executable, os.path.join(TEST_DIR, "preload", "threads_script.py")),
+     None, {"PYTHONHASHSEED": "0"}),
+    ("make_j2", ["make", "gcc"], "make -s -j2 && ./prog && make -s -j2 clean && ls", gen_make_project, None),
     ("tar_xz", ["tar", "xz", "md5sum"], r"""set -e
         tar -cf - data | xz -T2 -6 > a.tar.xz
         mkdir out
@@ -813,6 +895,524 @@ PRELOADS = [
 for name, progs, script, setup, env_extra in PRELOADS:
     if have(*progs):
         register("preload/%s" % name, preload_compare(script, setup, timeout=90, env_extra=env_extra), [], timeout=90)
+
+
+# ---- debug modes: FT_MALLOC_SCRIBBLE, FT_MALLOC_GUARD, FT_MALLOC_CHECK -----------------------------
+
+def announced_ptr(r, tag="PTR"):
+    m = re.search(r"^%s (0x[0-9a-f]+)$" % tag, r.out, re.M)
+    if not m:
+        raise Fail("the program did not reach the bad access (%s)" % fail_reason(r), r.log())
+    return int(m.group(1), 16)
+
+
+def ft_lines(r):
+    return [l for l in r.err.splitlines() if l.startswith("ft_malloc:")]
+
+
+def expect_killed(binary, case, env, sig, check=None):
+    """The case makes a bad access after printing PTR: it must die by `sig`, not go on."""
+    def fn():
+        path = BINARIES[binary].require()
+        r = run([path, case], env=env)
+        if any(l.startswith("FAIL:") for l in r.err.splitlines()):
+            raise Fail(fail_reason(r), r.log())
+        ptr = announced_ptr(r)
+        if "SURVIVED" in r.out.split():
+            raise Fail("the bad access at %#x went unnoticed (the program went on)" % ptr, r.log())
+        if r.rc != -sig:
+            raise Fail("expected %s, got %s" % (signal.Signals(sig).name, describe_rc(r.rc)), r.log())
+        if check:
+            check(r, ptr)
+    return fn
+
+
+GUARD = base_env(FT_MALLOC_GUARD="1")
+CHECK_ENV = base_env(FT_MALLOC_CHECK="1")
+ALL_DEBUG = base_env(FT_MALLOC_CHECK="1", FT_MALLOC_SCRIBBLE="1", FT_MALLOC_GUARD="1")
+OVERFLOW_LINE = re.compile(r"^ft_malloc: (free|realloc|ft_malloc_check)\(\): heap overflow 0x([0-9a-f]+) "
+                           r"\(the canary after the (TINY|SMALL|LARGE) block of (\d+) B was overwritten\)$")
+KIND_SIZE = {"TINY": 30, "SMALL": 1000, "LARGE": 131072 + 4096 + 123}  # as debug_modes.c's kind_size()
+
+
+def check_overflow_report(call, kind):
+    def check(r, ptr):
+        lines = ft_lines(r)
+        if len(lines) != 1:
+            raise Fail("expected one `ft_malloc: %s(): heap overflow ...` line, got %d" % (call, len(lines)), r.log())
+        m = OVERFLOW_LINE.match(lines[0])
+        if not m:
+            raise Fail("malformed report: %s" % lines[0], r.log())
+        if m.group(1) != call or int(m.group(2), 16) != ptr or m.group(3) != kind or int(m.group(4)) != KIND_SIZE[kind]:
+            raise Fail("report %r, expected %s() of the %s block %#x of %d B" % (lines[0], call, kind, ptr,
+                                                                                  KIND_SIZE[kind]), r.log())
+    return check
+
+
+def test_check_warn_goes_on():
+    path = BINARIES["debug_modes"].require()
+    r = run([path, "check_overflow_warn_goes_on"], env=base_env(FT_MALLOC_CHECK="1", FT_MALLOC_ERRORS="warn"))
+    if r.rc != 0 or "CONTINUED" not in r.out.split():
+        raise Fail("FT_MALLOC_ERRORS=warn: expected the program to go on: %s" % fail_reason(r), r.log())
+    ptr = announced_ptr(r)
+    lines = ft_lines(r)
+    m = OVERFLOW_LINE.match(lines[0]) if len(lines) == 1 else None
+    if not m or m.group(1) != "free" or int(m.group(2), 16) != ptr or m.group(3) != "TINY" or m.group(4) != "100":
+        raise Fail("expected one `ft_malloc: free(): heap overflow %#x (... TINY block of 100 B ...)` line" % ptr,
+                   r.log())
+
+
+def test_check_function():
+    path = BINARIES["debug_modes"].require()
+    r = run([path, "check_function_finds_overflow"], env=CHECK_ENV)
+    if r.rc != 0 or "CONTINUED" not in r.out.split():
+        raise Fail(fail_reason(r), r.log())
+    ptrs = [announced_ptr(r, "PTR%d" % k) for k in range(3)]
+    lines = ft_lines(r)
+    if len(lines) != 3:
+        raise Fail("expected 3 reports (one per ft_malloc_check() call with damage), got %d" % len(lines), r.log())
+    for k, line in enumerate(lines):
+        m = OVERFLOW_LINE.match(line)
+        if not m or m.group(1) != "ft_malloc_check":
+            raise Fail("malformed report: %s" % line, r.log())
+        if int(m.group(2), 16) not in ptrs[:k + 1]:
+            raise Fail("ft_malloc_check() call %d names %s, not one of the damaged blocks" % (k + 1, m.group(2)),
+                       r.log())
+
+
+for case in case_names("test/debug_modes.c"):
+    if case.startswith("scribble_"):
+        register("debug/%s" % case, c_case("debug_modes", case, env=base_env(FT_MALLOC_SCRIBBLE="1")), ["debug_modes"])
+    elif case.startswith("guard_overflow_"):
+        register("debug/%s" % case, expect_killed("debug_modes", case, GUARD, signal.SIGSEGV), ["debug_modes"])
+    elif case.startswith("guard_"):
+        register("debug/%s" % case, c_case("debug_modes", case, env=GUARD), ["debug_modes"])
+    elif case.startswith("check_overflow_free_") or case.startswith("check_overflow_realloc_"):
+        call, kind = case.split("_")[2], case.split("_")[3].upper()
+        register("debug/%s" % case, expect_killed("debug_modes", case, CHECK_ENV, signal.SIGABRT,
+                                                  check_overflow_report(call, kind)), ["debug_modes"])
+    elif case == "check_overflow_warn_goes_on":
+        register("debug/%s" % case, test_check_warn_goes_on, ["debug_modes"])
+    elif case == "check_function_finds_overflow":
+        register("debug/%s" % case, test_check_function, ["debug_modes"])
+    elif case.startswith("check_"):
+        register("debug/%s" % case, c_case("debug_modes", case, env=CHECK_ENV), ["debug_modes"])
+    else:
+        register("debug/%s" % case, c_case("debug_modes", case, env=ALL_DEBUG), ["debug_modes"])
+# The random workload (contents, overlaps, alignment, calloc zero) with every debug mode on.
+register("debug/stress_seed3_all_modes", c_case("stress", "seed3", env=ALL_DEBUG, timeout=120), ["stress"],
+         timeout=120)
+register("debug/stress_small_only_check", c_case("stress", "small_only", env=CHECK_ENV, timeout=120), ["stress"],
+         timeout=120)
+
+
+# ---- out of memory: RLIMIT_AS and fault injection ---------------------------------------------------
+
+for case in case_names("test/faults.c"):
+    b = "faults_inject" if case.startswith("inject_") else "faults"
+    register("faults/%s" % case, c_case(b, case, timeout=120), [b], timeout=120)
+
+
+# ---- statistics and glibc's calls -------------------------------------------------------------------
+
+MALLOC_STATS_LINES = ["Arena 0:", "system bytes     =", "in use bytes     =", "Total (incl. mmap):",
+                      "system bytes     =", "in use bytes     =", "max mmap regions =", "max mmap bytes   ="]
+
+
+def check_malloc_stats(r):
+    m = re.search(r"^HELD (\d+) (\d+) (\d+) (\d+)$", r.out, re.M)
+    if not m:
+        raise Fail("no HELD line", r.log())
+    nsmall, cls, nlarge, lsize = (int(x) for x in m.groups())
+    lines = [l for l in r.err.splitlines() if l.strip()]
+    if len(lines) != len(MALLOC_STATS_LINES):
+        raise Fail("malloc_stats() printed %d lines on stderr, expected %d" % (len(lines), len(MALLOC_STATS_LINES)),
+                   r.log())
+    vals = []
+    for line, want in zip(lines, MALLOC_STATS_LINES):
+        if not line.startswith(want):
+            raise Fail("malloc_stats(): %r where `%s` was expected" % (line, want), r.log())
+        if want.endswith("="):
+            v = line[len(want):].strip()
+            if not v.isdigit():
+                raise Fail("malloc_stats(): not a number: %r" % line, r.log())
+            vals.append(int(v))
+    sys_arena, use_arena, sys_total, use_total, regions, mmap_bytes = vals
+    if regions != nlarge:
+        raise Fail("max mmap regions = %d, the program holds %d LARGE blocks" % (regions, nlarge), r.log())
+    if not nlarge * lsize <= mmap_bytes <= nlarge * (lsize + 2 * PAGE):
+        raise Fail("max mmap bytes = %d for %d blocks of %d B" % (mmap_bytes, nlarge, lsize), r.log())
+    if use_arena < nsmall * cls:
+        raise Fail("in use bytes = %d (arena) < the %d blocks of class %d held" % (use_arena, nsmall, cls), r.log())
+    if not (use_arena <= sys_arena and use_total <= sys_total and sys_arena <= sys_total):
+        raise Fail("malloc_stats() numbers inconsistent: %s" % vals, r.log())
+    if use_total < use_arena + nlarge * lsize:
+        raise Fail("Total in use bytes %d < arena in use %d + LARGE %d" % (use_total, use_arena, nlarge * lsize),
+                   r.log())
+
+
+for case in ("mallinfo2_fields", "malloc_trim_after_peak", "malloc_trim_keeps_live_blocks", "mallopt_params"):
+    register("stats/%s" % case, c_case("reports", case), ["reports"])
+register("stats/malloc_stats_output", c_case("reports", "malloc_stats_output", check=check_malloc_stats), ["reports"])
+
+STATS_ROW = re.compile(r"^(TINY|SMALL|LARGE|total)\s+(\d+|-)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s")
+
+
+def parse_stats_table(text, r):
+    """The FT_MALLOC_STATS table(s) in text: a list of {(kind, size): (allocs, frees, live, live_bytes)}."""
+    tables = []
+    for line in text.splitlines():
+        if re.match(r"^ft_malloc statistics \(pid \d+\)$", line):
+            tables.append({})
+            continue
+        m = STATS_ROW.match(line)
+        if m and tables:
+            tables[-1][(m.group(1), m.group(2))] = tuple(int(m.group(k)) for k in range(3, 7))
+    if not tables:
+        raise Fail("no `ft_malloc statistics (pid N)` table", r.log())
+    return tables
+
+
+def check_stats_table(t, r):
+    want = {("TINY", "32"): (1000, 400, 600, 600 * 32), ("TINY", "48"): (1000, 400, 600, 600 * 48),
+            ("LARGE", "-"): (5, 2, 3, 3 * 300000)}
+    for key, vals in want.items():
+        if key not in t:
+            raise Fail("no `%s %s` row in the statistics" % key, r.log())
+        if t[key] != vals:
+            raise Fail("`%s %s` row: allocs, frees, live, live bytes = %s, expected %s" % (key + (t[key], vals)),
+                       r.log())
+    if ("total", "-") not in t:
+        raise Fail("no total row", r.log())
+    rows = [v for k, v in t.items() if k[0] != "total"]
+    total = t[("total", "-")]
+    for i, what in enumerate(("allocs", "frees", "live", "live bytes")):
+        if total[i] != sum(v[i] for v in rows):
+            raise Fail("total %s %d != sum of the rows %d" % (what, total[i], sum(v[i] for v in rows)), r.log())
+    for k, v in t.items():
+        if v[0] != v[1] + v[2]:
+            raise Fail("`%s %s` row: allocs %d != frees %d + live %d" % (k + v[:3]), r.log())
+
+
+def test_exit_stats():
+    path = BINARIES["reports"].require()
+    r = run([path, "exit_reports"], env=base_env(FT_MALLOC_STATS="1"))
+    if r.rc != 0:
+        raise Fail(fail_reason(r), r.log())
+    tables = parse_stats_table(r.err, r)
+    if len(tables) != 1:
+        raise Fail("%d statistics tables at exit" % len(tables), r.log())
+    check_stats_table(tables[0], r)
+    if not re.search(r"^mmap calls \d+, munmap calls \d+, lock waits \d+, peak live \d+ B", r.err, re.M):
+        raise Fail("no `mmap calls ...` summary line", r.log())
+
+
+def test_exit_stats_out_file():
+    path = BINARIES["reports"].require()
+    with tempfile.TemporaryDirectory(prefix="ft_out_") as tmp:
+        out = os.path.join(tmp, "report.txt")
+        for k in range(2):  # appended: the second run adds a second table
+            r = run([path, "exit_reports"], env=base_env(FT_MALLOC_STATS="1", FT_MALLOC_OUT=out))
+            if r.rc != 0:
+                raise Fail(fail_reason(r), r.log())
+            if r.err.strip():
+                raise Fail("FT_MALLOC_OUT is set but stderr has: %r" % r.err.strip()[:200], r.log())
+            if not os.path.exists(out):
+                raise Fail("FT_MALLOC_OUT=%s: no file written" % out, r.log())
+            with open(out) as f:
+                text = f.read()
+            tables = parse_stats_table(text, r)
+            if len(tables) != k + 1:
+                raise Fail("after %d runs the FT_MALLOC_OUT file holds %d tables (reports are appended)" % (
+                    k + 1, len(tables)), r.log() + "\n--- file\n" + text)
+            check_stats_table(tables[-1], r)
+
+
+def held_blocks(r):
+    return [(int(a, 16), int(n)) for a, n in re.findall(r"^BLOCK (0x[0-9a-f]+) (\d+)$", r.out, re.M)]
+
+
+def test_exit_dump(mode):
+    """FT_MALLOC_DUMP=1 / =ex: the dump at exit, checked as the dump tests check show_alloc_mem's."""
+    def fn():
+        path = BINARIES["reports"].require()
+        r = run([path, "exit_reports"], env=base_env(FT_MALLOC_DUMP=mode))
+        if r.rc != 0:
+            raise Fail(fail_reason(r), r.log())
+        blocks = held_blocks(r)
+        if len(blocks) != 4:
+            raise Fail("the program reported %d blocks" % len(blocks), r.log())
+        # The dump is on stderr; the checkers read the dump from `out` and the program's blocks from `err`.
+        as_dump = Result(r.cmd, r.rc, r.err, "".join("BLOCK 0x%x %d m\n" % b for b in blocks))
+        try:
+            if mode == "1":
+                check_plain_dump(as_dump)
+            else:
+                zones, _ = parse_ex_dump(as_dump)
+                for cls in (32, 48):
+                    used = sum(z["used"] for z in zones if z["kind"] == "TINY" and z["cls"] == cls)
+                    if used != 600:
+                        raise Fail("zones of class %d have %d chunks used, the program holds 600 blocks" % (cls, used))
+        except Fail as e:
+            raise Fail("FT_MALLOC_DUMP=%s: %s" % (mode, e.reason), r.log())
+    return fn
+
+
+register("stats/exit_stats_table", test_exit_stats, ["reports"])
+register("stats/exit_stats_out_file", test_exit_stats_out_file, ["reports"])
+register("stats/exit_dump", test_exit_dump("1"), ["reports"])
+register("stats/exit_dump_ex", test_exit_dump("ex"), ["reports"])
+
+
+def test_dump_signal(sig_value, to_file):
+    def fn():
+        path = BINARIES["reports"].require()
+        with tempfile.TemporaryDirectory(prefix="ft_sig_") as tmp:
+            out = os.path.join(tmp, "dump.txt") if to_file else None
+            r = run([path, "dump_signal"], env=base_env(FT_MALLOC_DUMP_SIGNAL=sig_value, FT_MALLOC_OUT=out))
+            text = r.err
+            if to_file:
+                if "Total : " in r.err:
+                    raise Fail("FT_MALLOC_OUT is set but the dump went to stderr", r.log())
+                text = open(out).read() if os.path.exists(out) else ""
+        if r.rc != 0:
+            raise Fail("the program did not survive its signals: %s" % fail_reason(r), r.log())
+        words = r.out.split()
+        if "ROUND" not in words or "CONTINUED" not in words or r.out.count("ROUND") != 2:
+            raise Fail("the program did not go on after the signals", r.log())
+        dumps = text.count("Total : ")
+        if dumps != 2:
+            raise Fail("2 signals, %d dumps" % dumps, r.log() + "\n--- dumps\n" + text[-3000:])
+        for addr, size in held_blocks(r):
+            line = "0x%X - 0x%X : %d bytes" % (addr, addr + size, size)
+            if text.splitlines().count(line) != 2:
+                raise Fail("block 0x%X of %d B not in both dumps" % (addr, size), r.log() + "\n--- dumps\n" + text)
+    return fn
+
+
+register("stats/dump_signal_usr1", test_dump_signal("USR1", False), ["reports"])
+register("stats/dump_signal_number_out_file", test_dump_signal(str(int(signal.SIGUSR1)), True), ["reports"])
+register("stats/dump_signal_sigusr1_name", test_dump_signal("SIGUSR1", False), ["reports"])
+
+EVERY_LINE = re.compile(r"^ft_malloc: live (\d+) B in (\d+) blocks, (\d+) zones, (\d+) LARGE, (\d+) B mapped, "
+                        r"resident (\d+) kB$")
+
+
+def test_every(to_file):
+    def fn():
+        path = BINARIES["reports"].require()
+        with tempfile.TemporaryDirectory(prefix="ft_every_") as tmp:
+            out = os.path.join(tmp, "every.txt") if to_file else None
+            r = run([path, "every_summary"], env=base_env(FT_MALLOC_EVERY="1", FT_MALLOC_OUT=out))
+            text = r.err
+            if to_file:
+                if "ft_malloc:" in r.err:
+                    raise Fail("FT_MALLOC_OUT is set but stderr has ft_malloc lines", r.log())
+                text = open(out).read() if os.path.exists(out) else ""
+        if r.rc != 0 or "CONTINUED" not in r.out.split():
+            raise Fail(fail_reason(r), r.log())
+        lines = [l for l in text.splitlines() if l.startswith("ft_malloc:")]
+        if len(lines) < 2:
+            raise Fail("FT_MALLOC_EVERY=1: %d summary lines in a run of 2.5 s or more" % len(lines), r.log())
+        for l in lines:
+            m = EVERY_LINE.match(l)
+            if not m:
+                raise Fail("malformed summary line: %r" % l, r.log())
+            live, blocks, zones, large, mapped, _ = (int(x) for x in m.groups())
+            if blocks < 1000 or live < 1000 * 32 or zones < 1 or mapped < live:
+                raise Fail("summary %r: the program holds 1000 blocks of 32 B" % l, r.log())
+    return fn
+
+
+register("stats/every_summary", test_every(False), ["reports"])
+register("stats/every_summary_out_file", test_every(True), ["reports"])
+
+
+# ---- leak report ------------------------------------------------------------------------------------
+
+LEAK_GROUP = re.compile(r"^([\d,]+) bytes? in (\d+) blocks? allocated at (.+)$")
+LEAK_SUMMARY = "ft_malloc: leaks: 12,794 bytes in 5 blocks from 3 call sites"
+
+
+def run_leaks(binary):
+    path = BINARIES[binary].require()
+    r = run([path], env=base_env(FT_MALLOC_LEAKS="1"))
+    if r.rc != 0:
+        raise Fail(fail_reason(r), r.log())
+    groups = []
+    for line in r.err.splitlines():
+        m = LEAK_GROUP.match(line)
+        if m:
+            groups.append((int(m.group(1).replace(",", "")), int(m.group(2)), m.group(3).split(" <- ")))
+    return r, groups
+
+
+def check_leak_groups(r, groups):
+    got = [(b, n) for b, n, _ in groups]
+    if got != [(12288, 3), (500, 1), (6, 1)]:
+        raise Fail("leak groups (bytes, blocks) %s, expected [(12288, 3), (500, 1), (6, 1)], biggest first" % got,
+                   r.log())
+    if "12,288 bytes in 3 blocks allocated at " not in r.err:
+        raise Fail("no line `12,288 bytes in 3 blocks allocated at ...`", r.log())
+    if LEAK_SUMMARY not in r.err.splitlines():
+        raise Fail("no line `%s`" % LEAK_SUMMARY, r.log())
+    if "strdup" not in groups[2][2][0]:
+        raise Fail("the 6-byte block's first frame is %r, not strdup" % groups[2][2][0], r.log())
+
+
+def test_leaks_report():
+    r, groups = run_leaks("leaks")
+    check_leak_groups(r, groups)
+    exe = BINARIES["leaks"].path
+    for b, _, frames in groups[:2]:
+        if "(%s)" % exe not in frames[0]:
+            raise Fail("the first frame of the %d-byte group is %r, not in %s" % (b, frames[0], exe), r.log())
+
+
+def test_leaks_rdynamic():
+    r, groups = run_leaks("leaks_rdynamic")
+    check_leak_groups(r, groups)
+    for (b, _, frames), fn in zip(groups, ("leak_three+", "leak_one+", "__strdup")):
+        if not frames[0].startswith(fn) and not (fn == "__strdup" and "strdup" in frames[0]):
+            raise Fail("built with -rdynamic: the %d-byte group's first frame is %r, expected %s..." % (
+                b, frames[0], fn), r.log())
+        if not any(f.startswith("main+") for f in frames):
+            raise Fail("built with -rdynamic: `main` not among the frames of the %d-byte group" % b, r.log())
+
+
+def test_leaks_vs_valgrind():
+    r, groups = run_leaks("leaks")
+    ft_bytes, ft_blocks = sum(b for b, _, _ in groups), sum(n for _, n, _ in groups)
+    path = BINARIES["leaks_glibc"].require()
+    v = run(["valgrind", "--leak-check=full", path], timeout=120)
+    m = re.search(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks", v.err)
+    if not m:
+        raise Fail("no `definitely lost` line from valgrind", v.log())
+    vg_bytes, vg_blocks = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+    if (vg_bytes, vg_blocks) != (ft_bytes, ft_blocks):
+        raise Fail("ft_malloc reports %d bytes in %d blocks leaked, valgrind (glibc) %d bytes in %d blocks" % (
+            ft_bytes, ft_blocks, vg_bytes, vg_blocks), r.log() + "\n" + v.log())
+
+
+register("leaks/report_grouped_by_site", test_leaks_report, ["leaks"])
+register("leaks/rdynamic_names_functions", test_leaks_rdynamic, ["leaks_rdynamic"])
+if have("valgrind"):
+    register("leaks/same_total_as_valgrind", test_leaks_vs_valgrind, ["leaks", "leaks_glibc"], timeout=120)
+
+
+# ---- valgrind: make VALGRIND=1 ----------------------------------------------------------------------
+
+VG_LOCK = threading.Lock()
+VG_BUILD = []  # [(ok, log, program path)]
+VG_DIR = os.path.join(BUILD, "valgrind_repo")
+# Without this option valgrind puts its own malloc in place of the program's (ft_malloc's) one.
+VG_KEEP_OURS = "--soname-synonyms=somalloc=nouseroverride"
+
+
+def build_valgrind():
+    """A copy of the repository built with `make VALGRIND=1` (never in the repository itself: the other
+    tests use its library meanwhile), and test/vg_prog.c linked with it."""
+    with VG_LOCK:
+        if VG_BUILD:
+            return VG_BUILD[0]
+        try:
+            r = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+            if r.rc != 0:
+                raise Fail("git ls-files failed", r.log())
+            shutil.rmtree(VG_DIR, ignore_errors=True)
+            for f in [f for f in r.out.split("\0") if f] + ["Makefile"]:
+                src = os.path.join(ROOT, f)
+                if f.startswith("test/") or not os.path.isfile(src):
+                    continue
+                dst = os.path.join(VG_DIR, f)
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                shutil.copy2(src, dst)
+            r = run(["make", "-s", "-j2", "VALGRIND=1", "libft_malloc.a"], cwd=VG_DIR, timeout=300)
+            if r.rc != 0:
+                raise Fail("make VALGRIND=1 failed", r.log())
+            prog = os.path.join(VG_DIR, "vg_prog")
+            r = run(["gcc", "-Iinc", "-O2", "-g", "-fno-builtin", "-o", prog, os.path.join(TEST_DIR, "vg_prog.c"),
+                     os.path.join(VG_DIR, "libft_malloc.a")], cwd=ROOT)
+            if r.rc != 0:
+                raise Fail("building vg_prog.c against the VALGRIND=1 archive failed", r.log())
+            VG_BUILD.append((True, "", prog))
+        except Fail as e:
+            VG_BUILD.append((False, e.reason + "\n" + e.log, None))
+        return VG_BUILD[0]
+
+
+def run_vg(case, keep_ours=True):
+    ok, log, prog = build_valgrind()
+    if not ok:
+        raise Fail("make VALGRIND=1 in a copy of the repository failed", log)
+    cmd = ["valgrind", "--leak-check=full", "--error-exitcode=99"] + ([VG_KEEP_OURS] if keep_ours else []) + [prog,
+                                                                                                          case]
+    return run(cmd, timeout=180)
+
+
+def vg_uses_ft(r):
+    m = re.search(r"^PTR (0x[0-9a-f]+)$", r.out, re.M)
+    if not m:
+        raise Fail("the program did not print its block", r.log())
+    a = int(m.group(1), 16)
+    if "0x%X - 0x%X : 100 bytes" % (a, a + 100) not in r.out.splitlines():
+        raise Fail("under valgrind the program's malloc is not ft_malloc's (its block is not in show_alloc_mem)",
+                   r.log())
+
+
+def test_vg_leak():
+    r = run_vg("leak")
+    vg_uses_ft(r)
+    if not re.search(r"definitely lost: 5,100 bytes in 2 blocks", r.err):
+        raise Fail("memcheck does not report the 2 leaked blocks (5,100 bytes) as definitely lost", r.log())
+
+
+def test_vg_uaf():
+    r = run_vg("use_after_free")
+    if not re.search(r"Invalid read of size \d+", r.err) or "inside a block of size 32 free'd" not in r.err:
+        raise Fail("memcheck does not report the read of a freed block (Invalid read ... free'd)", r.log())
+
+
+def test_vg_overflow():
+    r = run_vg("overflow")
+    if not re.search(r"Invalid write of size 1\b", r.err) or "0 bytes after a block of size 30 alloc'd" not in r.err:
+        raise Fail("memcheck does not report the write past the block (Invalid write ... after a block)", r.log())
+
+
+def test_vg_clean(case):
+    def fn():
+        r = run_vg(case)
+        errs = re.search(r"ERROR SUMMARY: ([\d,]+) errors", r.err)
+        if r.rc != 0 or not errs or errs.group(1) != "0":
+            first = re.search(r"^==\d+== (Invalid .*|.*uninitialised.*|.*definitely lost.*)$", r.err, re.M)
+            raise Fail("memcheck reports errors on a clean program (%s): %s" % (
+                errs.group(0) if errs else describe_rc(r.rc), first.group(1) if first else "?"), r.log())
+        if "definitely lost: " in r.err and not re.search(r"definitely lost: 0 bytes", r.err):
+            raise Fail("memcheck reports a leak on a clean program", r.log())
+    return fn
+
+
+def test_vg_readme_command():
+    """The valgrind command README.md gives, run on a program linked with the VALGRIND=1 build,
+    really checks ft_malloc's blocks."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        cmds = [l.split() for l in f if l.startswith("valgrind ") and l.rstrip().endswith("./prog")]
+    if not cmds:
+        raise Fail("README.md gives no `valgrind ... ./prog` command")
+    ok, log, prog = build_valgrind()
+    if not ok:
+        raise Fail("make VALGRIND=1 in a copy of the repository failed", log)
+    r = run(cmds[0][:-1] + [prog, "leak"], timeout=180)
+    vg_uses_ft(r)
+
+
+if have("valgrind"):
+    register("valgrind/leak_definitely_lost", test_vg_leak, timeout=300)
+    register("valgrind/use_after_free_invalid_read", test_vg_uaf, timeout=300)
+    register("valgrind/overflow_invalid_write", test_vg_overflow, timeout=300)
+    for case in ("clean_basic", "clean", "clean_realloc", "clean_realloc_large"):
+        register("valgrind/%s_no_error" % case, test_vg_clean(case), timeout=300)
+    register("valgrind/readme_command_checks_ft_malloc", test_vg_readme_command, timeout=300)
 
 
 # ---- build checks ---------------------------------------------------------------------------------
@@ -996,7 +1596,7 @@ def select(patterns):
 
 
 def main(argv):
-    global REF
+    global REF, SCALE
     args = [a for a in argv if not a.startswith("-")]
     opts = [a for a in argv if a.startswith("-")]
     verbose = "-v" in opts
@@ -1006,6 +1606,10 @@ def main(argv):
         if m:
             jobs = max(1, int(m.group(1)))
     REF = "--ref-glibc" in opts
+    for o in opts:
+        m = re.match(r"--long(?:=(\d+))?$", o)
+        if m:
+            SCALE = max(1, int(m.group(1) or 20))
     os.chdir(ROOT)
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))

@@ -73,6 +73,10 @@ static int cmp_blk(const void *a, const void *b)
 
 static void checkpoint(long op)
 {
+#if HAVE_FT
+    /* The heap's own view: headers, bitmaps, counts (and canaries under FT_MALLOC_CHECK). */
+    CHECK(ft_malloc_check() == 0, "op %ld: ft_malloc_check() reports damage", op);
+#endif
     memcpy(sorted, live, sizeof(blk) * (size_t)nlive);
     qsort(sorted, (size_t)nlive, sizeof(blk), cmp_blk);
     for (int i = 0; i + 1 < nlive; i++)
@@ -184,10 +188,11 @@ static void workload(uint64_t seed, long ops, int lo_live, int hi_live, const si
 static const size_mix mix_all = {8, 80, 1 << 20};
 static const size_mix mix_small = {0, 30, 0};
 
-TEST(seed1) { workload(1, 300000, 1000, 5000, &mix_all); }
-TEST(seed2) { workload(2, 300000, 1000, 5000, &mix_all); }
-TEST(seed3) { workload(3, 300000, 500, 3000, &mix_all); }
-TEST(small_only) { workload(4, 400000, 2000, 6000, &mix_small); }
+/* run_tests.py --long multiplies the number of operations (FT_TEST_SCALE). */
+TEST(seed1) { workload(1, 300000 * test_scale(), 1000, 5000, &mix_all); }
+TEST(seed2) { workload(2, 300000 * test_scale(), 1000, 5000, &mix_all); }
+TEST(seed3) { workload(3, 300000 * test_scale(), 500, 3000, &mix_all); }
+TEST(small_only) { workload(4, 400000 * test_scale(), 2000, 6000, &mix_small); }
 
 static const test_case cases[] = {
     CASE(seed1),

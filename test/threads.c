@@ -136,7 +136,10 @@ static void run_handoff(int nthreads, long ops)
         }
 }
 
-TEST(handoff_8_threads) { run_handoff(8, 60000); }
+/* The same work split over 2, 8 and 16 threads (more threads than cores: preempted mid-call). */
+TEST(handoff_2_threads) { run_handoff(2, 200000 * test_scale()); }
+TEST(handoff_8_threads) { run_handoff(8, 60000 * test_scale()); }
+TEST(handoff_16_threads) { run_handoff(16, 40000 * test_scale()); }
 
 /* ---- producer/consumer: every block freed by another thread than its allocator ---- */
 #define PC_N 20000
@@ -204,6 +207,147 @@ TEST(many_short_threads)
                 free(keep[k]);
             }
             free(keep);
+        }
+    }
+}
+
+/* ---- 10,000 short-lived threads, one after another: memory stays flat ---- */
+/* Each thread allocates a few hundred blocks of mixed sizes (a fixed set of classes, one LARGE),
+ * frees most, and hands the rest to the main thread, which frees them after the join. Its cache
+ * must go back when it exits: RSS, mappings and zones may not grow with the number of threads. */
+static const size_t brief_sizes[] = {24, 40, 100, 200, 256, 300, 700, 1500, 5000};
+#define BRIEF_CLASSES (sizeof brief_sizes / sizeof brief_sizes[0])
+#define BRIEF_BLOCKS 300
+#define BRIEF_KEPT 12
+
+/* A lighter block than make_block's: the id in the first word, the pattern over the first and the
+ * last 64 bytes (the thread count, not the bytes written, is what this test is about). */
+static void brief_fill(unsigned char *p, size_t n, uint64_t id)
+{
+    size_t head = n < 64 ? n : 64;
+    pattern_fill(p, head, id);
+    if (n > 128)
+        for (size_t i = n - 64; i < n; i++)
+            p[i] = pattern_byte(id, i);
+}
+
+static void brief_check(const unsigned char *p, size_t n, uint64_t id, const char *when)
+{
+    size_t head = n < 64 ? n : 64;
+    CHECK(pattern_check(p, head, id) == (size_t)-1, "%s: block %p of %zu B (id %llu) corrupted", when, (void *)p, n,
+          (unsigned long long)id);
+    if (n > 128)
+        for (size_t i = n - 64; i < n; i++)
+            CHECK(p[i] == pattern_byte(id, i), "%s: block %p of %zu B corrupted at %zu", when, (void *)p, n, i);
+}
+
+typedef struct {
+    unsigned char *p;
+    size_t n;
+    uint64_t id;
+} brief_block;
+
+static void *brief_thread(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg;
+    rng_t r;
+    rng_seed(&r, seed);
+    brief_block b[BRIEF_BLOCKS];
+    for (int i = 0; i < BRIEF_BLOCKS; i++) {
+        /* Mostly the TINY and smaller SMALL classes; a 5000 B block every 50th (few enough that a
+         * thread writes less than a reserve zone keeps, so memory is not purged and refaulted at
+         * every thread exit, which is slow in this sandbox and not what is measured here). */
+        size_t n = brief_sizes[i % 50 == 3 ? BRIEF_CLASSES - 1 : rng_below(&r, BRIEF_CLASSES - 1)] - rng_below(&r, 8);
+        if (i == 0 && seed % 8 == 0)
+            n = FT_SMALL_MAX + 1 + rng_below(&r, 100000); /* a LARGE block now and then */
+        uint64_t how = rng_below(&r, 8);
+        unsigned char *p = how == 0 ? calloc(1, n) : malloc(n);
+        CHECK(p != NULL, "allocation of %zu failed", n);
+        if (how == 0)
+            for (size_t k = 0; k < n; k += 61)
+                CHECK(p[k] == 0, "calloc(1, %zu) not zero at %zu", n, k);
+        b[i] = (brief_block){p, n, seed * 1000 + (uint64_t)i};
+        brief_fill(p, n, b[i].id);
+        if (how == 1 && i > 0) { /* grow or shrink an earlier block */
+            int j = (int)rng_below(&r, (uint64_t)i);
+            size_t m = brief_sizes[rng_below(&r, BRIEF_CLASSES - 1)];
+            unsigned char *q = realloc(b[j].p, m);
+            CHECK(q != NULL, "realloc(%zu) failed", m);
+            brief_check(q, m < b[j].n ? (m < 64 ? m : 64) : 0, b[j].id, "realloc");
+            b[j].p = q;
+            b[j].n = m;
+            brief_fill(q, m, b[j].id);
+        }
+    }
+    brief_block *kept = malloc(BRIEF_KEPT * sizeof(brief_block));
+    CHECK(kept != NULL, "malloc failed");
+    int nk = 0;
+    for (int i = 0; i < BRIEF_BLOCKS; i++) {
+        brief_check(b[i].p, b[i].n, b[i].id, "brief thread");
+        if (nk < BRIEF_KEPT && i % 25 == 7)
+            kept[nk++] = b[i];
+        else
+            free(b[i].p);
+    }
+    CHECK(nk == BRIEF_KEPT, "kept %d", nk);
+    return kept;
+}
+
+static int count_maps(void)
+{
+    size_t len = read_file_raw("/proc/self/maps");
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += proc_buf[i] == '\n';
+    return n;
+}
+
+#if HAVE_FT
+/* Zones (TINY + SMALL) and LARGE mappings, from the Total line of show_alloc_mem_ex. */
+static void count_zones(int *zones, int *large)
+{
+    const char *d = dump_ex();
+    const char *t = strstr(d, "zones: ");
+    CHECK(t != NULL, "no `zones:` in the Total line of show_alloc_mem_ex");
+    int tiny, small;
+    CHECK(sscanf(t, "zones: %d TINY, %d SMALL, %d LARGE", &tiny, &small, large) == 3, "bad Total line: %.80s", t);
+    *zones = tiny + small;
+}
+#endif
+
+TEST(ten_thousand_threads)
+{
+    long n = 10000 * test_scale();
+    long warm = 500; /* the mapping count is compared with the one after this many threads */
+    long rss0 = vm_rss_kb();
+    int maps0 = 0;
+    for (long i = 0; i < n; i++) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, brief_thread, (void *)(uintptr_t)(i + 1)) == 0, "thread %ld: pthread_create failed",
+              i);
+        brief_block *kept;
+        CHECK(pthread_join(t, (void **)&kept) == 0, "pthread_join failed");
+        for (int k = 0; k < BRIEF_KEPT; k++) {
+            brief_check(kept[k].p, kept[k].n, kept[k].id, "kept by main");
+            free(kept[k].p);
+        }
+        free(kept);
+        if (i + 1 == warm)
+            maps0 = count_maps();
+        if (i + 1 > warm && ((i + 1) % 1000 == 0 || i + 1 == n)) {
+            long rss = vm_rss_kb();
+            int maps = count_maps();
+            CHECK(rss - rss0 < 20 * 1024, "after %ld threads: VmRSS %ld kB, %ld kB before the first (> 20 MB growth)",
+                  i + 1, rss, rss0);
+            CHECK(maps - maps0 < 64, "after %ld threads: %d mappings, %d after %ld threads", i + 1, maps, maps0, warm);
+#if HAVE_FT
+            int zones, large;
+            count_zones(&zones, &large);
+            /* Per class at most a zone in use and a reserve; a few more for libc's own blocks. */
+            CHECK(zones <= (int)(2 * BRIEF_CLASSES + 8), "after %ld threads: %d zones for %d size classes", i + 1,
+                  zones, (int)BRIEF_CLASSES);
+            CHECK(large == 0, "after %ld threads: %d LARGE mappings though every LARGE block was freed", i + 1, large);
+#endif
         }
     }
 }
@@ -300,6 +444,118 @@ TEST(fork_while_allocating)
         if (pid == 0)
             child_work();
         wait_child(pid, k);
+    }
+    __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* Many forks while 4 threads allocate (more threads than cores: the fork often lands while one
+ * of them is inside malloc, holding the lock or half-way through a cache refill). The blocks are
+ * small: after each fork the busy threads' writes fault on copy-on-write pages, which is slow
+ * here and beside the point. The child allocates from a thread of its own too, checks its heap
+ * and, every tenth time, forks again. */
+static size_t light_size(rng_t *r)
+{
+    uint64_t k = rng_below(r, 1000);
+    if (k < 2)
+        return FT_SMALL_MAX + 1 + rng_below(r, 50000);
+    if (k < 100)
+        return FT_TINY_MAX + 1 + rng_below(r, 2048);
+    return sizeof(hdr) + rng_below(r, FT_TINY_MAX - sizeof(hdr) + 1);
+}
+
+static void *busy_light(void *arg)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t)(uintptr_t)arg);
+    void *mine[32] = {0};
+    uint64_t id = 0;
+    while (!__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
+        int i = (int)rng_below(&r, 32);
+        if (mine[i]) {
+            check_block(mine[i], "busy");
+            if (rng_below(&r, 3) == 0) {
+                size_t ns = light_size(&r);
+                hdr h = *(hdr *)mine[i];
+                void *q = realloc(mine[i], ns);
+                CHECK(q != NULL, "realloc failed");
+                ((hdr *)q)->size = ns;
+                pattern_fill((char *)q + sizeof(hdr), ns - sizeof(hdr), h.id);
+                mine[i] = q;
+                continue;
+            }
+            free(mine[i]);
+            mine[i] = NULL;
+        } else {
+            mine[i] = make_block(&r, id++, light_size(&r));
+        }
+    }
+    for (int i = 0; i < 32; i++)
+        free(mine[i]);
+    return NULL;
+}
+
+static void *child_thread(void *arg)
+{
+    (void)arg;
+    rng_t r;
+    rng_seed(&r, (uint64_t)getpid() * 7);
+    void *p[100];
+    for (int i = 0; i < 100; i++)
+        p[i] = make_block(&r, (uint64_t)i, light_size(&r));
+    for (int i = 0; i < 100; i++) {
+        check_block(p[i], "child thread");
+        free(p[i]);
+    }
+    return NULL;
+}
+
+static void child_work_threads(int k)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t)getpid());
+    void *p[100];
+    for (int i = 0; i < 100; i++)
+        p[i] = make_block(&r, (uint64_t)i, light_size(&r));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, child_thread, NULL) == 0, "pthread_create in the child failed");
+    pthread_join(t, NULL);
+    if (k % 10 == 0) {
+        pid_t g = fork();
+        CHECK(g >= 0, "fork in the child failed");
+        if (g == 0) {
+            void *q = malloc(1000);
+            CHECK(q != NULL, "malloc in the grandchild failed");
+            free(q);
+            _exit(0);
+        }
+        int st;
+        CHECK(waitpid(g, &st, 0) == g && WIFEXITED(st) && WEXITSTATUS(st) == 0, "grandchild failed");
+    }
+    for (int i = 0; i < 100; i++) {
+        check_block(p[i], "child");
+        free(p[i]);
+    }
+#if HAVE_FT
+    CHECK(ft_malloc_check() == 0, "ft_malloc_check() found damage in the child");
+#endif
+    _exit(0);
+}
+
+TEST(fork_many_busy_threads)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, busy_light, (void *)(uintptr_t)(i + 21)) == 0, "pthread_create failed");
+    fflush(stdout);
+    long n = 100 * test_scale();
+    for (long k = 0; k < n; k++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+        if (pid == 0)
+            child_work_threads((int)k);
+        wait_child(pid, (int)k);
     }
     __atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 4; i++)
@@ -448,7 +704,11 @@ TEST(exited_threads_release_zones)
 }
 
 static const test_case cases[] = {
+    CASE(handoff_2_threads),
     CASE(handoff_8_threads),
+    CASE(handoff_16_threads),
+    CASE(ten_thousand_threads),
+    CASE(fork_many_busy_threads),
     CASE(producer_consumer),
     CASE(many_short_threads),
     CASE(fork_while_allocating),
