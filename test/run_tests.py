@@ -179,6 +179,23 @@ INJECT_LOCK = threading.Lock()
 INJECT_DONE = []  # [(ok, log)] once `make inject` ran
 
 
+UBSAN_A = os.path.join(ROOT, "build", "ubsan", "libft_malloc.a")
+UBSAN_LOCK = threading.Lock()
+UBSAN_DONE = []
+
+
+def build_ubsan():
+    """`make ubsan-lib` (the allocator built with -fsanitize=undefined), once per run."""
+    with UBSAN_LOCK:
+        if not UBSAN_DONE:
+            try:
+                r = run(["make", "-s", "ubsan-lib"], timeout=400)
+                UBSAN_DONE.append((r.rc == 0 and os.path.exists(UBSAN_A), r.log()))
+            except Fail as e:
+                UBSAN_DONE.append((False, e.log))
+        return UBSAN_DONE[0]
+
+
 def build_inject():
     """`make inject` (the fault-injection archive), once per run."""
     with INJECT_LOCK:
@@ -192,7 +209,8 @@ def build_inject():
 
 
 class Binary:
-    """lib: "ft" (libft_malloc.a), "inject" (build/inject/libft_malloc.a, from `make inject`) or None
+    """lib: "ft" (libft_malloc.a), "inject" (build/inject/libft_malloc.a, from `make inject`),
+    "ubsan" (build/ubsan/libft_malloc.a, from `make ubsan-lib`, with -fsanitize=undefined) or None
     (not linked with ft_malloc: for LD_PRELOAD, or to run under glibc). extra: more compiler flags."""
 
     def __init__(self, name, src, cxx=False, threads=False, link_ft=True, shared=False, ref_ok=False, lib="ft",
@@ -222,6 +240,8 @@ class Binary:
         cmd += ["-o", self.path, self.src]
         if self.lib == "inject" and not REF:
             cmd.append(INJECT_A)
+        elif self.lib == "ubsan" and not REF:
+            cmd += [UBSAN_A, "-fsanitize=undefined", "-fno-sanitize-recover=all"]
         elif self.link_ft and not REF:
             cmd += ["-L.", "-lft_malloc"]
         if self.threads:
@@ -232,10 +252,10 @@ class Binary:
         with self.lock:
             if self.done is None:
                 os.makedirs(os.path.dirname(self.path), exist_ok=True)
-                if self.lib == "inject" and not REF:
-                    ok, log = build_inject()
+                if self.lib in ("inject", "ubsan") and not REF:
+                    ok, log = build_inject() if self.lib == "inject" else build_ubsan()
                     if not ok:
-                        self.done = (False, "make inject failed\n" + log)
+                        self.done = (False, "make %s failed\n" % self.lib + log)
                         return self.done
                 try:
                     r = run(self.command(), timeout=180)
@@ -270,6 +290,12 @@ BINARIES = {b.name: b for b in [
     Binary("preload_ctor", "test/preload_ctor.c", link_ft=False, shared=True),
     Binary("bad_input_plain", "test/bad_input.c", link_ft=False),
     Binary("debug_modes", "test/debug_modes.c", threads=True),
+    # The same programs against the allocator built with UBSan (undefined behaviour aborts).
+    Binary("api_ubsan", "test/api.c", lib="ubsan"),
+    Binary("dump_ubsan", "test/dump.c", lib="ubsan"),
+    Binary("stress_ubsan", "test/stress.c", lib="ubsan"),
+    Binary("threads_ubsan", "test/threads.c", threads=True, lib="ubsan"),
+    Binary("debug_modes_ubsan", "test/debug_modes.c", threads=True, lib="ubsan"),
     Binary("faults", "test/faults.c", threads=True),
     Binary("faults_inject", "test/faults.c", threads=True, lib="inject"),
     Binary("reports", "test/reports.c", threads=True),
@@ -1004,6 +1030,36 @@ register("debug/stress_seed3_all_modes", c_case("stress", "seed3", env=ALL_DEBUG
          timeout=120)
 register("debug/stress_small_only_check", c_case("stress", "small_only", env=CHECK_ENV, timeout=120), ["stress"],
          timeout=120)
+
+
+# ---- UBSan: the allocator built with -fsanitize=undefined ---------------------------------------
+# The same programs and checks, against build/ubsan/libft_malloc.a: any undefined behaviour in the
+# allocator aborts the case.
+
+for case in case_names(BINARIES["api"].src):
+    register("ubsan/api/%s" % case, c_case("api_ubsan", case), ["api_ubsan"])
+for case in case_names(BINARIES["dump"].src):
+    register("ubsan/dump/%s" % case, c_case("dump_ubsan", case, check=DUMP_CHECKS.get(case)), ["dump_ubsan"])
+register("ubsan/stress/seed1", c_case("stress_ubsan", "seed1", timeout=120), ["stress_ubsan"], timeout=120)
+for case in ("handoff_8_threads", "producer_consumer", "fork_while_allocating"):
+    register("ubsan/threads/%s" % case, c_case("threads_ubsan", case, timeout=120), ["threads_ubsan"],
+             timeout=120)
+register("ubsan/debug/all_modes_stress", c_case("debug_modes_ubsan", "all_modes_threads", env=ALL_DEBUG,
+                                               timeout=120), ["debug_modes_ubsan"], timeout=120)
+
+
+# ---- fuzzing: 30 seconds of libFuzzer from the committed corpus ----------------------------------
+
+def test_fuzz_smoke():
+    r = run(["make", "-s", "fuzz-smoke", "FUZZ_SECONDS=30"], timeout=600)
+    if r.rc != 0:
+        raise Fail("the fuzzer found a failure or did not build (%s)" % describe_rc(r.rc), r.log())
+    if not re.search(r"Done \d+ runs", r.err + r.out):
+        raise Fail("the fuzzer did not run", r.log())
+
+
+if have("clang"):
+    register("fuzz/smoke_30s", test_fuzz_smoke, timeout=600)
 
 
 # ---- out of memory: RLIMIT_AS and fault injection ---------------------------------------------------
