@@ -21,9 +21,6 @@ namespace {
 
 // Larger requests fail: pointer differences within a block must fit ptrdiff_t (glibc's rule).
 constexpr size_t kMaxRequest = PTRDIFF_MAX;
-// realloc shrinking a SMALL chunk of at least 4 KiB to a quarter or less moves the block, so the
-// 3 KiB+ it no longer needs are freed; smaller shrinks stay in place.
-constexpr size_t kShrinkMoveMinChunk = 4096;
 
 void *fail(int e) {
   errno = e;
@@ -113,8 +110,6 @@ bool free_to_cache(void *p) {
   tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
   return true;
 }
-
-bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
 
 // Every allocation ends here: a chunk of the first class that holds n bytes (and the debug
 // modes' padding) at the alignment asked, or a LARGE mapping.
@@ -302,7 +297,7 @@ void *reallocate(void *p, size_t n, void *caller) {
 
 }  // namespace
 
-void *heap_realloc(void *p, size_t n, void *caller) {
+void *heap_realloc_slow(void *p, size_t n, void *caller) {
   void *q = reallocate(p, n, caller);
   // A block resized in place keeps its record, with the new size.
   if (q == p && q && g_config.leaks) leaks::record(q, n, caller);
@@ -312,7 +307,7 @@ void *heap_realloc(void *p, size_t n, void *caller) {
 void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
   size_t n;
   if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
-  return heap_realloc(p, n, caller);
+  return heap_realloc_slow(p, n, caller);
 }
 
 void *heap_memalign(size_t align, size_t n, void *caller) {

@@ -16,7 +16,7 @@ namespace ft {
 // is the return address of the entry point the program called, for FT_MALLOC_LEAKS.
 void *heap_malloc_slow(size_t n, void *caller);
 void *heap_calloc(size_t count, size_t size, void *caller);
-void *heap_realloc(void *p, size_t n, void *caller);
+void *heap_realloc_slow(void *p, size_t n, void *caller);
 void *heap_reallocarray(void *p, size_t count, size_t size, void *caller);
 // align: any value; memalign rounds it up to a power of two as glibc does.
 void *heap_memalign(size_t align, size_t n, void *caller);
@@ -31,6 +31,11 @@ void heap_free_slow(void *p, Call call, size_t size = kUnchecked, size_t align =
 
 // The fast paths must fold into the entry points: a call and its prologue cost a fifth of them.
 #define FT_INLINE inline __attribute__((always_inline))
+
+// realloc shrinking a SMALL chunk of at least 4 KiB to a quarter or less moves the block, so the
+// 3 KiB+ it no longer needs are freed; smaller shrinks stay in place.
+inline constexpr size_t kShrinkMoveMinChunk = 4096;
+constexpr bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
 
 static_assert(kTinyZoneSize == kZoneGranule, "a TINY chunk's zone is its address masked");
 
@@ -90,6 +95,33 @@ FT_INLINE void heap_free(void *p) {
     }
   }
   heap_free_slow(p, Call::kFree);
+}
+
+// realloc with the thread cache on (so no debug mode): a live chunk whose class still holds n
+// bytes is resized in place, without a lock; one that must grow moves through the cache's fast
+// paths. Everything else (LARGE, a big shrink, a bad pointer, realloc(p, 0)) takes the slow path.
+FT_INLINE void *heap_realloc(void *p, size_t n, void *caller) {
+  if (t_cache != nullptr && p && n - 1 < kSmallMax) {
+    Zone *z = registry::lookup(p);
+    uint32_t i;
+    bool exact;
+    if (z && z->magic_ok() && z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) && exact && z->is_live(i)) {
+      size_t chunk = z->chunk_size;
+      if (n <= chunk && !shrink_moves(chunk, n)) {
+        z->set_size(i, n);
+        return p;
+      }
+      if (n > chunk) {
+        size_t old = z->usable(i);
+        void *q = heap_malloc(n);
+        if (!q) return nullptr;
+        memcpy(q, p, old);
+        heap_free(p);
+        return q;
+      }
+    }
+  }
+  return heap_realloc_slow(p, n, caller);
 }
 
 }  // namespace ft
