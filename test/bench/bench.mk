@@ -15,11 +15,13 @@ BENCH_CC    ?= gcc
 BENCH_PY    ?= python3
 BENCH_CFLAGS := -O2 -g -Wall -Wextra -pthread
 BENCH_PROGS := pairs churn larson prodcons cache_scratch realloc_grow tree rss_per_block frag \
-               which_malloc
+               which_malloc bench_exec
 BENCH_BINS  := $(BENCH_PROGS:%=$(BENCH_BUILD)/%)
 BENCH_PEERS := libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 valgrind
 THREADS     ?= 2
-BENCH_ARGS  := --so ./$(NAME_SO) --threads $(THREADS) $(if $(filter-out 0,$(QUICK)),--quick)
+# Recursive (=): NAME_SO may be defined after this file is read.
+BENCH_ARGS   = $(if $(NAME_SO),--so ./$(NAME_SO)) --threads $(THREADS) \
+               $(if $(filter-out 0,$(QUICK)),--quick)
 
 .PHONY: bench bench-ir bench-deps bench-progs
 
@@ -41,6 +43,6 @@ bench-deps:
 		     "(bench.py skips the peers it cannot find)"; \
 	else \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-		$$SUDO apt-get install -y $(BENCH_PEERS) || \
-		{ $$SUDO apt-get update && $$SUDO apt-get install -y $(BENCH_PEERS); }; \
+		APT="$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get"; \
+		$$APT install -y $(BENCH_PEERS) || { $$APT update && $$APT install -y $(BENCH_PEERS); }; \
 	fi

@@ -1,7 +1,7 @@
 /* frag TOTAL_MB FREE_PCT: allocates TOTAL_MB MiB of blocks of mixed sizes (log-uniform over
- * 16 B..64 KiB), writes them whole, frees a random FREE_PCT % of them (an exact share, chosen by
- * a shuffle), and reports the resident set left (rss_after_free_kib) beside the bytes still
- * live: what fragmentation keeps resident that a compacting heap would give back. */
+ * 16 B..64 KiB), writes every page of them, frees a random FREE_PCT % of them (an exact share,
+ * chosen by a shuffle), and reports the resident set left (rss_after_free_kib) beside the bytes
+ * still live: what fragmentation keeps resident that a compacting heap would give back. */
 #include "bench_common.h"
 #include <sys/mman.h>
 
@@ -22,7 +22,9 @@ int main(int argc, char **argv)
         v[n] = malloc(s);
         if (!v[n])
             return 1;
-        memset(v[n], (int)n, s);
+        for (size_t k = 0; k < s; k += 4096) /* one write per page makes it all resident */
+            v[n][k] = (char)n;
+        v[n][s - 1] = (char)n;
         sz[n++] = s;
         sum += s;
     }

@@ -1,7 +1,7 @@
 /* realloc_grow MAX REPS: REPS times grows one buffer from 1 byte to MAX bytes with realloc,
  * writing the new last byte after each step, then frees it. Steps are +1..+16 bytes while the
- * buffer is under 4 KiB (a string being appended to), then +1/8 of the size (a vector that
- * doubles less eagerly). Prints ops = the number of realloc calls. */
+ * buffer is under 4 KiB (a string being appended to), then +1/4 of the size (a growing
+ * vector). Prints ops = the number of realloc calls. */
 #include "bench_common.h"
 
 int main(int argc, char **argv)
@@ -21,7 +21,7 @@ int main(int argc, char **argv)
             ops++;
             if (size >= (size_t)max)
                 break;
-            size_t step = size < 4096 ? bench_range(&r, 1, 16) : size / 8;
+            size_t step = size < 4096 ? bench_range(&r, 1, 16) : size / 4;
             size = size + step > (size_t)max ? (size_t)max : size + step;
         }
         BENCH_ESCAPE(p);
