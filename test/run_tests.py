@@ -1624,6 +1624,13 @@ register("build/dependency_tracking", test_dependency_tracking, timeout=240)
 
 
 # ----------------------------------------------------------------------------------------------------
+# The heap tools (ft_heap and its reports, the call log): test/tools_tests.py
+
+import tools_tests  # noqa: E402  (it needs the helpers above)
+tools_tests.register_all(sys.modules[__name__])
+
+
+# ----------------------------------------------------------------------------------------------------
 # Driver
 
 def run_test(t):
