@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "trace.h"
 
 #ifndef FT_HOSTTYPE
@@ -206,10 +208,33 @@ struct Log {
   uint32_t max_id;
 };
 
-int by_time(const void *x, const void *y) {
-  const Call *a = static_cast<const Call *>(x), *b = static_cast<const Call *>(y);
-  if (a->time != b->time) return a->time < b->time ? -1 : 1;
-  return a->index < b->index ? -1 : a->index > b->index;
+bool by_time(const Call &a, const Call &b) {
+  return a.time != b.time ? a.time < b.time : a.index < b.index;
+}
+
+// The log and the replay's tables live in mappings of their own, not in the heap under test:
+// the replay's peak must be its calls' alone, and an allocator that keeps freed memory
+// resident must not find the loader's pages to reuse (qsort would malloc a copy of the log).
+void *map_zeroed(size_t bytes) {
+  size_t total = bytes + 16;  // the length, kept for unmap; 16 keeps the array aligned
+  void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    fprintf(stderr, "ft_heap: out of memory for %zu bytes\n", bytes);
+    exit(1);
+  }
+  *static_cast<size_t *>(p) = total;
+  return static_cast<char *>(p) + 16;
+}
+
+void unmap(void *p) {
+  if (!p) return;
+  char *base = static_cast<char *>(p) - 16;
+  munmap(base, *reinterpret_cast<size_t *>(base));
+}
+
+template <class T>
+T *map_array(size_t n) {
+  return static_cast<T *>(map_zeroed((n ? n : 1) * sizeof(T)));
 }
 
 bool read_header(const char *path, Header *h, bool quiet) {
@@ -264,11 +289,7 @@ bool load_log(const char *path, Log *log) {
     for (size_t i = 1; i < per_block; ++i)
       if (r[i].time_op >> 56) ++count;
   }
-  log->calls = static_cast<Call *>(malloc((count ? count : 1) * sizeof(Call)));
-  if (!log->calls) {
-    fprintf(stderr, "ft_heap: out of memory for %zu records\n", count);
-    exit(1);
-  }
+  log->calls = map_array<Call>(count);
   uint8_t *seen = nullptr;
   size_t n = 0;
   for (size_t k = 0; k < blocks; ++k) {
@@ -292,7 +313,7 @@ bool load_log(const char *path, Log *log) {
   free(seen);
   munmap(const_cast<char *>(map), size);
   log->count = n;
-  qsort(log->calls, n, sizeof(Call), by_time);
+  std::sort(log->calls, log->calls + n, by_time);  // in place: introsort allocates nothing
   return true;
 }
 
@@ -417,7 +438,7 @@ int print_log(const char *path) {
   }
   print_related(stdout, path, h);
   fflush(stdout);
-  free(log.calls);
+  unmap(log.calls);
   return 0;
 }
 
@@ -441,12 +462,8 @@ struct PtrMap {
   void init(size_t n) {
     size_t cap = 16;
     while (cap < n * 2) cap *= 2;
-    keys = static_cast<uint64_t *>(calloc(cap, sizeof *keys));
-    values = static_cast<uint64_t *>(calloc(cap, sizeof *values));
-    if (!keys || !values) {
-      fprintf(stderr, "ft_heap: out of memory\n");
-      exit(1);
-    }
+    keys = map_array<uint64_t>(cap);
+    values = map_array<uint64_t>(cap);
     mask = cap - 1;
   }
   size_t slot(uint64_t k) const {
@@ -629,13 +646,9 @@ int replay_log(const char *path) {
   size_t n = log.count;
   Replay r{};
   r.log = &log;
-  r.dep = static_cast<uint64_t *>(malloc((n + 1) * sizeof *r.dep));
-  r.slot = static_cast<uint64_t *>(malloc((n + 1) * sizeof *r.slot));
-  r.result = static_cast<uint64_t *>(calloc(n + 1, sizeof *r.result));
-  if (!r.dep || !r.slot || !r.result) {
-    fprintf(stderr, "ft_heap: out of memory\n");
-    return 1;
-  }
+  r.dep = map_array<uint64_t>(n + 1);
+  r.slot = map_array<uint64_t>(n + 1);
+  r.result = map_array<uint64_t>(n + 1);
   // Which call produced each pointer a call consumes; a pointer from before the log is unknown.
   //
   // Times are taken when a call is logged: a free before it frees, a malloc after it allocates,
@@ -646,11 +659,7 @@ int replay_log(const char *path) {
   // first, from the map.
   PtrMap live;
   live.init(n + 1);
-  uint64_t *older = static_cast<uint64_t *>(malloc((n + 1) * sizeof *older));
-  if (!older) {
-    fprintf(stderr, "ft_heap: out of memory\n");
-    return 1;
-  }
+  uint64_t *older = map_array<uint64_t>(n + 1);
   auto produce = [&](uint64_t addr, size_t i) {
     older[i] = live.get(addr);
     live.put(addr, i);
@@ -700,9 +709,9 @@ int replay_log(const char *path) {
         break;
     }
   }
-  free(older);
-  free(live.keys);
-  free(live.values);
+  unmap(older);
+  unmap(live.keys);
+  unmap(live.values);
   // One replay thread per thread of the log, each with its calls in order.
   uint32_t *slot_of = static_cast<uint32_t *>(calloc(log.max_id + 1, sizeof *slot_of));
   unsigned threads = 0;
@@ -712,7 +721,7 @@ int replay_log(const char *path) {
   r.plan_len = static_cast<size_t *>(calloc(threads + 1, sizeof *r.plan_len));
   for (size_t i = 0; i < n; ++i) r.plan_len[slot_of[log.calls[i].thread] - 1]++;
   for (unsigned t = 0; t < threads; ++t) {
-    r.plan[t] = static_cast<size_t *>(malloc((r.plan_len[t] + 1) * sizeof(size_t)));
+    r.plan[t] = map_array<size_t>(r.plan_len[t] + 1);
     r.plan_len[t] = 0;
   }
   for (size_t i = 0; i < n; ++i) {

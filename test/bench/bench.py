@@ -64,6 +64,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(HERE, "build")
 GLIBC, FT = "glibc", "ft_malloc"
+# Python's small objects from the allocator under test, not from pymalloc's arenas.
+PY_ENV = {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
 # Peer allocators: name, Debian package, candidate sonames (first found wins).
 PEERS = [
@@ -198,6 +200,34 @@ def sort_input(lines):
     return path
 
 
+def recorded_log(name, argv, env, sources):
+    """The call log of a real program, recorded once with `ft_heap --trace` into build/ and
+    replayed by `ft_heap --replay` under every allocator: the program's own allocation pattern,
+    without its other work. Recorded again when a source it depends on is newer. A program that
+    starts others (g++ runs cc1plus) leaves one log per process; the biggest is kept. None when
+    it cannot be recorded (no ft_heap: `make` builds it)."""
+    path = os.path.join(BUILD, "replay-%s.log" % name)
+    newest = max(os.path.getmtime(s) for s in sources)
+    if os.path.exists(path) and os.path.getmtime(path) >= newest:
+        return path
+    ft_heap = os.path.join(ROOT, "ft_heap")
+    if not os.path.exists(ft_heap):
+        return None
+    os.makedirs(BUILD, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ft_bench_") as tmp:
+        log = os.path.join(tmp, "log")
+        r = subprocess.run([ft_heap, "--trace", log, "--"] + argv, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+        logs = [os.path.join(tmp, f) for f in os.listdir(tmp)]
+        if r.returncode != 0 or not logs:
+            print("note: could not record the call log of %s: %s" % (
+                " ".join(argv), r.stderr.decode(errors="replace").strip()[-300:]))
+            return None
+        shutil.copyfile(max(logs, key=os.path.getsize), path + ".tmp")
+        os.replace(path + ".tmp", path)
+    return path
+
+
 def workloads(quick, threads):
     """List of (name, argv, extra_env, metric, description). metric: the key of the stdout value
     reported in the memory table, or None. Sizes aim at 0.1-0.5 s under glibc on 2 cores (QUICK:
@@ -236,13 +266,24 @@ def workloads(quick, threads):
               "bytes_per_block", "resident bytes per live 100-byte block"))
     w.append(("frag", [b("frag"), str(q(500, 100)), "90"], {}, "rss_after_free_kib",
               "resident KiB after freeing 90% of a mixed-size heap"))
-    w.append(("python", [sys.executable, os.path.join(HERE, "heap.py"), "1"],
-              {"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"},
-              None, "python3 heap-heavy script (PYTHONMALLOC=malloc)"))
+    w.append(("python", [sys.executable, os.path.join(HERE, "heap.py"), "1"], PY_ENV, None, "python3 heap-heavy script (PYTHONMALLOC=malloc)"))
     gxx = shutil.which("g++") or "g++"
-    w.append(("g++", [gxx, "-std=c++17", q("-O1", "-fsyntax-only")] +
-              ["-c", os.path.join(HERE, "stl_heavy.cpp"), "-o", os.devnull], {}, None,
-              "g++ compiling an STL-heavy file"))
+    gxx_argv = [gxx, "-std=c++17", q("-O1", "-fsyntax-only")] + \
+        ["-c", os.path.join(HERE, "stl_heavy.cpp"), "-o", os.devnull]
+    w.append(("g++", gxx_argv, {}, None, "g++ compiling an STL-heavy file"))
+    # The same two programs' allocation patterns alone, replayed from a recorded call log. The
+    # time and peak are the replay's own (ft_heap reports them; loading the log is left out).
+    py_env = dict(os.environ, **PY_ENV)
+    py_env.pop("LD_PRELOAD", None)
+    for name, argv, env, sources in [
+            ("python", [sys.executable, os.path.join(HERE, "heap.py"), "1"], py_env,
+             [os.path.join(HERE, "heap.py")]),
+            ("g++", gxx_argv, {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"},
+             [os.path.join(HERE, "stl_heavy.cpp")])]:
+        log = recorded_log(name + ("-quick" if quick else ""), argv, env, sources)
+        if log:
+            w.append(("replay-" + name, [os.path.join(ROOT, "ft_heap"), "--replay", log], {},
+                      None, "replay of %s's call log (ft_heap --replay)" % name))
     w.append(("sort", [shutil.which("sort") or "sort", "-o", os.devnull,
                        sort_input(q(1_000_000, 200_000))], {}, None,
               "sort(1) of %s lines" % q("1M", "200k")))
@@ -306,6 +347,13 @@ def run_once(argv, env, timeout):
     for m in re.finditer(r"^(\w+)=([-+0-9.eE]+)\s*$", text, re.M):
         values[m.group(1)] = float(m.group(2))
     meas = dict((k, float(v)) for k, v in re.findall(r"(\w+)=([-+0-9.eE]+)", rtext))
+    # ft_heap --replay: its own time and peak rise, without the loading of the log.
+    m = re.search(r"^  time ([0-9.]+) ms", text, re.M)
+    if m:
+        values["replay_s"] = float(m.group(1)) / 1e3
+    m = re.search(r"^  peak RSS (\d+) kB \(\w+; (\d+) kB before the replay\)", text, re.M)
+    if m:
+        values["replay_peak_kib"] = float(int(m.group(1)) - int(m.group(2)))
     status = int(meas.get("status", -1))
     if fired:
         st = "timeout"
@@ -323,7 +371,8 @@ def run_once(argv, env, timeout):
         st = "preload ignored"
     else:
         st = "ok"
-    r = Run(st, meas.get("wall_s", wall), int(meas.get("maxrss_kib", 0)), values, etext)
+    r = Run(st, values.get("replay_s", meas.get("wall_s", wall)),
+            int(values.get("replay_peak_kib", meas.get("maxrss_kib", 0))), values, etext)
     r.cpu = meas.get("user_s", 0.0) + meas.get("sys_s", 0.0)
     return r
 
@@ -490,7 +539,8 @@ def report(wl, allocs, results, failures, reps, elapsed, args, notes):
         p("  (geometric means over the workloads each allocator completed; failures: %s)"
           % ", ".join("%s/%s" % (f[0], f[1]) for f in failures))
     p("")
-    p("Peak resident set (ru_maxrss): glibc in MiB, the others as a ratio to glibc")
+    p("Peak resident set (ru_maxrss; replay-*: the replay's own rise, VmHWM): glibc in MiB, the "
+      "others as a ratio to glibc")
     hdr2 = "%-14s %9s" % ("workload", "glibc MiB") + "".join("%11s" % n for n in others)
     p(hdr2)
     p("-" * len(hdr2))
