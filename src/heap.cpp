@@ -101,8 +101,6 @@ bool free_to_cache(void *p) {
   if (!tc) return false;
   Zone *z = registry::lookup(p);
   if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
-  if (z != zone_heap::current_zone(z->class_index)) return false;  // see heap_free()
-  if (!tcache::accepts(tc->classes[z->class_index], z)) return false;
   uint32_t i;
   bool exact;
   if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;

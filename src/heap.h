@@ -73,23 +73,20 @@ FT_INLINE void *heap_malloc(size_t n) {
   return heap_malloc_slow(n, __builtin_return_address(0));
 }
 
-// free: a live chunk of a cached class goes to this thread's cache, without a lock, when it lies in
-// the zone its class allocates from. A chunk of another zone goes back to that zone (slow path),
-// so a draining zone can empty and be unmapped instead of being pinned by cached chunks. Anything
-// else (a full cache, LARGE, a pointer that is not a live block) takes the slow path, which
-// reports.
+// free: a live chunk of a cached class goes to this thread's cache, without a lock: to be reused
+// when it lies in the zone its class allocates from, else to wait with others of its class for
+// one locked trip back to their zones (so a draining zone can still empty and be unmapped).
+// Clearing the live bit first (atomically) is what makes a second free of it a double free.
+// Anything else (LARGE, a pointer that is not a live block) takes the slow path, which reports.
 FT_INLINE void heap_free(void *p) {
   ThreadCache *tc = t_cache;
   if (__builtin_expect(tc != nullptr, 1)) {
     Zone *z = registry::lookup(p);
-    if (z && z->magic_ok() && z->class_index < kCachedClasses && z == zone_heap::current_zone(z->class_index)) {
-      ClassCache &cc = tc->classes[z->class_index];
+    if (z && z->magic_ok() && z->class_index < kCachedClasses) {
       uint32_t i;
       bool exact;
-      if (z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) && exact && cc.count < cc.capacity &&
-          tcache::accepts(cc, z) && z->clear_live(i)) {
-        cc.zone = z;
-        cc.slot[cc.count++] = reinterpret_cast<uintptr_t>(p);
+      if (z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) && exact && z->clear_live(i)) {
+        tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
         return;
       }
     }

@@ -55,7 +55,8 @@ void take_snapshot(Snapshot *s) {
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     for (unsigned k = 0; k < kCachedClasses; ++k) {
       s->cls[k].allocs += __atomic_load_n(&tc->pending_allocs[k], __ATOMIC_RELAXED);
-      s->cls[k].cached_chunks += __atomic_load_n(&tc->classes[k].count, __ATOMIC_RELAXED);
+      s->cls[k].cached_chunks += __atomic_load_n(&tc->classes[k].count, __ATOMIC_RELAXED) +
+                                 __atomic_load_n(&tc->classes[k].out_count, __ATOMIC_RELAXED);
     }
   }
   for (Zone *z = zone_heap::all_zones(); z; z = z->next_all) {

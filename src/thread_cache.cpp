@@ -31,7 +31,10 @@ void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
   t_cache = nullptr;
   t_state = kOff;
-  for (unsigned c = 0; c < kCachedClasses; ++c) flush_class(tc, c);
+  for (unsigned c = 0; c < kCachedClasses; ++c) {
+    flush_class(tc, c);
+    zone_heap::release_home(&tc->classes[c].home);
+  }
   for (unsigned c = 0; c < kCachedClasses; ++c) stats::fold(tc, c);
   HeapLock lock;
   tc->next_idle = g_idle;
@@ -61,7 +64,10 @@ ThreadCache *attach() {
       t_state = kUnattached;  // try again on a later call
       return nullptr;
     }
-    for (unsigned c = 0; c < kCachedClasses; ++c) tc->classes[c].capacity = cache_capacity(c);
+    for (unsigned c = 0; c < kCachedClasses; ++c) {
+      tc->classes[c].capacity = cache_capacity(c);
+      tc->classes[c].out_cap = out_capacity(c);
+    }
     HeapLock lock;
     tc->next_all = g_all_caches;
     g_all_caches = tc;
@@ -82,7 +88,8 @@ uintptr_t refill(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   // Half the capacity: the next frees have room, the next mallocs have chunks.
   stats::fold(tc, c);
-  unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2, &cc.zone);
+  if (cc.out_count) flush_out(tc, c);  // the lock is taken anyway; their zones may empty
+  unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2, &cc.home);
   if (!got) return 0;
   cc.count = got - 1;
   return cc.slot[got - 1];
@@ -93,11 +100,21 @@ void flush_class(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   if (cc.count) zone_heap::give_batch(cc.slot, cc.count);
   cc.count = 0;
+  flush_out(tc, c);
+}
+
+void flush_out(ThreadCache *tc, unsigned c) {
+  ClassCache &cc = tc->classes[c];
+  if (cc.out_count) zone_heap::give_batch(cc.out, cc.out_count);
+  cc.out_count = 0;
 }
 
 void flush_current() {
   if (ThreadCache *tc = t_cache)
-    for (unsigned c = 0; c < kCachedClasses; ++c) flush_class(tc, c);
+    for (unsigned c = 0; c < kCachedClasses; ++c) {
+      flush_class(tc, c);
+      zone_heap::release_home(&tc->classes[c].home);
+    }
 }
 
 void flush_half(ThreadCache *tc, unsigned c) {

@@ -12,6 +12,7 @@
 
 #include "size_class.h"
 #include "zone.h"
+#include "zone_heap.h"
 
 namespace ft {
 
@@ -29,13 +30,28 @@ constexpr uint32_t cache_capacity(unsigned c) {
   return static_cast<uint32_t>(n < 2 ? 2 : n > kCacheSlots ? kCacheSlots : n);
 }
 
+// Frees of chunks outside the class's current zone are not reused from the cache (that would
+// keep draining zones alive) but wait here, a batch going back to their zones under one lock
+// acquisition: freeing a big structure (a tree, a list) costs one lock per 8 to 32 frees, not
+// one per free. Bounded like the cache; and a free into a zone about to empty sends the batch at
+// once (see push), so a zone that the program has wholly freed is not kept.
+inline constexpr unsigned kOutSlots = 32;
+constexpr uint32_t out_capacity(unsigned c) {
+  uint32_t n = cache_capacity(c) / 2;
+  return n < 8 ? 8 : n > kOutSlots ? kOutSlots : n;
+}
+
 struct ClassCache {
   uint32_t count;
   uint32_t capacity;
-  // All cached chunks of a class come from this one zone (meaningful while count > 0), so a
-  // thread's cache pins at most one zone per class: a free into another zone goes to that zone.
-  const Zone *zone;
+  // The zone this class refills from, owned by this cache (zone_heap::take_batch); every cached
+  // chunk comes from it, so a thread's cache pins at most one zone per class: a free into
+  // another zone goes to `out`. Changed only by this thread (under the lock).
+  Zone *home;
   uintptr_t slot[kCacheSlots];  // a stack: the most recently freed chunk, still in cache, on top
+  uint32_t out_count;
+  uint32_t out_cap;
+  uintptr_t out[kOutSlots];     // freed chunks of other zones, going back to them in one batch
 };
 
 struct ThreadCache {
@@ -70,20 +86,30 @@ uintptr_t refill(ThreadCache *tc, unsigned c);
 void flush_half(ThreadCache *tc, unsigned c);
 // Gives every cached chunk of class c back to the zones.
 void flush_class(ThreadCache *tc, unsigned c);
-// Gives every chunk this thread caches back to the zones (malloc_trim).
+// Gives every chunk this thread caches back to the zones, and its home zones up (malloc_trim).
 void flush_current();
+// Gives class c's waiting frees of other zones back to them.
+void flush_out(ThreadCache *tc, unsigned c);
 
 inline uintptr_t pop(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   return __builtin_expect(cc.count != 0, 1) ? cc.slot[--cc.count] : refill(tc, c);
 }
-// May a free of a chunk of zone z (class c) go to this cache?
-inline bool accepts(const ClassCache &cc, const Zone *z) { return cc.count == 0 || cc.zone == z; }
+// A free whose live bit is already cleared (so a second free of it is a double free): into the
+// cache when it lies in the class's home zone, else into the batch going back to its zone.
 inline void push(ThreadCache *tc, unsigned c, const Zone *z, uintptr_t chunk) {
   ClassCache &cc = tc->classes[c];
-  if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(tc, c);
-  cc.zone = z;
-  cc.slot[cc.count++] = chunk;
+  if (__builtin_expect(z == cc.home, 1)) {
+    if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(tc, c);
+    cc.slot[cc.count++] = chunk;
+    return;
+  }
+  cc.out[cc.out_count++] = chunk;
+  // A zone with only a batch's worth of chunks still out is about to empty: send the batch at
+  // once, so that the zone can go back to the system now rather than stay pinned by a batch
+  // that a thread gone idle may never fill. (avail is read without the lock: a hint.)
+  uint32_t still_out = z->chunks - __atomic_load_n(&z->avail, __ATOMIC_RELAXED);
+  if (__builtin_expect(cc.out_count >= cc.out_cap || still_out <= cc.out_cap, 0)) flush_out(tc, c);
 }
 
 }  // namespace tcache

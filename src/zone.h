@@ -129,7 +129,10 @@ struct Zone {
   uint64_t summary;          // bit w <=> avail word w is non-zero
   uint32_t live_offset;      // = layout().live_offset
   uint32_t codes_offset;     // = layout().codes_offset
-  uint64_t unused[2];
+  // The thread cache's home slot when a thread cache refills from this zone alone (off its
+  // class's list meanwhile), else nullptr. See zone_heap::take_batch.
+  Zone **owner;
+  uint64_t unused;
   Zone *next, *prev;         // the class's list of zones with free chunks
   Zone *next_all, *prev_all; // every zone, for the dump and the heap check
   uint64_t unused2[3];

@@ -98,13 +98,20 @@ void trim_reserve(Zone *z, size_t keep) {
   z->hwm = 0;
 }
 
-// Gives chunk i (no longer live) back to z; returns z if it must now be unmapped.
+Zone *on_empty(Zone *z);
+
+// Gives chunk i back to z; the caller counts it out of the statistics (once per batch).
 Zone *return_chunk(Zone *z, uint32_t i) {
-  ClassList &list = g_lists[z->class_index];
   z->give(i);
-  stats::note_chunks_out(z->class_index, -1);
-  if (z->avail == 1) push_front(list, z);  // it was full: back on the list
-  if (!z->empty()) return nullptr;
+  if (z->owner) return nullptr;  // a cache's home zone: it stays with its cache, even wholly free
+  if (z->avail == 1) push_front(g_lists[z->class_index], z);  // it was full: back on the list
+  return z->empty() ? on_empty(z) : nullptr;
+}
+
+// A zone on its class's list has become wholly free: kept in reserve, or unlinked and
+// unregistered for the caller to unmap after dropping the lock.
+Zone *on_empty(Zone *z) {
+  ClassList &list = g_lists[z->class_index];
   if (list.empty_zones < kReserveZonesPerClass) {
     ++list.empty_zones;
     if (list.tail != z) {
@@ -164,25 +171,47 @@ void *allocate(unsigned c, size_t n, bool zero) {
 
 Zone *free_chunk(Zone *z, uint32_t i) {
   z->clear_live(i);
+  stats::note_chunks_out(z->class_index, -1);
   return return_chunk(z, i);
 }
 
-unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, const Zone **zone) {
+unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, Zone **home) {
   HeapLock lock;
-  Zone *z;
-  uint32_t i;
-  bool fresh;
-  if (!take_chunk(c, lock, &z, &i, &fresh)) return 0;
+  Zone *z = *home;
+  if (!z || !z->avail) {
+    if (z) z->owner = nullptr;  // full: back on the list when a chunk of it is freed
+    *home = nullptr;
+    ClassList &list = g_lists[c];
+    while (!(z = list.head))  // map_zone drops the lock: another thread may take the new zone
+      if (!map_zone(c, lock)) return 0;
+    if (z->empty()) --list.empty_zones;
+    unlink(list, z);
+    z->owner = home;
+    *home = z;
+  }
   unsigned got = 0;
-  out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
-  while (got < n && z->avail) {  // the rest from the same zone only
-    i = z->take(&fresh);
-    if (!z->avail) unlink(g_lists[c], z);
-    stats::note_chunks_out(c, 1);
+  while (got < n && z->avail) {
+    bool fresh;
+    uint32_t i = z->take(&fresh);
     out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
   }
-  *zone = z;
+  stats::note_chunks_out(c, got);
   return got;
+}
+
+void release_home(Zone **home) {
+  Zone *gone = nullptr;
+  {
+    HeapLock lock;
+    Zone *z = *home;
+    if (!z) return;
+    z->owner = nullptr;
+    *home = nullptr;
+    if (!z->avail) return;  // full: back on the list when a chunk of it is freed
+    push_front(g_lists[z->class_index], z);
+    if (z->empty()) gone = on_empty(z);
+  }
+  if (gone) os::unmap(gone, gone->layout().zone_size);
 }
 
 void give_batch(const uintptr_t *chunks, unsigned n) {
@@ -192,17 +221,26 @@ void give_batch(const uintptr_t *chunks, unsigned n) {
   unsigned nd = 0;
   {
     HeapLock lock;
+    unsigned run_class = 0;
+    int64_t run = 0;
     for (unsigned k = 0; k < n; ++k) {
       uintptr_t p = chunks[k] & ~kFreshTag;
       Zone *z = registry::lookup(reinterpret_cast<void *>(p));
       uint32_t i = 0;
       bool exact;
       z->locate(p, &i, &exact);  // a cached chunk is always a chunk start
+      // The statistics once per run of one class (a batch is normally one class).
+      if (z->class_index != run_class) {
+        if (run) stats::note_chunks_out(run_class, -run);
+        run_class = z->class_index, run = 0;
+      }
+      ++run;
       Zone *gone = return_chunk(z, i);
       if (!gone) continue;
       if (nd < kMaxDeferred) deferred[nd++] = gone;
       else os::unmap(gone, gone->layout().zone_size);
     }
+    if (run) stats::note_chunks_out(run_class, -run);
   }
   for (unsigned k = 0; k < nd; ++k) os::unmap(deferred[k], deferred[k]->layout().zone_size);
 }
@@ -252,7 +290,7 @@ bool trim() {
     {
       HeapLock lock;
       for (Zone *z = g_all; z && n < kBatch; z = z->next_all)
-        if (z->empty()) batch[n++] = z;
+        if (z->empty() && !z->owner) batch[n++] = z;  // a cache's home stays with its thread
       for (unsigned k = 0; k < n; ++k) detach(batch[k]);
       if (!n) {
         for (Zone *z = g_all; z; z = z->next_all) released |= purge_free_pages(z);

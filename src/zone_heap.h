@@ -21,9 +21,6 @@ struct ClassList {
 };
 extern ClassList g_lists[kClassCount];
 
-// The zone the class allocates from (read without the lock: a hint, never dereferenced).
-inline const Zone *current_zone(unsigned c) { return __atomic_load_n(&g_lists[c].head, __ATOMIC_RELAXED); }
-
 // Allocates a chunk of class c for a request of n bytes (zeroed when `zero`). Takes the heap lock
 // itself (it maps a new zone outside it); nullptr with errno = ENOMEM when the system refuses.
 void *allocate(unsigned c, size_t n, bool zero);
@@ -36,9 +33,16 @@ Zone *free_chunk(Zone *z, uint32_t i);
 // therefore stays mapped) yet free for the program, so a free() of it is a double free.
 // A cached chunk is stored as its address with bit 0 set when it is untouched (zero).
 inline constexpr uintptr_t kFreshTag = 1;
-// Takes up to n chunks of class c out of one zone (*zone), under one lock acquisition. Returns
-// how many (0 when out of memory).
-unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, const Zone **zone);
+// Takes up to n chunks of class c, under one lock acquisition, from the thread cache's home zone
+// *home; when it has none left, *home becomes another zone (the first on the class's list, or a
+// new one). A home zone is owned by its cache: off its class's list, so that no other thread
+// refills from it, and kept even when wholly free. Threads sharing a zone would share its bitmap
+// words and its chunks' cache lines, every malloc and free an atomic on a line the other core
+// holds. Returns how many (0 when out of memory).
+unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, Zone **home);
+// The cache gives its home zone up (its thread exits, or malloc_trim): back on its class's list,
+// or unmapped (beyond the reserve) if wholly free.
+void release_home(Zone **home);
 // Gives n cached chunks back to their zones, under one lock acquisition.
 void give_batch(const uintptr_t *chunks, unsigned n);
 
