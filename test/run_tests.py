@@ -287,6 +287,7 @@ BINARIES = {b.name: b for b in [
     Binary("startup_plain", "test/startup.c", link_ft=False),
     Binary("hello_plain", "test/preload/hello.c", link_ft=False),
     Binary("probe_plain", "test/preload/probe.c", link_ft=False),
+    Binary("dlopen_plain", "test/preload/dlopen.c", link_ft=False, threads=True),
     Binary("preload_ctor", "test/preload_ctor.c", link_ft=False, shared=True),
     Binary("bad_input_plain", "test/bad_input.c", link_ft=False),
     Binary("debug_modes", "test/debug_modes.c", threads=True),
@@ -751,6 +752,21 @@ def test_preload_library_ctor():
 
 register("startup/preload_program_ctor_atexit", test_preload_startup, ["startup_plain"])
 register("startup/preload_library_ctor", test_preload_library_ctor, ["preload_ctor", "hello_plain"])
+
+
+def test_dlopen():
+    """The shared object loaded with dlopen after start-up (its TLS is initial-exec), used from
+    4 threads through dlsym (the thread caches on); its statistics at exit count the calls."""
+    prog = BINARIES["dlopen_plain"].require()
+    r = run([prog, LIB_SO], env=base_env(FT_MALLOC_STATS="1"))
+    if r.rc != 0 or r.out.strip() != "OK":
+        raise Fail("dlopen of %s: %s" % (os.path.basename(LIB_SO), describe_rc(r.rc)), r.log())
+    m = re.search(r"^total\s+-\s+(\d+)\s+(\d+)", r.err, re.M)
+    if not m or int(m.group(1)) < 500000:
+        raise Fail("the statistics at exit do not show the 500,000 mallocs made through dlsym", r.log())
+
+
+register("startup/dlopen_initial_exec_tls", test_dlopen, ["dlopen_plain"])
 
 
 # ---- LD_PRELOAD real programs ----------------------------------------------------------------------
