@@ -103,6 +103,12 @@ void flush_class(ThreadCache *tc, unsigned c) {
   flush_out(tc, c);
 }
 
+void after_fork_in_child() {
+  for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all)
+    if (tc != t_cache)  // an idle cache has no home: its thread gave them up at exit
+      for (unsigned c = 0; c < kCachedClasses; ++c) zone_heap::release_home(&tc->classes[c].home);
+}
+
 void flush_out(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   if (cc.out_count) zone_heap::give_batch(cc.out, cc.out_count);

@@ -88,6 +88,10 @@ void flush_half(ThreadCache *tc, unsigned c);
 void flush_class(ThreadCache *tc, unsigned c);
 // Gives every chunk this thread caches back to the zones, and its home zones up (malloc_trim).
 void flush_current();
+// In a fork child: the caches of the parent's other threads have no thread any more; their home
+// zones go back to the lists (their cached chunks are lost: a thread may have been stopped
+// halfway through a push, so they cannot be trusted).
+void after_fork_in_child();
 // Gives class c's waiting frees of other zones back to them.
 void flush_out(ThreadCache *tc, unsigned c);
 

@@ -703,6 +703,59 @@ TEST(exited_threads_release_zones)
 #endif
 }
 
+/* ---- fork: the parent's other threads' zones are not lost to the child ---- */
+enum { ORPHAN_SIZE = 232, ORPHAN_ZONE = 64 * 1024 }; /* a TINY class few others use; TINY zones: 64 KiB, aligned */
+static int orphan_ready[2], orphan_done[2];
+static void *orphan_block;
+
+static void *hold_a_zone(void *arg)
+{
+    (void)arg;
+    void *p[10];
+    for (int i = 0; i < 10; i++)
+        CHECK((p[i] = malloc(ORPHAN_SIZE)) != NULL, "malloc failed");
+    orphan_block = p[0];
+    char c = 1;
+    CHECK(write(orphan_ready[1], &c, 1) == 1, "write failed");
+    CHECK(read(orphan_done[0], &c, 1) == 1, "read failed"); /* alive, with its zone, across the fork */
+    for (int i = 0; i < 10; i++)
+        free(p[i]);
+    return NULL;
+}
+
+TEST(fork_child_reuses_other_threads_zones)
+{
+    CHECK(pipe(orphan_ready) == 0 && pipe(orphan_done) == 0, "pipe failed");
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, hold_a_zone, NULL) == 0, "pthread_create failed");
+    char c;
+    CHECK(read(orphan_ready[0], &c, 1) == 1, "read failed");
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        /* The thread that allocated from that zone does not exist here. Its free chunks must
+         * still be found by the child's allocations rather than a new zone be mapped for ever. */
+        uintptr_t zone = (uintptr_t)orphan_block & ~(uintptr_t)(ORPHAN_ZONE - 1);
+        int inside = 0;
+        for (int i = 0; i < 2000; i++) {
+            void *q = malloc(ORPHAN_SIZE);
+            if (!q)
+                _exit(2);
+            if (((uintptr_t)q & ~(uintptr_t)(ORPHAN_ZONE - 1)) == zone)
+                inside++;
+        }
+        _exit(HAVE_FT && inside == 0 ? 3 : 0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid, "waitpid failed");
+    CHECK(write(orphan_done[1], "x", 1) == 1, "write failed");
+    pthread_join(t, NULL);
+    CHECK(WIFEXITED(st), "child killed by signal %d", WTERMSIG(st));
+    CHECK(WEXITSTATUS(st) != 3, "the child's 2000 blocks of %d B all avoid the zone that the parent's other thread "
+          "was allocating from: its free chunks are lost to the child", ORPHAN_SIZE);
+    CHECK(WEXITSTATUS(st) == 0, "child exit status %d", WEXITSTATUS(st));
+}
+
 static const test_case cases[] = {
     CASE(handoff_2_threads),
     CASE(handoff_8_threads),
@@ -715,6 +768,7 @@ static const test_case cases[] = {
     CASE(dump_under_load),
     CASE(dump_excludes_cached_frees),
     CASE(exited_threads_release_zones),
+    CASE(fork_child_reuses_other_threads_zones),
 };
 
 RUN_CASES(cases)
