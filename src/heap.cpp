@@ -111,13 +111,14 @@ bool free_to_cache(void *p) {
 
 // Every allocation ends here: a chunk of the first class that holds n bytes (and the debug
 // modes' padding) at the alignment asked, or a LARGE mapping.
-void *allocate(size_t n, size_t align, bool zero, void *caller) {
+// at_least: a chunk of at least that many bytes even if n needs fewer (realloc's growth room).
+void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least = 0) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   size_t need = debug::padded(n);
   void *p = nullptr;
   size_t room = n;  // the bytes of the chunk from p on, for valgrind
   if (need <= kSmallMax && align <= kMaxChunkAlign) {
-    unsigned c = class_of(need);
+    unsigned c = class_of(need > at_least ? need : at_least);
     // Chunks fall on their size's lowest set bit: 4096 B chunks and above always on a page.
     while (kLayouts[c].chunk_align < align) ++c;
     p = zone_alloc(c, n, zero);
@@ -215,6 +216,7 @@ void *reallocate(void *p, size_t n, void *caller) {
   if (n > kMaxRequest) return fail(ENOMEM);
   size_t old_usable;
   bool shrinking;
+  size_t at_least = 0;  // growth room for a TINY or SMALL block that moves
   size_t need = debug::padded(n);
   {
     HeapLock lock;
@@ -230,6 +232,7 @@ void *reallocate(void *p, size_t n, void *caller) {
     if (r.zone) {
       size_t chunk = r.zone->chunk_size;
       shrinking = need <= chunk;
+      if (!shrinking && need <= kSmallMax) at_least = grown_room(need, chunk);
       if (shrinking && !shrink_moves(chunk, n)) {
         size_t old_size = r.size();
         vg::open(p, chunk);
@@ -276,7 +279,7 @@ void *reallocate(void *p, size_t n, void *caller) {
       }
     }
   }
-  void *q = allocate(n, kMinAlign, false, caller);
+  void *q = allocate(n, kMinAlign, false, caller, at_least);
   if (!q) {
     if (!shrinking) return nullptr;
     // Could not move to a smaller chunk: keep the block where it is.

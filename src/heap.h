@@ -39,6 +39,15 @@ constexpr bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMov
 
 static_assert(kTinyZoneSize == kZoneGranule, "a TINY chunk's zone is its address masked");
 
+// realloc growing a TINY or SMALL block past its chunk moves it to a chunk with room for half as
+// much again (up to the largest SMALL class), so that a buffer grown by small steps (a string
+// appended to) moves O(log n) times, not at every class: glibc grows such a block in place into
+// its free neighbour, which separate size classes cannot. A bigger jump gets just what it asks.
+constexpr size_t grown_room(size_t n, size_t chunk) {
+  size_t room = chunk + chunk / 2;
+  return n >= room ? n : room < kSmallMax ? room : kSmallMax;
+}
+
 // Hands a cached chunk to the program: records the size, sets the live bit, clears it if asked.
 FT_INLINE void *hand_out(uintptr_t v, unsigned c, size_t n, bool zero) {
   uintptr_t a = v & ~zone_heap::kFreshTag;
@@ -108,13 +117,17 @@ FT_INLINE void *heap_realloc(void *p, size_t n, void *caller) {
         z->set_size(i, n);
         return p;
       }
-      if (n > chunk) {
-        size_t old = z->usable(i);
-        void *q = heap_malloc(n);
-        if (!q) return nullptr;
-        memcpy(q, p, old);
-        heap_free(p);
-        return q;
+      size_t room = grown_room(n, chunk);
+      if (n > chunk && room <= kCacheMaxSize) {  // moves through the cache
+        unsigned c = class_of(room);
+        if (uintptr_t v = tcache::pop(t_cache, c)) {  // 0: out of memory, the slow path says so
+          ++t_cache->pending_allocs[c];
+          size_t old = z->usable(i);
+          void *q = hand_out(v, c, n, false);
+          memcpy(q, p, old);
+          heap_free(p);
+          return q;
+        }
       }
     }
   }
