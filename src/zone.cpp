@@ -46,14 +46,6 @@ void Zone::give(uint32_t i) {
   ++avail;
 }
 
-void Zone::set_code_slow(uint8_t *byte, unsigned shift, unsigned code) {
-  uint8_t old = __atomic_load_n(byte, __ATOMIC_RELAXED);
-  uint8_t want;
-  do {
-    want = static_cast<uint8_t>((old & ~(0xFu << shift)) | (code << shift));
-  } while (!__atomic_compare_exchange_n(byte, &old, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-}
-
 size_t Zone::size(uint32_t i) const {
   if (!class_is_tiny(class_index)) {
     uint32_t n = reinterpret_cast<const uint32_t *>(const_cast<Zone *>(this)->codes())[i];

@@ -194,8 +194,11 @@ struct Zone {
     }
     uint8_t *byte = codes() + i / 2;
     unsigned shift = (i % 2) * 4;
-    uint8_t old = __atomic_load_n(byte, __ATOMIC_RELAXED);
-    if (((old >> shift) & 0xF) != code) set_code_slow(byte, shift, code);  // usually the same size
+    // Two chunks share a code byte, and the neighbour's holder may change its nibble at the same
+    // time (realloc in place): ours changes with one atomic XOR, which leaves the other nibble
+    // as it is. Only the chunk's holder writes its nibble, so the value read here is current.
+    unsigned old = (__atomic_load_n(byte, __ATOMIC_RELAXED) >> shift) & 0xF;
+    if (old != code) __atomic_fetch_xor(byte, static_cast<uint8_t>((old ^ code) << shift), __ATOMIC_RELAXED);
   }
   size_t size(uint32_t i) const;     // the size the program asked for
   // What malloc_usable_size reports.
@@ -207,9 +210,6 @@ struct Zone {
     return (__atomic_load_n(const_cast<Zone *>(this)->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
   }
 
- private:
-  // Two chunks share a code byte: change only our nibble, atomically (see set_live).
-  static void set_code_slow(uint8_t *byte, unsigned shift, unsigned code);
 };
 static_assert(sizeof(Zone) == kZoneHeaderSize);
 
