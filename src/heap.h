@@ -83,8 +83,8 @@ FT_INLINE void *heap_malloc(size_t n) {
 }
 
 // free: a live chunk of a cached class goes to this thread's cache, without a lock: to be reused
-// when it lies in the zone its class allocates from, else to wait with others of its class for
-// one locked trip back to their zones (so a draining zone can still empty and be unmapped).
+// when it lies in the class's home zone, else to wait with others of its class for one locked
+// trip back to their zones (so a draining zone can still empty and be unmapped).
 // Clearing the live bit first (atomically) is what makes a second free of it a double free.
 // Anything else (LARGE, a pointer that is not a live block) takes the slow path, which reports.
 FT_INLINE void heap_free(void *p) {

@@ -30,8 +30,8 @@ constexpr uint32_t cache_capacity(unsigned c) {
   return static_cast<uint32_t>(n < 2 ? 2 : n > kCacheSlots ? kCacheSlots : n);
 }
 
-// Frees of chunks outside the class's current zone are not reused from the cache (that would
-// keep draining zones alive) but wait here, a batch going back to their zones under one lock
+// Frees of chunks outside the class's home zone are not reused from the cache (that would keep
+// draining zones alive) but wait here, a batch going back to their zones under one lock
 // acquisition: freeing a big structure (a tree, a list) costs one lock per 8 to 32 frees, not
 // one per free. Bounded like the cache; and a free into a zone about to empty sends the batch at
 // once (see push), so a zone that the program has wholly freed is not kept.

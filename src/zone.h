@@ -209,7 +209,6 @@ struct Zone {
   unsigned tiny_code(uint32_t i) const {
     return (__atomic_load_n(const_cast<Zone *>(this)->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
   }
-
 };
 static_assert(sizeof(Zone) == kZoneHeaderSize);
 

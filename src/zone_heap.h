@@ -1,4 +1,5 @@
-// TINY and SMALL blocks: for each size class, the list of its zones that have a free chunk.
+// TINY and SMALL blocks: for each size class, the list of its zones that have a free chunk (but
+// the thread caches' home zones, which are theirs alone while they refill from them).
 //
 // malloc takes the lowest free chunk of the first zone on its class's list: O(1). free gives the
 // chunk back to the zone the registry names; a zone that becomes wholly free is unmapped, except
