@@ -85,28 +85,17 @@ Ref resolve(const void *ptr) {
 void *zone_alloc(unsigned c, size_t n, bool zero) {
   if (c < kCachedClasses) {
     if (ThreadCache *tc = tcache::current()) {
-      uintptr_t v = tcache::pop(tc, c);
-      if (!v) return fail(ENOMEM);
-      ++tc->pending_allocs[c];
-      return hand_out(v, c, n, zero);
+      void *p = cache_take(tc, c, n, zero);
+      return p ? p : fail(ENOMEM);
     }
   }
   return zone_heap::allocate(c, n, zero);
 }
 
-// The lock-free free: a live chunk of a cached class goes to this thread's cache. False leaves
-// everything as it was, for the locked path (which also reports what is wrong).
+// free() on a thread whose cache is not attached yet (heap_free's inline path needs one).
 bool free_to_cache(void *p) {
   ThreadCache *tc = tcache::current();
-  if (!tc) return false;
-  Zone *z = registry::lookup(p);
-  if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
-  uint32_t i;
-  bool exact;
-  if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
-  if (!z->clear_live(i)) return false;  // not live: a double free, reported under the lock
-  tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
-  return true;
+  return tc && cache_free(tc, p);
 }
 
 // Every allocation ends here: a chunk of the first class that holds n bytes (and the debug

@@ -67,6 +67,29 @@ FT_INLINE void *hand_out(uintptr_t v, unsigned c, size_t n, bool zero) {
   return reinterpret_cast<void *>(a);
 }
 
+// A chunk of class c from cache tc, refilled if empty (one lock); nullptr when out of memory.
+FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
+  uintptr_t v = tcache::pop(tc, c);
+  if (!v) return nullptr;
+  ++tc->pending_allocs[c];
+  return hand_out(v, c, n, zero);
+}
+
+// The lock-free free: a live chunk of a cached class goes to cache tc: to be reused when it lies
+// in the class's home zone, else to wait with others of its class for one locked trip back to
+// their zones (so a draining zone can still empty and be unmapped). Clearing the live bit first
+// (atomically) is what makes a second free of it a double free. False leaves everything as it
+// was, for the locked path, which also reports what is wrong (LARGE, not a live block).
+FT_INLINE bool cache_free(ThreadCache *tc, void *p) {
+  Zone *z = registry::lookup(p);
+  if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
+  uint32_t i;
+  bool exact;
+  if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact || !z->clear_live(i)) return false;
+  tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
+  return true;
+}
+
 // malloc: a chunk from this thread's cache, without a lock.
 FT_INLINE void *heap_malloc(size_t n) {
   ThreadCache *tc = t_cache;
@@ -82,24 +105,10 @@ FT_INLINE void *heap_malloc(size_t n) {
   return heap_malloc_slow(n, __builtin_return_address(0));
 }
 
-// free: a live chunk of a cached class goes to this thread's cache, without a lock: to be reused
-// when it lies in the class's home zone, else to wait with others of its class for one locked
-// trip back to their zones (so a draining zone can still empty and be unmapped).
-// Clearing the live bit first (atomically) is what makes a second free of it a double free.
-// Anything else (LARGE, a pointer that is not a live block) takes the slow path, which reports.
+// free: through this thread's cache without a lock (cache_free), else the slow path.
 FT_INLINE void heap_free(void *p) {
   ThreadCache *tc = t_cache;
-  if (__builtin_expect(tc != nullptr, 1)) {
-    Zone *z = registry::lookup(p);
-    if (z && z->magic_ok() && z->class_index < kCachedClasses) {
-      uint32_t i;
-      bool exact;
-      if (z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) && exact && z->clear_live(i)) {
-        tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
-        return;
-      }
-    }
-  }
+  if (__builtin_expect(tc != nullptr, 1) && cache_free(tc, p)) return;
   heap_free_slow(p, Call::kFree);
 }
 
@@ -119,12 +128,8 @@ FT_INLINE void *heap_realloc(void *p, size_t n, void *caller) {
       }
       size_t room = grown_room(n, chunk);
       if (n > chunk && room <= kCacheMaxSize) {  // moves through the cache
-        unsigned c = class_of(room);
-        if (uintptr_t v = tcache::pop(t_cache, c)) {  // 0: out of memory, the slow path says so
-          ++t_cache->pending_allocs[c];
-          size_t old = z->usable(i);
-          void *q = hand_out(v, c, n, false);
-          memcpy(q, p, old);
+        if (void *q = cache_take(t_cache, class_of(room), n, false)) {  // else the slow path says ENOMEM
+          memcpy(q, p, z->usable(i));
           heap_free(p);
           return q;
         }

@@ -16,6 +16,14 @@ constinit ThreadCache *g_all_caches = nullptr;
 namespace tcache {
 namespace {
 
+// Every cached chunk back to its zone (statistics folded in on the way), every home given up.
+void give_up_all(ThreadCache *tc) {
+  for (unsigned c = 0; c < kCachedClasses; ++c) {
+    flush_class(tc, c);
+    zone_heap::release_home(&tc->classes[c].home);
+  }
+}
+
 enum : uint8_t { kUnattached, kAttaching, kActive, kOff };
 __thread uint8_t t_state __attribute__((tls_model("initial-exec"))) = kUnattached;
 
@@ -31,11 +39,7 @@ void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
   t_cache = nullptr;
   t_state = kOff;
-  for (unsigned c = 0; c < kCachedClasses; ++c) {
-    flush_class(tc, c);
-    zone_heap::release_home(&tc->classes[c].home);
-  }
-  for (unsigned c = 0; c < kCachedClasses; ++c) stats::fold(tc, c);
+  give_up_all(tc);
   HeapLock lock;
   tc->next_idle = g_idle;
   g_idle = tc;
@@ -88,7 +92,7 @@ uintptr_t refill(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   // Half the capacity: the next frees have room, the next mallocs have chunks.
   stats::fold(tc, c);
-  if (cc.out_count) flush_out(tc, c);  // the lock is taken anyway; their zones may empty
+  flush_out(tc, c);  // the lock is taken anyway; their zones may empty
   unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2, &cc.home);
   if (!got) return 0;
   cc.count = got - 1;
@@ -116,11 +120,7 @@ void flush_out(ThreadCache *tc, unsigned c) {
 }
 
 void flush_current() {
-  if (ThreadCache *tc = t_cache)
-    for (unsigned c = 0; c < kCachedClasses; ++c) {
-      flush_class(tc, c);
-      zone_heap::release_home(&tc->classes[c].home);
-    }
+  if (ThreadCache *tc = t_cache) give_up_all(tc);
 }
 
 void flush_half(ThreadCache *tc, unsigned c) {
