@@ -12,7 +12,6 @@
 
 #include "size_class.h"
 #include "zone.h"
-#include "zone_heap.h"
 
 namespace ft {
 
