@@ -6,10 +6,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
-#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "lock.h"
+#include "fork.h"
+#include "line_writer.h"
 #include "os.h"
 #include "trace.h"
 #include "valgrind_hooks.h"

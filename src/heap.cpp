@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "debug.h"
+#include "fork_rescue.h"
 #include "large.h"
 #include "leaks.h"
 #include "lock.h"
@@ -103,6 +104,7 @@ bool free_to_cache(void *p) {
 // at_least: a chunk of at least that many bytes even if n needs fewer (realloc's growth room).
 void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least = 0) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
+  if (rescue::on()) return rescue::allocate(n, align, zero);
   size_t need = debug::padded(n);
   void *p = nullptr;
   size_t room = n;  // the bytes of the chunk from p on, for valgrind
@@ -121,6 +123,35 @@ void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least 
     if (g_config.valgrind) vg::on_alloc(p, n, room, zero);
   }
   return p;
+}
+
+// The usable size of a block of the heap a rescue child inherited, read without the lock and
+// without writing anything (fork_rescue.h): 0 when p is no block of it.
+size_t inherited_usable(const void *p) {
+  if (Zone *z = registry::lookup(p)) {
+    uint32_t i;
+    bool exact;
+    if (!z->magic_ok() || !z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return 0;
+    return z->usable(i);
+  }
+  const LargeBlock *b = large::find(reinterpret_cast<uintptr_t>(p));
+  return b ? b->usable() : 0;
+}
+
+// realloc in a rescue child: a new rescue block, the old one's bytes copied.
+void *rescue_realloc(void *p, size_t n) {
+  if (!p) return rescue::allocate(n, kMinAlign, false);
+  if (!n) {
+    rescue::release(p);
+    return nullptr;
+  }
+  size_t old = rescue::usable_size(p);
+  if (!old) old = inherited_usable(p);
+  void *q = rescue::allocate(n, kMinAlign, false);
+  if (!q) return nullptr;
+  memcpy(q, p, old < n ? old : n);
+  rescue::release(p);
+  return q;
 }
 
 // The canary after a block, under FT_MALLOC_CHECK. Reports an overwritten one; the caller goes on
@@ -152,6 +183,7 @@ void *heap_calloc(size_t count, size_t size, void *caller) {
 void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   if (g_config.trace && call != Call::kRealloc) trace::record(trace::Op::kFree, reinterpret_cast<uint64_t>(p), 0, 0);
   if (!p) return;
+  if (rescue::on()) return rescue::release(p);
   if (size == kUnchecked && free_to_cache(p)) return;
   int saved_errno = errno;
   Zone *unmap_zone = nullptr;
@@ -197,6 +229,7 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
 namespace {
 
 void *reallocate(void *p, size_t n, void *caller) {
+  if (rescue::on()) return rescue_realloc(p, n);
   if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
     heap_free_slow(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
@@ -338,6 +371,10 @@ void *heap_pvalloc(size_t n, void *caller) {
 
 size_t heap_usable_size(void *p) {
   if (!p) return 0;
+  if (rescue::on()) {
+    size_t n = rescue::usable_size(p);
+    return n ? n : inherited_usable(p);
+  }
   HeapLock lock;
   Ref r = resolve(p);
   if (r.fault.fault == Fault::kNone) return r.usable();

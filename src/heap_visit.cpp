@@ -1,5 +1,6 @@
 #include "heap_visit.h"
 
+#include "fork_rescue.h"
 #include "lock.h"
 #include "os.h"
 #include "zone_heap.h"
@@ -48,6 +49,7 @@ uint32_t live_chunks(const Zone *z) {
 }
 
 size_t visit_heap(void (*fn)(const RegionView &, void *), void *ctx) {
+  if (rescue::on()) return 0;  // the inherited heap may be halfway through a change
   HeapLock lock;
   size_t n = zone_heap::zone_count() + large::count();
   if (!n) return 0;

@@ -39,9 +39,13 @@ bool grow() {
     while (slots[j].user) j = (j + 1) & (capacity - 1);
     slots[j] = g_slots[i];
   }
-  if (g_slots) os::unmap(g_slots, g_capacity * sizeof(LargeBlock));
-  g_slots = slots;
-  g_capacity = capacity;
+  // The new table is published before the old one goes: a fork child reading the table without
+  // the lock (fork_rescue.h) finds one that is mapped, whatever instant it was forked at.
+  LargeBlock *old = g_slots;
+  size_t old_capacity = g_capacity;
+  __atomic_store_n(&g_slots, slots, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_capacity, capacity, __ATOMIC_RELEASE);
+  if (old) os::unmap(old, old_capacity * sizeof(LargeBlock));
   return true;
 }
 

@@ -113,6 +113,11 @@ void after_fork_in_child() {
       for (unsigned c = 0; c < kCachedClasses; ++c) zone_heap::release_home(&tc->classes[c].home);
 }
 
+void turn_off_in_this_thread() {
+  t_cache = nullptr;
+  t_state = kOff;
+}
+
 void flush_out(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   if (cc.out_count) zone_heap::give_batch(cc.out, cc.out_count);

@@ -91,6 +91,9 @@ void flush_current();
 // zones go back to the lists (their cached chunks are lost: a thread may have been stopped
 // halfway through a push, so they cannot be trusted).
 void after_fork_in_child();
+// This thread stops using its cache, for good (a fork child on the rescue allocator): every call
+// takes the slow path from now on.
+void turn_off_in_this_thread();
 // Gives class c's waiting frees of other zones back to them.
 void flush_out(ThreadCache *tc, unsigned c);
 

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "config.h"
+#include "fork_rescue.h"
 #include "os.h"
 #include "registry.h"
 #include "stats.h"
@@ -282,6 +283,7 @@ bool purge_free_pages(Zone *z) {
 }  // namespace
 
 bool trim() {
+  if (rescue::on()) return false;
   bool released = false;
   constexpr unsigned kBatch = 64;  // zones unmapped per lock release
   for (;;) {

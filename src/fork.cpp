@@ -1,0 +1,80 @@
+#include "fork.h"
+
+#include <pthread.h>
+
+#include <cstdint>
+
+#include "fork_rescue.h"
+#include "lock.h"
+#include "thread_cache.h"
+
+// glibc's own, exported since glibc 2.2.5 (libio) and 2.32 (__libc_single_threaded). Weak: a
+// static program that never uses stdio need not link libio for them.
+extern "C" {
+void _IO_list_lock(void) __attribute__((weak));
+void _IO_list_unlock(void) __attribute__((weak));
+void _IO_list_resetlock(void) __attribute__((weak));
+extern char __libc_single_threaded __attribute__((weak));
+}
+
+namespace ft {
+namespace {
+
+enum ForkState : uint8_t {
+  kNoFork,
+  kLocked,       // the prepare handler holds the heap lock (and maybe the stdio list lock)
+  kInterrupted,  // this thread was inside the locked section: nothing taken (see fork.h)
+};
+// Per thread: prepare and the parent's or child's handler run on the thread that forks.
+__thread ForkState t_fork_state __attribute__((tls_model("initial-exec"))) = kNoFork;
+__thread bool t_took_stdio_lock __attribute__((tls_model("initial-exec"))) = false;
+
+// Only where glibc's fork() takes the stdio list lock itself (a process with threads): then its
+// order is ours; a single-threaded fork() takes none, and neither do we.
+bool stdio_list_lock_wanted() {
+  return _IO_list_lock && _IO_list_unlock && _IO_list_resetlock && &__libc_single_threaded &&
+         !__libc_single_threaded;
+}
+
+void before_fork() {
+  if (t_lock_depth) {
+    t_fork_state = kInterrupted;
+    return;
+  }
+  t_took_stdio_lock = stdio_list_lock_wanted();
+  if (t_took_stdio_lock) _IO_list_lock();
+  heap_lock();
+  t_fork_state = kLocked;
+}
+
+void after_fork_in_parent() {
+  if (t_fork_state == kLocked) {
+    heap_unlock();
+    if (t_took_stdio_lock) _IO_list_unlock();
+  }
+  t_fork_state = kNoFork;
+}
+
+void after_fork_in_child() {
+  ForkState state = t_fork_state;
+  t_fork_state = kNoFork;
+  if (state == kInterrupted) {
+    // The interrupted frame will release the lock itself if the handler ever returns to it.
+    tcache::turn_off_in_this_thread();
+    rescue::enter();
+    return;
+  }
+  if (state != kLocked) return;
+  // The child has one thread, ours: a fresh mutex is simpler and surer than unlocking one whose
+  // owner, for the kernel, was the parent's thread. glibc's fork() has reset the stdio list lock.
+  pthread_mutex_init(&g_heap_mutex, nullptr);
+  t_lock_depth = 0;
+  if (t_took_stdio_lock) _IO_list_resetlock();
+  tcache::after_fork_in_child();
+}
+
+}  // namespace
+
+void install_fork_handlers() { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); }
+
+}  // namespace ft

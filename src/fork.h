@@ -1,0 +1,25 @@
+// fork(): the handlers that keep the heap usable in a child, registered once at start-up.
+//
+// The order of locks. glibc's fork() runs the pthread_atfork prepare handlers first, then takes
+// the list lock of the stdio streams (_IO_list_lock, when the process has threads), then its own
+// malloc's locks. A handler that simply took the heap lock would hold it while fork() waits for
+// the stdio list lock, the reverse of the order of a thread in getline() (holding its stream's
+// lock, reallocating) while a third thread in fflush(NULL) holds the list lock and waits for that
+// stream: a cycle, and a hang. So the prepare handler takes the stdio list lock itself first
+// (libio's locks are recursive: fork() taking it again from the same thread just counts), then
+// the heap lock. The heap lock is a leaf: no code holding it takes any other lock or calls
+// stdio, so a thread holding a stream's lock waits for the heap lock only until its holder
+// returns, and nothing waits while holding the heap lock. No cycle can form.
+//
+// fork() from a signal handler. When the handler interrupted this very thread inside the
+// allocator's locked section (t_lock_depth, lock.h), waiting for the lock would wait for
+// ourselves. The prepare handler then takes nothing; the parent goes on as before (the
+// interrupted frame still owns its lock), and the child, whose inherited heap is halfway through a
+// change, switches to the rescue allocator (fork_rescue.h) for the rest of its life.
+#pragma once
+
+namespace ft {
+
+void install_fork_handlers();
+
+}  // namespace ft

@@ -1,0 +1,242 @@
+/*
+ * fork() must never hang, and its child must be able to allocate:
+ *   - from a signal handler that interrupts the program inside malloc or free (crash reporters
+ *     fork a child to write their report);
+ *   - against stdio's locks: getline() reallocating while it holds its stream's lock, fflush(NULL)
+ *     holding the list of streams, other threads allocating.
+ * A hang is caught by the runner's time limit. FT_TEST_SCALE multiplies the fork counts.
+ * Built statically (-static) and as a plain program run under LD_PRELOAD too.
+ */
+#include "common.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+/* What a crash reporter's child does before _exit: allocate, write, reallocate, free, across the
+ * three kinds. Exits 0 when every block held what was written, 3 otherwise. */
+static void child_work(void)
+{
+    static const size_t sizes[] = {1, 16, 100, 1000, 5000, 70000, 300000};
+    char *blocks[sizeof sizes / sizeof sizes[0]];
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        blocks[k] = malloc(sizes[k]);
+        if (!blocks[k])
+            _exit(2);
+        memset(blocks[k], (int)k + 1, sizes[k]);
+    }
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        blocks[k] = realloc(blocks[k], sizes[k] * 2);
+        if (!blocks[k])
+            _exit(2);
+        for (size_t i = 0; i < sizes[k]; i += 97)
+            if (blocks[k][i] != (char)(k + 1))
+                _exit(3);
+    }
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        free(blocks[k]);
+    void *a = calloc(10, 100);
+    void *b = NULL;
+    if (!a || posix_memalign(&b, 4096, 100) != 0)
+        _exit(2);
+    free(a);
+    free(b);
+    _exit(0);
+}
+
+/* ---- fork from a signal handler, single-threaded ------------------------------------------- */
+
+static volatile sig_atomic_t g_forks, g_bad_children;
+
+/* One shot, re-armed at the end of each handler: a fork and its wait outlast any fixed period,
+ * and a periodic timer would then starve the main code it is meant to interrupt. */
+static void arm_timer(void)
+{
+    struct itimerval it = {{0, 0}, {0, 150}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void on_timer(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    pid_t pid = fork();
+    if (pid == 0)
+        child_work();
+    if (pid > 0) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            g_bad_children++;
+        g_forks++;
+    }
+    arm_timer();
+    errno = saved;
+}
+
+/* The main code allocates and frees without a pause, so the timer lands inside malloc, free and
+ * realloc (and inside their locked sections: LARGE blocks always, every call with
+ * FT_MALLOC_TCACHE=0); the blocks it holds are checked so that the parent's heap is shown intact. */
+static void fork_from_handler(long target)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_timer;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
+    arm_timer();
+    enum { kSlots = 64 };
+    unsigned char *held[kSlots] = {0};
+    size_t sizes[kSlots] = {0};
+    uint64_t x = 88172645463325252ull;
+    for (long round = 0; g_forks < target; round++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned k = (unsigned)(x % kSlots);
+        if (held[k]) {
+            for (size_t i = 0; i < sizes[k]; i += 61)
+                CHECK(held[k][i] == (unsigned char)k, "block %u changed under the parent", k);
+            if (x & 0x100) {
+                free(held[k]);
+                held[k] = NULL;
+                continue;
+            }
+            size_t n = sizes[k] + 1 + (size_t)(x >> 40) % 3000;
+            unsigned char *q = realloc(held[k], n);
+            CHECK(q != NULL, "realloc failed");
+            memset(q, (int)k, n);
+            held[k] = q, sizes[k] = n;
+            continue;
+        }
+        size_t n = (x >> 20) % 8 == 0 ? 150000 + (size_t)(x >> 44) % 100000 : 1 + (size_t)(x >> 44) % 2000;
+        held[k] = malloc(n);
+        CHECK(held[k] != NULL, "malloc failed");
+        memset(held[k], (int)k, n);
+        sizes[k] = n;
+    }
+    signal(SIGALRM, SIG_IGN);
+    for (unsigned k = 0; k < kSlots; k++)
+        free(held[k]);
+    CHECK(g_bad_children == 0, "%d of %d children could not allocate (exit status != 0)", (int)g_bad_children,
+          (int)g_forks);
+    printf("forks=%d\n", (int)g_forks);
+}
+
+TEST(signal_fork_single_thread) { fork_from_handler(2000 * test_scale()); }
+
+/* ---- fork against stdio's locks -------------------------------------------------------------- */
+
+static volatile int g_stop;
+static char g_path[64];
+
+/* getline() reallocates its buffer while it holds the stream's lock: lines that grow, a buffer
+ * freed after each, so that every line is a malloc or a realloc under that lock. */
+static void *reader(void *arg)
+{
+    (void)arg;
+    while (!g_stop) {
+        FILE *f = fopen(g_path, "r");
+        if (!f)
+            continue;
+        char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, f) > 0) {
+            free(line);
+            line = NULL, cap = 0;
+        }
+        free(line);
+        fclose(f);
+    }
+    return NULL;
+}
+
+/* fflush(NULL) takes the list of streams, then each stream's lock. */
+static void *flusher(void *arg)
+{
+    (void)arg;
+    while (!g_stop)
+        fflush(NULL);
+    return NULL;
+}
+
+static void *allocator(void *arg)
+{
+    (void)arg;
+    void *held[32] = {0};
+    for (unsigned i = 0; !g_stop; i++) {
+        free(held[i % 32]);
+        held[i % 32] = malloc(1 + i % 3000);
+    }
+    for (unsigned i = 0; i < 32; i++)
+        free(held[i]);
+    return NULL;
+}
+
+TEST(fork_against_stdio)
+{
+    snprintf(g_path, sizeof g_path, "/tmp/ft_fork_stdio_%d.txt", (int)getpid());
+    FILE *f = fopen(g_path, "w");
+    CHECK(f != NULL, "cannot write %s", g_path);
+    /* Lines up to 40 KiB: getline's buffer grows through SMALL classes beyond the thread cache,
+     * so its reallocs take the heap lock while the stream's lock is held. */
+    for (int i = 0; i < 60; i++) {
+        for (int k = 0; k < (i * 977) % 40000 + 1; k++)
+            fputc('a' + k % 26, f);
+        fputc('\n', f);
+    }
+    fclose(f);
+    pthread_t t[3];
+    void *(*fns[3])(void *) = {reader, flusher, allocator};
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&t[i], NULL, fns[i], NULL) == 0, "pthread_create");
+    long target = 2000 * test_scale(), bad = 0;
+    for (long i = 0; i < target; i++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+        if (pid == 0)
+            child_work();
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad++;
+    }
+    g_stop = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    unlink(g_path);
+    CHECK(bad == 0, "%ld of %ld children could not allocate", bad, target);
+    printf("forks=%ld\n", target);
+}
+
+/* The main thread's signal handler forks while other threads allocate (and hold the heap lock
+ * when the signal comes). Not with stdio threads as well: a handler that interrupted its own
+ * thread inside the heap lock cannot take part in fork()'s lock order, and fork() then waits for
+ * a stdio lock whose holder waits for that heap lock (README.md, "fork"; glibc's malloc hangs
+ * there too). */
+TEST(signal_fork_with_threads)
+{
+    pthread_t t[2];
+    void *(*fns[2])(void *) = {allocator, allocator};
+    /* The timer's signal must reach the main thread, the one that allocates without a pause. */
+    sigset_t alarm_set;
+    sigemptyset(&alarm_set);
+    sigaddset(&alarm_set, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alarm_set, NULL);
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&t[i], NULL, fns[i], NULL) == 0, "pthread_create");
+    pthread_sigmask(SIG_UNBLOCK, &alarm_set, NULL);
+    fork_from_handler(1000 * test_scale());
+    g_stop = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+}
+
+static const test_case cases[] = {
+    CASE(signal_fork_single_thread),
+    CASE(fork_against_stdio),
+    CASE(signal_fork_with_threads),
+};
+
+RUN_CASES(cases)
