@@ -334,7 +334,8 @@ void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
 }
 
 void *heap_memalign(size_t align, size_t n, void *caller) {
-  if (align > kMaxRequest / 2 + 1) return traced(trace::Op::kMemalign, align, n, fail(EINVAL));
+  // glibc's bound: above 2^63 no power of two is left to round up to.
+  if (align > SIZE_MAX / 2 + 1) return traced(trace::Op::kMemalign, align, n, fail(EINVAL));
   if (align <= kMinAlign) align = kMinAlign;  // 0 included, as glibc: malloc's alignment
   else if (!is_pow2(align)) align = size_t{1} << (64 - __builtin_clzll(align));  // glibc rounds up
   return traced(trace::Op::kMemalign, align, n, allocate(n, align, false, caller));
@@ -342,10 +343,10 @@ void *heap_memalign(size_t align, size_t n, void *caller) {
 
 int heap_posix_memalign(void **out, size_t align, size_t n, void *caller) {
   if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
-  int saved_errno = errno;  // posix_memalign reports through its result only
+  int saved_errno = errno;
   void *p = traced(trace::Op::kMemalign, align, n, allocate(n, align, false, caller));
+  if (!p) return ENOMEM;  // errno is ENOMEM too, as glibc leaves it (its tests read it)
   errno = saved_errno;
-  if (!p) return ENOMEM;
   *out = p;
   return 0;
 }

@@ -379,23 +379,42 @@ TEST(posix_memalign_einval)
     free(p);
 }
 
+/* Every power-of-two alignment up to 2^63 with a size that cannot be had: NULL (or ENOMEM from
+ * posix_memalign) and errno ENOMEM, as glibc, whose own tests read errno after posix_memalign. */
 TEST(posix_memalign_enomem)
 {
-    size_t huge[] = {SIZE_MAX, SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1, (size_t)1 << 62};
-    size_t al[] = {16, 64, 4096, 1 << 21};
-    for (size_t i = 0; i < 4; i++)
-        for (size_t a = 0; a < 4; a++) {
-            void *p = (void *)0x1234;
-            int r = posix_memalign(&p, al[a], launder_size(huge[i]));
-            CHECK(r == ENOMEM, "posix_memalign(%zu, %#zx) returned %d, not ENOMEM", al[a], huge[i], r);
+    size_t huge[] = {SIZE_MAX, SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1, (size_t)PTRDIFF_MAX, (size_t)1 << 62};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++)
+        for (unsigned shift = 0; shift < 64; shift++) {
+            size_t a = (size_t)1 << shift;
+            if (a >= sizeof(void *)) {
+                void *p = (void *)0x1234;
+                errno = 0;
+                int r = posix_memalign(&p, launder_size(a), launder_size(huge[i]));
+                CHECK(r == ENOMEM, "posix_memalign(2^%u, %#zx) returned %d, not ENOMEM", shift, huge[i], r);
+                CHECK(errno == ENOMEM, "posix_memalign(2^%u, %#zx) failed but errno is %d, not ENOMEM", shift,
+                      huge[i], errno);
+                CHECK(p == (void *)0x1234, "posix_memalign(2^%u, %#zx) failed but changed *memptr", shift, huge[i]);
+            }
             errno = 0;
-            void *q = aligned_alloc(al[a], launder_size(huge[i]));
-            CHECK(q == NULL && errno == ENOMEM, "aligned_alloc(%zu, %#zx) did not fail with ENOMEM", al[a],
-                  huge[i]);
+            void *q = aligned_alloc(launder_size(a), launder_size(huge[i]));
+            CHECK(q == NULL && errno == ENOMEM, "aligned_alloc(2^%u, %#zx): %p, errno %d, not NULL and ENOMEM",
+                  shift, huge[i], q, errno);
             errno = 0;
-            q = memalign(al[a], launder_size(huge[i]));
-            CHECK(q == NULL && errno == ENOMEM, "memalign(%zu, %#zx) did not fail with ENOMEM", al[a], huge[i]);
+            q = memalign(launder_size(a), launder_size(huge[i]));
+            CHECK(q == NULL && errno == ENOMEM, "memalign(2^%u, %#zx): %p, errno %d, not NULL and ENOMEM", shift,
+                  huge[i], q, errno);
         }
+}
+
+/* posix_memalign that succeeds leaves errno alone. */
+TEST(posix_memalign_keeps_errno)
+{
+    void *p = NULL;
+    errno = 4321;
+    CHECK(posix_memalign(&p, 64, 100) == 0 && p, "posix_memalign(64, 100) failed");
+    CHECK(errno == 4321, "a successful posix_memalign changed errno to %d", errno);
+    free(p);
 }
 
 static void check_aligned(void *p, size_t a, size_t s, const char *what)
@@ -516,7 +535,10 @@ TEST(aligned_huge_alignments)
     CHECK(p == NULL && errno == ENOMEM, "memalign(1 << 62, 16): %p, errno %d", p, errno);
     errno = 0;
     p = aligned_alloc(launder_size((size_t)1 << 63), 16);
-    CHECK(p == NULL && (errno == ENOMEM || errno == EINVAL), "aligned_alloc(1 << 63, 16): %p, errno %d", p, errno);
+    CHECK(p == NULL && errno == ENOMEM, "aligned_alloc(1 << 63, 16): %p, errno %d", p, errno);
+    errno = 0;
+    p = memalign(launder_size((size_t)1 << 63), 16);
+    CHECK(p == NULL && errno == ENOMEM, "memalign(1 << 63, 16): %p, errno %d, not ENOMEM", p, errno);
 }
 
 TEST(realloc_aligned_blocks)
@@ -688,6 +710,7 @@ static const test_case cases[] = {
     CASE(usable_size_writable),
     CASE(malloc_huge_enomem),
     CASE(free_keeps_errno),
+    CASE(posix_memalign_keeps_errno),
     CASE(calloc_basic),
     CASE(calloc_overflow),
     CASE(calloc_reused_zero),
