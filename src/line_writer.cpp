@@ -47,6 +47,11 @@ LineWriter &LineWriter::dec(uint64_t v) {
 }
 
 void LineWriter::flush() {
+  if (sink_) {
+    if (len_ && !muted_) sink_(buf_, len_, ctx_);
+    len_ = 0;
+    return;
+  }
   size_t off = 0;
   int saved = errno;  // free() and friends never change errno, even when they report
   while (off < len_ && !muted_) {

@@ -9,7 +9,11 @@ namespace ft {
 
 class LineWriter {
  public:
+  // Where full buffers go instead of a file descriptor (malloc_info's FILE, through fwrite).
+  using Sink = void (*)(const char *bytes, size_t n, void *ctx);
+
   explicit LineWriter(int fd) : fd_(fd) {}
+  LineWriter(Sink sink, void *ctx) : fd_(-1), sink_(sink), ctx_(ctx) {}
   ~LineWriter() { flush(); }
   LineWriter(const LineWriter &) = delete;
   LineWriter &operator=(const LineWriter &) = delete;
@@ -30,6 +34,8 @@ class LineWriter {
   char buf_[kCapacity];
   size_t len_ = 0;
   int fd_;
+  Sink sink_ = nullptr;
+  void *ctx_ = nullptr;
   bool muted_ = false;
 };
 

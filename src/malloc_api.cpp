@@ -4,9 +4,14 @@
 #include <ft_malloc.h>
 #include <malloc.h>
 
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+
 #include "dump.h"
 #include "heap.h"
 #include "heap_check.h"
+#include "line_writer.h"
 #include "os.h"
 #include "stats.h"
 #include "thread_cache.h"
@@ -49,6 +54,23 @@ FT_API void malloc_stats(void) noexcept { ft::stats::print_malloc_stats(); }
 FT_API struct mallinfo2 mallinfo2(void) noexcept {
   ft::stats::Mallinfo2 m = ft::stats::mallinfo2();
   return {m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd, m.usmblks, m.fsmblks, m.uordblks, m.fordblks, m.keepcost};
+}
+// The old int fields: a figure past INT_MAX reads INT_MAX rather than wrapping to a negative.
+FT_API struct mallinfo mallinfo(void) noexcept {
+  ft::stats::Mallinfo2 m = ft::stats::mallinfo2();
+  auto clamp = [](size_t v) { return v > INT_MAX ? INT_MAX : static_cast<int>(v); };
+  return {clamp(m.arena),   clamp(m.ordblks),  clamp(m.smblks),   clamp(m.hblks),    clamp(m.hblkhd),
+          clamp(m.usmblks), clamp(m.fsmblks),  clamp(m.uordblks), clamp(m.fordblks), clamp(m.keepcost)};
+}
+// The figures are taken under the heap lock; the XML goes to fp after it is released, since
+// stdio may allocate. Options other than 0 are refused, as glibc refuses them.
+FT_API int malloc_info(int options, FILE *fp) noexcept {
+  if (options != 0 || !fp) return EINVAL;
+  ft::stats::Snapshot s;
+  ft::stats::take_snapshot(&s);
+  ft::LineWriter out([](const char *bytes, size_t n, void *f) { fwrite(bytes, 1, n, static_cast<FILE *>(f)); }, fp);
+  ft::stats::write_malloc_info(out, s);
+  return 0;
 }
 // pad is ignored: every wholly free zone and every free page goes back.
 FT_API int malloc_trim(size_t) noexcept {

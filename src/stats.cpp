@@ -3,6 +3,7 @@
 #include <cstring>
 #include <unistd.h>
 
+#include "fork_rescue.h"
 #include "large.h"
 #include "line_writer.h"
 #include "lock.h"
@@ -42,6 +43,7 @@ void fold(ThreadCache *tc, unsigned c) {
 
 void take_snapshot(Snapshot *s) {
   memset(s, 0, sizeof *s);
+  if (rescue::on()) return;  // the inherited heap may be halfway through a change
   HeapLock lock;
   for (unsigned k = 0; k < kSlots; ++k) {
     ClassSnapshot &c = s->cls[k];
@@ -98,9 +100,11 @@ void take_snapshot(Snapshot *s) {
   }
   s->total.peak_live_bytes = g_counters.peak_live_bytes;
   s->peak_live_bytes = g_counters.peak_live_bytes;
+  s->peak_mapped_bytes = g_counters.peak_mapped_bytes;
   s->maps = g_counters.maps;
   s->unmaps = g_counters.unmaps;
   s->contended = __atomic_load_n(&g_lock_waits, __ATOMIC_RELAXED);
+  s->lock_acquisitions = g_lock_acquisitions;
 }
 
 namespace {
@@ -139,7 +143,8 @@ void print_report(int fd) {
     if (s.cls[k].allocs || s.cls[k].zones) row(out, kind_name(kind_of_class(k)), class_size(k), s.cls[k]);
   if (s.cls[kLargeSlot].allocs) row(out, "LARGE", 0, s.cls[kLargeSlot]);
   row(out, "total", 0, s.total);
-  out.str("mmap calls ").dec(s.maps).str(", munmap calls ").dec(s.unmaps).str(", lock waits ").dec(s.contended);
+  out.str("mmap calls ").dec(s.maps).str(", munmap calls ").dec(s.unmaps);
+  out.str(", lock acquisitions ").dec(s.lock_acquisitions).str(", lock waits ").dec(s.contended);
   out.str(", peak live ").dec(s.peak_live_bytes).str(" B (chunks and mappings), reserve zones ");
   out.dec(s.reserve_bytes).str(" B\n");
 }
@@ -160,6 +165,79 @@ Mallinfo2 mallinfo2() {
   m.fordblks = m.arena > zone_used ? m.arena - zone_used : 0;
   m.keepcost = s.reserve_bytes;                         // what malloc_trim(0) would return at least
   return m;
+}
+
+namespace {
+
+// An element with attributes: <name a="1" b="2"/>.
+struct Xml {
+  LineWriter &out;
+  Xml &open(const char *name) {
+    out.ch('<').str(name);
+    return *this;
+  }
+  Xml &attr(const char *name, uint64_t v) {
+    out.ch(' ').str(name).str("=\"").dec(v).ch('"');
+    return *this;
+  }
+  Xml &attr(const char *name, const char *v) {
+    out.ch(' ').str(name).str("=\"").str(v).ch('"');
+    return *this;
+  }
+  void close() { out.str("/>\n"); }
+};
+
+}  // namespace
+
+void write_malloc_info(LineWriter &out, const Snapshot &s) {
+  Xml x{out};
+  const ClassSnapshot &large = s.cls[kLargeSlot];
+  uint64_t zone_bytes = s.total.bytes_mapped - large.bytes_mapped;
+  uint64_t free_bytes = s.total.free_bytes - large.free_bytes;
+  out.str("<malloc version=\"1\" allocator=\"ft_malloc\">\n");
+  // glibc's own elements first, with their meaning, so that readers of glibc's output find them.
+  out.str("<heap nr=\"0\">\n<sizes>\n");
+  for (unsigned k = 0; k < kClassCount; ++k) {
+    uint64_t free_chunks = s.cls[k].free_bytes / class_size(k);
+    if (free_chunks)
+      x.open("size").attr("from", k ? class_size(k - 1) + 1 : 0).attr("to", class_size(k))
+          .attr("total", s.cls[k].free_bytes).attr("count", free_chunks).close();
+  }
+  out.str("</sizes>\n");
+  x.open("total").attr("type", "fast").attr("count", uint64_t{0}).attr("size", uint64_t{0}).close();
+  x.open("total").attr("type", "rest").attr("count", s.free_chunks).attr("size", free_bytes).close();
+  x.open("system").attr("type", "current").attr("size", zone_bytes).close();
+  x.open("system").attr("type", "max").attr("size", s.peak_mapped_bytes).close();
+  x.open("aspace").attr("type", "total").attr("size", zone_bytes).close();
+  x.open("aspace").attr("type", "mprotect").attr("size", zone_bytes).close();
+  out.str("</heap>\n");
+  // ft_malloc's own: every class in use, LARGE blocks, what the thread caches and the reserve hold.
+  out.str("<classes>\n");
+  for (unsigned k = 0; k < kClassCount; ++k) {
+    const ClassSnapshot &c = s.cls[k];
+    if (!c.allocs && !c.zones) continue;
+    x.open("class").attr("kind", kind_name(kind_of_class(k))).attr("size", class_size(k)).attr("zones", c.zones)
+        .attr("mapped", c.bytes_mapped).attr("blocks", c.live_blocks).attr("bytes", c.live_bytes)
+        .attr("waste", c.waste).attr("free", c.free_bytes).attr("cached", c.cached_chunks)
+        .attr("allocs", c.allocs).attr("frees", c.frees).close();
+  }
+  out.str("</classes>\n");
+  x.open("large").attr("blocks", large.live_blocks).attr("bytes", large.live_bytes)
+      .attr("mapped", large.bytes_mapped).attr("allocs", large.allocs).attr("frees", large.frees).close();
+  uint64_t cached_bytes = 0;
+  for (unsigned k = 0; k < kClassCount; ++k) cached_bytes += s.cls[k].cached_chunks * class_size(k);
+  x.open("cache").attr("chunks", s.total.cached_chunks).attr("bytes", cached_bytes).close();
+  x.open("reserve").attr("bytes", s.reserve_bytes).close();
+  x.open("total").attr("type", "fast").attr("count", uint64_t{0}).attr("size", uint64_t{0}).close();
+  x.open("total").attr("type", "rest").attr("count", s.free_chunks).attr("size", free_bytes).close();
+  x.open("total").attr("type", "mmap").attr("count", large.zones).attr("size", large.bytes_mapped).close();
+  x.open("system").attr("type", "current").attr("size", s.total.bytes_mapped).close();
+  x.open("system").attr("type", "max").attr("size", s.peak_mapped_bytes).close();
+  x.open("aspace").attr("type", "total").attr("size", s.total.bytes_mapped).close();
+  x.open("aspace").attr("type", "mprotect").attr("size", s.total.bytes_mapped).close();
+  x.open("live").attr("blocks", s.total.live_blocks).attr("bytes", s.total.live_bytes).close();
+  x.open("locks").attr("acquisitions", s.lock_acquisitions).attr("waits", s.contended).close();
+  out.str("</malloc>\n");
 }
 
 void print_malloc_stats() {

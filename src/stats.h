@@ -15,6 +15,7 @@
 namespace ft {
 
 struct ThreadCache;
+class LineWriter;
 
 namespace stats {
 
@@ -32,6 +33,7 @@ struct Counters {
   uint64_t contended;                 // heap lock acquisitions that had to wait
   uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
   int64_t live_bytes;
+  uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
 };
 extern Counters g_counters;
 
@@ -41,6 +43,11 @@ inline void note_allocs(unsigned slot, uint64_t n = 1) { bump(g_counters.allocs[
 void note_chunks_out(unsigned c, int64_t n);
 // A LARGE mapping of `bytes` was made (bytes < 0: unmapped); under the heap lock.
 void note_large(int64_t bytes);
+// A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
+inline void note_mapped(int64_t bytes) {
+  g_counters.mapped_bytes += static_cast<uint64_t>(bytes);
+  if (g_counters.mapped_bytes > g_counters.peak_mapped_bytes) g_counters.peak_mapped_bytes = g_counters.mapped_bytes;
+}
 // Folds a thread's pending count of class c in.
 void fold(ThreadCache *tc, unsigned c);
 
@@ -57,8 +64,9 @@ struct ClassSnapshot {
 struct Snapshot {
   ClassSnapshot cls[kSlots];
   ClassSnapshot total;
-  uint64_t maps, unmaps, contended;
+  uint64_t maps, unmaps, contended, lock_acquisitions;
   uint64_t peak_live_bytes;
+  uint64_t peak_mapped_bytes;         // the most bytes ever mapped at once (zones and LARGE)
   uint64_t reserve_bytes;             // wholly free zones kept: what malloc_trim() would return
   uint64_t free_chunks;               // free chunks in zones
 };
@@ -73,6 +81,9 @@ struct Mallinfo2 {
   size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
 };
 Mallinfo2 mallinfo2();
+// malloc_info(0, fp): the snapshot as XML (README.md, "malloc_info"). Written by the caller after
+// take_snapshot() released the lock: the writer may be stdio, which may allocate.
+void write_malloc_info(LineWriter &out, const Snapshot &s);
 
 }  // namespace stats
 }  // namespace ft
