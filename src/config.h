@@ -29,6 +29,7 @@ struct Config {
   bool stats = false;          // FT_MALLOC_STATS=1
   int dump_signal = 0;         // FT_MALLOC_DUMP_SIGNAL=USR1 (or a number): dump on that signal
   unsigned every = 0;          // FT_MALLOC_EVERY=SECONDS: a one-line summary that often
+  bool verbose = false;        // FT_MALLOC_VERBOSE=1: the effective settings at start-up
   static constexpr unsigned kPathMax = 512;
   char out[kPathMax] = {};     // FT_MALLOC_OUT=FILE: reports there instead of stderr
   char svg[kPathMax] = {};     // FT_MALLOC_SVG=FILE: heap map at exit
