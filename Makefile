@@ -119,6 +119,8 @@ fclean: clean
 re: fclean
 	$(MAKE) all
 
-# The benchmark (make bench, bench-ir, bench-deps) and the fuzzer (make fuzz, fuzz-smoke).
+# The benchmark (make bench, bench-ir, bench-deps), the fuzzer (make fuzz, fuzz-smoke) and the
+# test programs' builds (test/tests.mk).
 -include test/bench/bench.mk
 -include test/fuzz/fuzz.mk
+-include test/tests.mk
