@@ -22,7 +22,7 @@ DESTDIR  ?=
 CXXFLAGS_BASE := -std=c++20 -fPIC -fno-exceptions -fno-rtti -fno-threadsafe-statics \
                  -fvisibility=hidden -fvisibility-inlines-hidden \
                  -fno-semantic-interposition -fno-plt \
-                 -Wall -Wextra -Wshadow -Iinc -Isrc -Ishow_alloc_mem
+                 -Wall -Wextra -Wshadow -Iinc -Isrc -I.
 OPT      ?= -O2 -g
 CXXFLAGS += $(CXXFLAGS_BASE) $(OPT) $(EXTRA_FLAGS)
 
@@ -35,8 +35,10 @@ endif
 FLAGS_STAMP := $(BUILD)/.flags
 $(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
 
-SRCS := $(wildcard src/*.cpp) $(wildcard show_alloc_mem/*.cpp)
-SRCS := $(filter-out show_alloc_mem/ft_heap%.cpp,$(SRCS))
+# The allocator: one folder per layer under src/ (src/README.md), and the dumps in show_alloc_mem/.
+# Every include names its folder ("zone/zone.h", "show_alloc_mem/dump.h"): -Isrc -I.
+LIB_SRCS := $(wildcard src/*/*.cpp) $(wildcard show_alloc_mem/*.cpp)
+SRCS := $(LIB_SRCS)
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
@@ -72,19 +74,22 @@ $(NAME_SO): $(BUILD)/ft_malloc.o
 
 -include $(DEPS)
 
-# ft_heap: runs a program with the library preloaded and its reports on, prints and replays call
-# logs. A plain program (stdio allowed), C-style C++ linked with the C driver like the library.
-FT_HEAP_CXXFLAGS := -std=c++20 -fno-exceptions -fno-rtti -Wall -Wextra -Wshadow -Iinc -Isrc $(OPT) \
+# ft_heap (tools/ft_heap/): runs a program with the library preloaded and its reports on, prints
+# and replays call logs. A program of its own (stdio allowed), C-style C++ linked with the C driver
+# like the library; it shares the call log's format with the library (src/debug/call_log_format.h).
+FT_HEAP_SRCS := $(wildcard tools/ft_heap/*.cpp)
+FT_HEAP_OBJS := $(FT_HEAP_SRCS:%.cpp=$(BUILD)/%.o)
+FT_HEAP_CXXFLAGS := -std=c++20 -fno-exceptions -fno-rtti -Wall -Wextra -Wshadow -Iinc -Isrc -I. $(OPT) \
                     -DFT_HOSTTYPE='"$(HOSTTYPE)"'
 
-$(BUILD)/ft_heap.o: show_alloc_mem/ft_heap.cpp Makefile
+$(BUILD)/tools/%.o: tools/%.cpp Makefile
 	@mkdir -p $(dir $@)
 	$(CXX) $(FT_HEAP_CXXFLAGS) -MMD -MP -c $< -o $@
 
-$(FT_HEAP): $(BUILD)/ft_heap.o
+$(FT_HEAP): $(FT_HEAP_OBJS)
 	$(CC) -o $@ $^ -pthread
 
--include $(BUILD)/ft_heap.d
+-include $(FT_HEAP_OBJS:.o=.d)
 
 # The main job: a sample program linked exactly as users link it, showing its heap.
 demo: all

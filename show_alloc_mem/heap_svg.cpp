@@ -11,10 +11,10 @@
 // through LineWriter; the statistics snapshot is taken before visit_heap() takes the heap lock.
 #include <unistd.h>
 
-#include "dump.h"
-#include "heap_visit.h"
-#include "line_writer.h"
-#include "stats.h"
+#include "show_alloc_mem/dump.h"
+#include "introspect/heap_visit.h"
+#include "base/line_writer.h"
+#include "introspect/statistics.h"
 
 namespace ft {
 namespace {

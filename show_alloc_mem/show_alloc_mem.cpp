@@ -3,11 +3,11 @@
 //   TINY : 0xA0000
 //   0xA0020 - 0xA004A : 42 bytes
 //   Total : 42 bytes
-#include "dump.h"
+#include "show_alloc_mem/dump.h"
 #include <unistd.h>
 
-#include "heap_visit.h"
-#include "line_writer.h"
+#include "introspect/heap_visit.h"
+#include "base/line_writer.h"
 
 namespace {
 

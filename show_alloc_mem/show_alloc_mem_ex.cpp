@@ -1,13 +1,13 @@
 // show_alloc_mem_ex(): the detailed dump. Every zone (empty reserve zones too) with its class,
 // size and occupancy; each block with the first bytes of its contents; runs of free chunks
 // folded into one line. The format is in README.md ("show_alloc_mem_ex").
-#include "dump.h"
+#include "show_alloc_mem/dump.h"
 #include <unistd.h>
 
-#include "heap_visit.h"
-#include "line_writer.h"
-#include "os.h"
-#include "zone_heap.h"
+#include "introspect/heap_visit.h"
+#include "base/line_writer.h"
+#include "os/mapping.h"
+#include "zone/zone_pool.h"
 
 namespace {
 

@@ -1,5 +1,11 @@
-#include "reports.h"
-
+// Reports the environment asks for, without recompiling the program (ft_heap sets them):
+//   at exit        FT_MALLOC_DUMP=1|ex, FT_MALLOC_STATS=1, FT_MALLOC_LEAKS=1 (to FT_MALLOC_OUT or
+//                  stderr), FT_MALLOC_SVG=FILE, FT_MALLOC_JSON=FILE;
+//   on a signal    FT_MALLOC_DUMP_SIGNAL=SIG: a dump each time, written by a reporter thread (the
+//                  handler only writes a byte to a pipe: no lock is taken inside a handler);
+//   periodically   FT_MALLOC_EVERY=SECONDS: a one-line summary.
+// A constructor starts the reporter threads and a destructor writes the exit reports: they run
+// once the C library is up, unlike everything else in ft_malloc.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -8,13 +14,14 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "config.h"
-#include "dump.h"
-#include "leaks.h"
-#include "line_writer.h"
-#include "stats.h"
+#include "api/startup.h"
+#include "base/line_writer.h"
+#include "base/settings.h"
+#include "debug/leaks.h"
+#include "introspect/statistics.h"
+#include "show_alloc_mem/dump.h"
 
-namespace ft::reports {
+namespace ft {
 namespace {
 
 constinit int g_signal_pipe[2] = {-1, -1};
@@ -30,6 +37,24 @@ long resident_kb() {
   const char *p = buf;
   while (*p && *p != ' ') ++p;  // skip the size, read the resident pages
   return strtol(p, nullptr, 10) * static_cast<long>(sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// The stream for reports: FT_MALLOC_OUT (appended to) or stderr. The caller closes it unless 2.
+int open_out() {
+  if (!g_config.out[0]) return 2;
+  int fd = open(g_config.out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return fd < 0 ? 2 : fd;
+}
+
+// One line: live bytes and blocks, zones, LARGE mappings, resident size.
+void summary_line(int fd) {
+  stats::Snapshot s;
+  stats::take_snapshot(&s);
+  LineWriter out(fd);
+  out.str("ft_malloc: live ").dec(s.total.live_bytes).str(" B in ").dec(s.total.live_blocks);
+  out.str(" blocks, ").dec(s.total.zones - s.cls[stats::kLargeSlot].zones).str(" zones, ");
+  out.dec(s.cls[stats::kLargeSlot].zones).str(" LARGE, ").dec(s.total.bytes_mapped).str(" B mapped, resident ");
+  out.dec(static_cast<uint64_t>(resident_kb())).str(" kB\n");
 }
 
 void dump(int fd) {
@@ -73,7 +98,7 @@ void start_thread(void *(*fn)(void *)) {
 // Runs once the C library is up (a constructor), unlike everything else in ft_malloc: starting
 // threads is not something malloc may do from inside libc's own start-up.
 __attribute__((constructor)) void start_reporters() {
-  ensure_init();
+  ensure_started();
   if (g_config.dump_signal > 0 && pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
     struct sigaction sa = {};
     sa.sa_handler = on_signal;
@@ -106,21 +131,4 @@ __attribute__((destructor)) void exit_reports() {
 }
 
 }  // namespace
-
-int open_out() {
-  if (!g_config.out[0]) return 2;
-  int fd = open(g_config.out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  return fd < 0 ? 2 : fd;
-}
-
-void summary_line(int fd) {
-  stats::Snapshot s;
-  stats::take_snapshot(&s);
-  LineWriter out(fd);
-  out.str("ft_malloc: live ").dec(s.total.live_bytes).str(" B in ").dec(s.total.live_blocks);
-  out.str(" blocks, ").dec(s.total.zones - s.cls[stats::kLargeSlot].zones).str(" zones, ");
-  out.dec(s.cls[stats::kLargeSlot].zones).str(" LARGE, ").dec(s.total.bytes_mapped).str(" B mapped, resident ");
-  out.dec(static_cast<uint64_t>(resident_kb())).str(" kB\n");
-}
-
-}  // namespace ft::reports
+}  // namespace ft

@@ -1,12 +1,12 @@
-#include "fork.h"
+#include "api/fork_handlers.h"
 
 #include <pthread.h>
 
 #include <cstdint>
 
-#include "fork_rescue.h"
-#include "lock.h"
-#include "thread_cache.h"
+#include "heap/fork_rescue.h"
+#include "os/heap_lock.h"
+#include "tcache/thread_cache.h"
 
 // glibc's own, exported since glibc 2.2.5 (libio) and 2.32 (__libc_single_threaded). Weak: a
 // static program that never uses stdio need not link libio for them.

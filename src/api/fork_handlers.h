@@ -12,10 +12,10 @@
 // returns, and nothing waits while holding the heap lock. No cycle can form.
 //
 // fork() from a signal handler. When the handler interrupted this very thread inside the
-// allocator's locked section (t_lock_depth, lock.h), waiting for the lock would wait for
+// allocator's locked section (t_lock_depth, os/heap_lock.h), waiting for the lock would wait for
 // ourselves. The prepare handler then takes nothing; the parent goes on as before (the
 // interrupted frame still owns its lock), and the child, whose inherited heap is halfway through a
-// change, switches to the rescue allocator (fork_rescue.h) for the rest of its life.
+// change, switches to the rescue allocator (heap/fork_rescue.h) for the rest of its life.
 #pragma once
 
 namespace ft {

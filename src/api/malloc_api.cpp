@@ -8,14 +8,14 @@
 #include <climits>
 #include <cstdio>
 
-#include "dump.h"
-#include "heap.h"
-#include "heap_check.h"
-#include "line_writer.h"
-#include "os.h"
-#include "stats.h"
-#include "thread_cache.h"
-#include "zone_heap.h"
+#include "api/startup.h"
+#include "base/line_writer.h"
+#include "base/settings.h"
+#include "heap/heap.h"
+#include "introspect/heap_check.h"
+#include "introspect/statistics.h"
+#include "os/mapping.h"
+#include "show_alloc_mem/dump.h"
 
 // Aliases share their target's code; glibc's declarations carry attributes (leaf, alloc_size)
 // that an alias cannot restate.
@@ -24,23 +24,73 @@
 #define FT_CALLER __builtin_return_address(0)
 #define FT_API extern "C" __attribute__((visibility("default")))
 
-FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc(size); }
-FT_API void free(void *ptr) noexcept { ft::heap_free(ptr); }
-FT_API void *calloc(size_t count, size_t size) noexcept { return ft::heap_calloc(count, size, FT_CALLER); }
-FT_API void *realloc(void *ptr, size_t size) noexcept { return ft::heap_realloc(ptr, size, FT_CALLER); }
+namespace {
+
+// The slow paths of malloc, free and realloc, out of line so that their fast paths stay small:
+// start-up first (one load and a branch once it has run), then the heap.
+[[gnu::noinline]] void *malloc_slow(size_t n, void *caller) {
+  ft::ensure_started();
+  return ft::heap_malloc_slow(n, caller);
+}
+[[gnu::noinline]] void free_slow(void *p) {
+  ft::ensure_started();
+  ft::heap_free_slow(p, ft::Call::kFree);
+}
+[[gnu::noinline]] void *realloc_slow(void *p, size_t n, void *caller) {
+  ft::ensure_started();
+  return ft::heap_realloc_slow(p, n, caller);
+}
+
+}  // namespace
+
+// malloc, free and realloc: this thread's cache first, inline and without a lock (heap/malloc.h,
+// heap/free.h, heap/realloc.h); the rest of the entry points go to the heap at once.
+FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
+FT_API void free(void *ptr) noexcept {
+  if (!ft::heap_free_fast(ptr)) free_slow(ptr);
+}
+FT_API void *realloc(void *ptr, size_t size) noexcept {
+  if (void *q = ft::heap_realloc_fast(ptr, size)) return q;
+  return realloc_slow(ptr, size, FT_CALLER);
+}
+FT_API void *calloc(size_t count, size_t size) noexcept {
+  ft::ensure_started();
+  return ft::heap_calloc(count, size, FT_CALLER);
+}
 FT_API void *reallocarray(void *ptr, size_t count, size_t size) noexcept {
+  ft::ensure_started();
   return ft::heap_reallocarray(ptr, count, size, FT_CALLER);
 }
-FT_API void *memalign(size_t alignment, size_t size) noexcept { return ft::heap_memalign(alignment, size, FT_CALLER); }
+FT_API void *memalign(size_t alignment, size_t size) noexcept {
+  ft::ensure_started();
+  return ft::heap_memalign(alignment, size, FT_CALLER);
+}
 FT_API int posix_memalign(void **memptr, size_t alignment, size_t size) noexcept {
+  ft::ensure_started();
   return ft::heap_posix_memalign(memptr, alignment, size, FT_CALLER);
 }
-FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept { return ft::heap_aligned_alloc(alignment, size, FT_CALLER); }
-FT_API void *valloc(size_t size) noexcept { return ft::heap_valloc(size, FT_CALLER); }
-FT_API void *pvalloc(size_t size) noexcept { return ft::heap_pvalloc(size, FT_CALLER); }
-FT_API size_t malloc_usable_size(void *ptr) noexcept { return ft::heap_usable_size(ptr); }
-FT_API void free_sized(void *ptr, size_t size) noexcept { ft::heap_free_slow(ptr, ft::Call::kFreeSized, size); }
+FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept {
+  ft::ensure_started();
+  return ft::heap_aligned_alloc(alignment, size, FT_CALLER);
+}
+FT_API void *valloc(size_t size) noexcept {
+  ft::ensure_started();
+  return ft::heap_valloc(size, FT_CALLER);
+}
+FT_API void *pvalloc(size_t size) noexcept {
+  ft::ensure_started();
+  return ft::heap_pvalloc(size, FT_CALLER);
+}
+FT_API size_t malloc_usable_size(void *ptr) noexcept {
+  ft::ensure_started();
+  return ft::heap_usable_size(ptr);
+}
+FT_API void free_sized(void *ptr, size_t size) noexcept {
+  ft::ensure_started();
+  ft::heap_free_slow(ptr, ft::Call::kFreeSized, size);
+}
 FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
+  ft::ensure_started();
   ft::heap_free_slow(ptr, ft::Call::kFreeAlignedSized, size, alignment);
 }
 
@@ -74,10 +124,13 @@ FT_API int malloc_info(int options, FILE *fp) noexcept {
 }
 // pad is ignored: every wholly free zone and every free page goes back.
 FT_API int malloc_trim(size_t) noexcept {
-  ft::tcache::flush_current();
-  return ft::zone_heap::trim();
+  ft::ensure_started();
+  return ft::heap_trim();
 }
-FT_API int mallopt(int param, int value) noexcept { return ft::set_option(param, value); }
+FT_API int mallopt(int param, int value) noexcept {
+  ft::ensure_started();
+  return ft::set_option(param, value);
+}
 
 #ifdef FT_FAULT_INJECTION
 // Test builds only (make inject): the next `skip` mappings succeed, then `count` fail.

@@ -1,4 +1,4 @@
-#include "line_writer.h"
+#include "base/line_writer.h"
 
 #include <cerrno>
 #include <unistd.h>

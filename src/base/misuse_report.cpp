@@ -1,9 +1,9 @@
-#include "report.h"
+#include "base/misuse_report.h"
 
 #include <stdlib.h>
 
-#include "config.h"
-#include "line_writer.h"
+#include "base/line_writer.h"
+#include "base/settings.h"
 
 namespace ft {
 namespace {
@@ -23,7 +23,6 @@ const char *call_name(Call c) {
 }  // namespace
 
 void report_fault(Call call, const void *ptr, const FaultInfo &f) {
-  ensure_init();
   // ft_malloc_check() only reports (its caller asked); elsewhere corruption is never survivable.
   bool checking = call == Call::kCheck;
   bool fatal = !checking && (g_config.errors == ErrorMode::kAbort || f.fault == Fault::kCorruptZone ||

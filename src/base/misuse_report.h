@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "size_class.h"
+#include "base/size_class.h"
 
 namespace ft {
 

@@ -1,29 +1,21 @@
-#include "config.h"
+#include "base/settings.h"
 
 #include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/auxv.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 
-#include "fork.h"
-#include "line_writer.h"
-#include "os.h"
-#include "trace.h"
-#include "valgrind_hooks.h"
+#include "base/line_writer.h"
+#include "base/valgrind_hooks.h"
 
 namespace ft {
 
 constinit Config g_config;
-constinit uint64_t g_secret = 0x9e3779b97f4a7c15ull;
 
 namespace {
-
-enum : int { kNotStarted, kRunning, kDone };
-constinit int g_init_state = kNotStarted;
 
 // Before the C library sets `environ` (an allocation from a .preinit_array function, as the
 // sanitizer runtimes make), the variables are read from /proc/self/environ instead: once, into a
@@ -221,6 +213,8 @@ void print_settings() {
   }
 }
 
+}  // namespace
+
 void read_environment() {
   for (const Setting &s : kSettings)
     if (const char *v = env(s.name))
@@ -232,19 +226,7 @@ void read_environment() {
   if (g_config.verbose) print_settings();
 }
 
-void read_secret() {
-  if (auto *random = reinterpret_cast<const uint64_t *>(getauxval(AT_RANDOM))) {
-    uint64_t s;
-    memcpy(&s, random, sizeof s);
-    g_secret ^= s;
-  }
-  g_secret |= 1;  // never zero
-}
-
-}  // namespace
-
 int set_option(int param, int value) {
-  ensure_init();
   switch (param) {
     case -5:  // M_CHECK_ACTION: bit 0 prints, bit 1 aborts (glibc's meaning)
       g_config.errors = value & 2 ? ErrorMode::kAbort : value & 1 ? ErrorMode::kWarn : ErrorMode::kIgnore;
@@ -261,24 +243,6 @@ int set_option(int param, int value) {
     default:
       return 0;
   }
-}
-
-void ensure_init() {
-  if (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) == kDone) return;
-  int expected = kNotStarted;
-  if (__atomic_compare_exchange_n(&g_init_state, &expected, kRunning, false, __ATOMIC_ACQ_REL,
-                                  __ATOMIC_ACQUIRE)) {
-    os::init_page_size();
-    read_secret();
-    read_environment();
-    __atomic_store_n(&g_init_state, kDone, __ATOMIC_RELEASE);
-    // After kDone: pthread_atfork may itself call malloc, which must then find us ready.
-    install_fork_handlers();
-    if (g_config.trace) trace::open(g_config.trace_path);
-    return;
-  }
-  // Another thread is reading the environment: a few instructions, no allocation.
-  while (__atomic_load_n(&g_init_state, __ATOMIC_ACQUIRE) != kDone) sched_yield();
 }
 
 }  // namespace ft

@@ -1,6 +1,6 @@
-// Start-up: the settings read once from the environment, the page size, the fork handlers.
-// Nothing here runs on a hot path: the first zone or LARGE mapping and the error path call
-// ensure_init(); everything it sets is constant-initialised until then.
+// The settings: every FT_MALLOC_ variable, read once from the environment at start-up
+// (api/startup.cpp calls read_environment()), constant-initialised to the defaults until then.
+// The table of settings, their values and their fallbacks is in settings.cpp.
 #pragma once
 #include <cstdint>
 
@@ -20,11 +20,11 @@ struct Config {
   bool check = false;     // FT_MALLOC_CHECK=1: a canary after every block
   bool leaks = false;     // FT_MALLOC_LEAKS=1: record call sites, report live blocks at exit
   bool trace = false;     // FT_MALLOC_TRACE=FILE: log every call
-  bool valgrind = false;  // running under valgrind, in a VALGRIND=1 build (valgrind_hooks.h)
+  bool valgrind = false;  // running under valgrind, in a VALGRIND=1 build (base/valgrind_hooks.h)
   // Debug modes need the slow paths, where their hooks are: they turn the thread cache off.
   bool debug() const { return scribble || guard || check || leaks || trace || valgrind; }
 
-  // Reports at exit and on demand (reports.cpp); file names copied at start-up.
+  // Reports at exit and on demand (api/exit_reports.cpp); file names copied at start-up.
   enum : uint8_t { kNoDump, kDump, kDumpEx } dump = kNoDump;  // FT_MALLOC_DUMP=1 or =ex
   bool stats = false;          // FT_MALLOC_STATS=1
   int dump_signal = 0;         // FT_MALLOC_DUMP_SIGNAL=USR1 (or a number): dump on that signal
@@ -37,13 +37,11 @@ struct Config {
   char trace_path[kPathMax] = {};
 };
 
-// Per-process secret (from the kernel's AT_RANDOM bytes): zone magics and canaries are keyed
-// with it, so a forged zone header or a replayed canary does not pass.
-extern uint64_t g_secret;
-
 extern Config g_config;
 
-void ensure_init();
+// Reads every setting from the environment, says what is wrong with any, prints them under
+// FT_MALLOC_VERBOSE. Once, at start-up; allocates nothing.
+void read_environment();
 
 // mallopt(): 1 for the glibc parameters that make sense here, 0 for the others.
 int set_option(int param, int value);

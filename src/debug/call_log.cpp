@@ -1,4 +1,4 @@
-// The call log (FT_MALLOC_TRACE=FILE): the format is documented in README.md ("Call log format").
+// The call log (FT_MALLOC_TRACE=FILE): the format is call_log_format.h (and README.md, "Call log format").
 //
 // The file is mapped MAP_SHARED over a large reservation of address space and grown with
 // fallocate (ftruncate where the file system cannot) a quarter at a time. A thread
@@ -13,9 +13,9 @@
 // MADV_WIPEONFORK, every record compares getpid() instead). No pthread_atfork: registering one may
 // allocate, and open() runs inside the allocator's start-up.
 //
-// Only raw system calls are used here (not os.cpp): the log's mappings must not count among the
+// Only raw system calls are used here (not os/mapping.cpp): the log's mappings must not count among the
 // heap's mmap calls in the statistics, nor fail under the tests' fault injection.
-#include "trace.h"
+#include "debug/call_log.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -29,51 +29,19 @@
 #include <cstddef>
 #include <cstring>
 
-#include "line_writer.h"
+#include "base/line_writer.h"
 
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK 18
 #endif
 
-namespace ft::trace {
+namespace ft::call_log {
 namespace {
 
-// The format (README.md, "Call log format"); ft_heap --print and --replay read it.
-constexpr char kMagic[8] = {'F', 'T', 'M', 'T', 'R', 'A', 'C', 'E'};
-constexpr uint32_t kVersion = 1;
-constexpr uint32_t kHeaderSize = 4096;
-constexpr uint32_t kRecordSize = 32;
-constexpr uint32_t kBlockSize = 4096;  // a thread's reservation: its name, then 127 calls
-constexpr uint8_t kOpThread = 0x80;    // slot 0 of a block: a = thread id, b = kernel tid, result = pid
-constexpr uint64_t kTimeMask = (uint64_t{1} << 56) - 1;
-constexpr uint32_t kFlagForkChild = 1;
-constexpr uint32_t kFlagPidCheck = 2;
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kMaxGrowStep = 64 * kMiB;
 constexpr uint64_t kGrowUnit = 64 * 1024;
 constexpr size_t kPathMax = 512;
-
-struct Header {
-  char magic[8];
-  uint32_t version;
-  uint32_t header_size;
-  uint32_t record_size;
-  uint32_t block_size;
-  uint32_t flags;
-  uint32_t reserved;
-  uint64_t pid;
-  uint64_t ppid;                // a fork child's log: the pid whose log it continues
-  uint64_t start_monotonic_ns;  // record times count from here (the root process's start)
-  uint64_t start_realtime_ns;   // the same instant on the wall clock
-  char exe[256];
-};
-static_assert(sizeof(Header) == 320 && sizeof(Header) <= kHeaderSize);
-
-struct Record {
-  uint64_t time_op;  // bits 0-55: ns since start_monotonic_ns; bits 56-63: the op (0: unwritten)
-  uint64_t a, b, result;
-};
-static_assert(sizeof(Record) == kRecordSize && kBlockSize % kRecordSize == 0);
 
 struct ThreadLog {
   Record *cur, *end;  // this thread's free slots in its current block
@@ -351,4 +319,4 @@ void record(Op op, uint64_t a, uint64_t b, uint64_t result) {
                    __ATOMIC_RELEASE);
 }
 
-}  // namespace ft::trace
+}  // namespace ft::call_log

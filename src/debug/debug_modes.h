@@ -1,6 +1,6 @@
 // The debug modes, chosen by environment variables read once at start-up (config.h):
 //   FT_MALLOC_SCRIBBLE=1  new blocks read 0xAA, freed ones 0x55 (calloc still zero);
-//   FT_MALLOC_GUARD=1     a LARGE block ends against a PROT_NONE page (large.cpp);
+//   FT_MALLOC_GUARD=1     a LARGE block ends against a PROT_NONE page (large/large_block.cpp);
 //   FT_MALLOC_CHECK=1     an 8-byte canary keyed with the process secret follows every block,
 //                         checked on free and realloc and by ft_malloc_check().
 // Any of them turns the thread cache off, so their hooks live on the slow paths only and the
@@ -10,8 +10,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "config.h"
-#include "zone.h"
+#include "base/secret.h"
+#include "base/settings.h"
+#include "zone/zone.h"
 
 namespace ft::debug {
 

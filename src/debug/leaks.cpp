@@ -1,4 +1,4 @@
-#include "leaks.h"
+#include "debug/leaks.h"
 
 #include <dlfcn.h>
 #include <unwind.h>
@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "line_writer.h"
-#include "lock.h"
-#include "os.h"
+#include "base/line_writer.h"
+#include "os/heap_lock.h"
+#include "os/mapping.h"
 
 namespace ft::leaks {
 namespace {

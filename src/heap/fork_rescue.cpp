@@ -1,4 +1,4 @@
-#include "fork_rescue.h"
+#include "heap/fork_rescue.h"
 
 #include <sched.h>
 #include <sys/mman.h>

@@ -3,7 +3,8 @@
 // The heap the child inherits is halfway through a change that only the interrupted frame can
 // finish, so the child never writes to it again: from then on its blocks come from fresh
 // mappings, bump-allocated, and frees of the parent's blocks are ignored (the memory goes back at
-// exit or exec). Slow and simple, and it cannot hang or corrupt anything. See fork.cpp.
+// exit or exec). Slow and simple, and it cannot hang or corrupt anything. See
+// api/fork_handlers.h.
 #pragma once
 #include <cstddef>
 

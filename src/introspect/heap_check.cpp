@@ -1,9 +1,9 @@
-#include "heap_check.h"
+#include "introspect/heap_check.h"
 
-#include "debug.h"
-#include "heap_visit.h"
-#include "registry.h"
-#include "report.h"
+#include "base/misuse_report.h"
+#include "debug/debug_modes.h"
+#include "introspect/heap_visit.h"
+#include "zone/registry.h"
 
 namespace ft {
 namespace {

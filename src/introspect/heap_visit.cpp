@@ -1,9 +1,9 @@
-#include "heap_visit.h"
+#include "introspect/heap_visit.h"
 
-#include "fork_rescue.h"
-#include "lock.h"
-#include "os.h"
-#include "zone_heap.h"
+#include "heap/fork_rescue.h"
+#include "os/heap_lock.h"
+#include "os/mapping.h"
+#include "zone/zone_pool.h"
 
 namespace ft {
 namespace {
@@ -51,14 +51,14 @@ uint32_t live_chunks(const Zone *z) {
 size_t visit_heap(void (*fn)(const RegionView &, void *), void *ctx) {
   if (rescue::on()) return 0;  // the inherited heap may be halfway through a change
   HeapLock lock;
-  size_t n = zone_heap::zone_count() + large::count();
+  size_t n = zone_pool::zone_count() + large::count();
   if (!n) return 0;
   size_t bytes = os::round_to_pages(n * sizeof(RegionView));
   // The scratch array comes straight from mmap: the dump must not allocate from the heap it shows.
   auto *regions = static_cast<RegionView *>(os::map(bytes));
   if (!regions) return 0;
   Collect c{regions, 0};
-  for (Zone *z = zone_heap::all_zones(); z; z = z->next_all)
+  for (Zone *z = zone_pool::all_zones(); z; z = z->next_all)
     regions[c.n++] = RegionView{kind_of_class(z->class_index), z->base(), z->layout().zone_size, z, nullptr};
   large::for_each(add_large, &c);
   sort_by_address(regions, c.n);

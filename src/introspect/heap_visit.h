@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "large.h"
-#include "zone.h"
+#include "large/large_table.h"
+#include "zone/zone.h"
 
 namespace ft {
 

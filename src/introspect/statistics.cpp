@@ -1,45 +1,17 @@
-#include "stats.h"
+#include "introspect/statistics.h"
 
-#include <cstring>
 #include <unistd.h>
 
-#include "fork_rescue.h"
-#include "large.h"
-#include "line_writer.h"
-#include "lock.h"
-#include "thread_cache.h"
-#include "zone_heap.h"
+#include <cstring>
+
+#include "base/line_writer.h"
+#include "heap/fork_rescue.h"
+#include "large/large_table.h"
+#include "os/heap_lock.h"
+#include "tcache/thread_cache.h"
+#include "zone/zone_pool.h"
 
 namespace ft::stats {
-
-constinit Counters g_counters = {};
-
-namespace {
-
-void raise_to(uint64_t &peak, uint64_t v) {
-  uint64_t cur = __atomic_load_n(&peak, __ATOMIC_RELAXED);
-  while (v > cur && !__atomic_compare_exchange_n(&peak, &cur, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-}
-
-}  // namespace
-
-void note_chunks_out(unsigned c, int64_t n) {
-  uint64_t out = g_counters.out_chunks[c] += static_cast<uint64_t>(n);
-  if (out > g_counters.peak_out_chunks[c]) g_counters.peak_out_chunks[c] = out;
-  note_large(n * static_cast<int64_t>(class_size(c)));
-}
-
-void note_large(int64_t bytes) {
-  g_counters.live_bytes += bytes;
-  if (g_counters.live_bytes > 0) raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(g_counters.live_bytes));
-}
-
-void fold(ThreadCache *tc, unsigned c) {
-  uint64_t a = tc->pending_allocs[c];
-  tc->pending_allocs[c] = 0;
-  if (a) note_allocs(c, a);
-}
 
 void take_snapshot(Snapshot *s) {
   memset(s, 0, sizeof *s);
@@ -47,11 +19,11 @@ void take_snapshot(Snapshot *s) {
   HeapLock lock;
   for (unsigned k = 0; k < kSlots; ++k) {
     ClassSnapshot &c = s->cls[k];
-    c.allocs = g_counters.allocs[k];
+    c.allocs = counters::g_counters.allocs[k];
     if (k < kClassCount) {
-      c.peak_live_bytes = g_counters.peak_out_chunks[k] * class_size(k);
-      c.zones_mapped = g_counters.zones_mapped[k];
-      c.zones_returned = g_counters.zones_returned[k];
+      c.peak_live_bytes = counters::g_counters.peak_out_chunks[k] * class_size(k);
+      c.zones_mapped = counters::g_counters.zones_mapped[k];
+      c.zones_returned = counters::g_counters.zones_returned[k];
     }
   }
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
@@ -61,7 +33,7 @@ void take_snapshot(Snapshot *s) {
                                  __atomic_load_n(&tc->classes[k].out_count, __ATOMIC_RELAXED);
     }
   }
-  for (Zone *z = zone_heap::all_zones(); z; z = z->next_all) {
+  for (Zone *z = zone_pool::all_zones(); z; z = z->next_all) {
     ClassSnapshot &c = s->cls[z->class_index];
     c.zones++;
     c.bytes_mapped += z->layout().zone_size;
@@ -98,11 +70,11 @@ void take_snapshot(Snapshot *s) {
     t.bytes_mapped += c.bytes_mapped, t.waste += c.waste, t.free_bytes += c.free_bytes;
     t.cached_chunks += c.cached_chunks;
   }
-  s->total.peak_live_bytes = g_counters.peak_live_bytes;
-  s->peak_live_bytes = g_counters.peak_live_bytes;
-  s->peak_mapped_bytes = g_counters.peak_mapped_bytes;
-  s->maps = g_counters.maps;
-  s->unmaps = g_counters.unmaps;
+  s->total.peak_live_bytes = counters::g_counters.peak_live_bytes;
+  s->peak_live_bytes = counters::g_counters.peak_live_bytes;
+  s->peak_mapped_bytes = counters::g_counters.peak_mapped_bytes;
+  s->maps = counters::g_counters.maps;
+  s->unmaps = counters::g_counters.unmaps;
   s->contended = __atomic_load_n(&g_lock_waits, __ATOMIC_RELAXED);
   s->lock_acquisitions = g_lock_acquisitions;
 }

@@ -1,11 +1,7 @@
-#include "large.h"
+#include "large/large_table.h"
 
-#include <cerrno>
-
-#include "config.h"
-#include "lock.h"
-#include "os.h"
-#include "stats.h"
+#include "base/counters.h"
+#include "os/mapping.h"
 
 namespace ft::large {
 namespace {
@@ -51,51 +47,6 @@ bool grow() {
 
 }  // namespace
 
-void *allocate(size_t n, size_t need, size_t align) {
-  ensure_init();
-  size_t page = os::page_size();
-  size_t guard = g_config.guard ? page : 0;
-  // With a guard the block sits at the end of its pages, rounded down to its alignment: room for
-  // that rounding comes on top.
-  size_t slack = guard && align > page ? align : 0;
-  size_t len = os::round_to_pages((need ? need : 1) + slack);
-  if (len < need || len + guard < len) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  // With a guard, the block is placed at the end of its pages, so alignment comes from there.
-  void *p = os::map_aligned(len + guard, guard || align < page ? page : align);
-  if (!p) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  uintptr_t base = reinterpret_cast<uintptr_t>(p);
-  uintptr_t end = base + len;
-  uintptr_t user = base;
-  if (guard) {
-    os::protect_none(reinterpret_cast<void *>(end), guard);
-    size_t a = align < 16 ? 16 : align;
-    user = (end - need) & ~(a - 1);
-    if (user < base) {  // an alignment beyond the block's pages: give up the tight fit
-      os::unmap(p, len + guard);
-      errno = ENOMEM;
-      return nullptr;
-    }
-  }
-  bool recorded;
-  {
-    HeapLock lock;
-    recorded = insert(LargeBlock{user, base, len + guard, n, end});
-  }
-  if (!recorded) {
-    os::unmap(p, len + guard);
-    errno = ENOMEM;
-    return nullptr;
-  }
-  stats::note_allocs(stats::kLargeSlot);
-  return reinterpret_cast<void *>(user);
-}
-
 LargeBlock *find(uintptr_t user) {
   if (!g_count || !user) return nullptr;
   for (size_t i = home(user, g_capacity);; i = (i + 1) & (g_capacity - 1)) {
@@ -111,8 +62,8 @@ bool insert(const LargeBlock &block) {
   g_slots[i] = block;
   ++g_count;
   g_mapped += block.map_len;
-  stats::note_mapped(static_cast<int64_t>(block.map_len));
-  stats::note_large(static_cast<int64_t>(block.map_len));
+  counters::note_mapped(static_cast<int64_t>(block.map_len));
+  counters::note_large(static_cast<int64_t>(block.map_len));
   return true;
 }
 
@@ -129,8 +80,8 @@ void erase(LargeBlock *slot) {
     hole = i;
   }
   g_mapped -= slot_len;
-  stats::note_mapped(-static_cast<int64_t>(slot_len));
-  stats::note_large(-static_cast<int64_t>(slot_len));
+  counters::note_mapped(-static_cast<int64_t>(slot_len));
+  counters::note_large(-static_cast<int64_t>(slot_len));
   g_slots[hole] = LargeBlock{};
   --g_count;
 }
@@ -139,8 +90,8 @@ size_t count() { return g_count; }
 size_t mapped_bytes() { return g_mapped; }
 void resize(LargeBlock *slot, size_t map_len) {
   g_mapped = g_mapped - slot->map_len + map_len;
-  stats::note_mapped(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
-  stats::note_large(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
+  counters::note_mapped(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
+  counters::note_large(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
   slot->map_len = map_len;
   slot->end = slot->base + map_len;
 }

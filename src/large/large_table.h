@@ -1,9 +1,9 @@
-// LARGE blocks: one mapping each, found through a hash table keyed by the user pointer.
+// The LARGE table: every live LARGE block, found by the pointer the program holds.
 //
 // The table lives in its own mapping, out of reach of any user block, so validating a pointer
 // never reads memory that is not ours. Open addressing with linear probing, load at most 1/2,
 // backward-shift deletion (no tombstones): lookups are O(1) expected. The caller holds the heap
-// lock for every table operation; mapping and unmapping happen outside it (heap.cpp).
+// lock for every table operation; mapping and unmapping happen outside it (large_block.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -20,11 +20,6 @@ struct LargeBlock {
 };
 
 namespace large {
-
-// Maps a block of n bytes (room for `need` >= n) aligned to `align` (a power of two) and records
-// it. Takes the heap lock itself, around the table only. nullptr with errno = ENOMEM when the
-// system refuses. Under FT_MALLOC_GUARD the block ends against a PROT_NONE page.
-void *allocate(size_t n, size_t need, size_t align);
 
 LargeBlock *find(uintptr_t user);
 // False when the table had to grow and could not.

@@ -1,4 +1,4 @@
-#include "lock.h"
+#include "os/heap_lock.h"
 
 namespace ft {
 

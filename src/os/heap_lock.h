@@ -14,7 +14,7 @@ extern uint64_t g_lock_acquisitions;  // every acquisition; written under the lo
 // How deep this thread is in taking, holding or releasing the heap lock: raised before the
 // mutex is asked for, lowered after it is released, so that a fork() from a signal handler that
 // interrupted this thread anywhere in between knows the lock may be its own and must not wait
-// for it (fork.cpp). A byte of initial-exec TLS.
+// for it (api/fork_handlers.cpp). A byte of initial-exec TLS.
 extern __thread uint8_t t_lock_depth __attribute__((tls_model("initial-exec")));
 
 inline void heap_lock() {

@@ -1,6 +1,6 @@
-#include "os.h"
+#include "os/mapping.h"
 
-#include "stats.h"
+#include "base/counters.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -37,7 +37,7 @@ void fail_maps(unsigned long, unsigned long) {}
 
 namespace {
 void *map_raw(void *hint, size_t len) {
-  stats::bump(stats::g_counters.maps);
+  counters::bump(counters::g_counters.maps);
   void *p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
@@ -83,7 +83,7 @@ void *map_aligned(size_t len, size_t align) {
 }
 
 void unmap(void *p, size_t len) {
-  stats::bump(stats::g_counters.unmaps);
+  counters::bump(counters::g_counters.unmaps);
   munmap(p, len);
 }
 

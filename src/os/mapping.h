@@ -1,4 +1,11 @@
-// The only door to the kernel: every mmap, munmap, mremap and madvise of ft_malloc goes through here.
+// The only door to the kernel's virtual memory: every mmap, munmap, mremap, mprotect and madvise
+// of the allocator goes through here (the call log and the rescue allocator map their own pages
+// with raw system calls, so that those never count among the heap's, nor fail under the tests'
+// fault injection).
+//
+// The contract: lengths are multiples of the page size (round_to_pages); map() returns fresh,
+// zero-filled, read-write, private anonymous pages or nullptr when the system refuses (errno is
+// the kernel's); nothing here takes the heap lock or allocates.
 #pragma once
 #include <cstddef>
 #include <cstdint>

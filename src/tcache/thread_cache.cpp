@@ -1,12 +1,12 @@
-#include "thread_cache.h"
+#include "tcache/thread_cache.h"
 
 #include <pthread.h>
 
-#include "config.h"
-#include "lock.h"
-#include "os.h"
-#include "stats.h"
-#include "zone_heap.h"
+#include "base/counters.h"
+#include "base/settings.h"
+#include "os/heap_lock.h"
+#include "os/mapping.h"
+#include "zone/zone_pool.h"
 
 namespace ft {
 
@@ -20,7 +20,7 @@ namespace {
 void give_up_all(ThreadCache *tc) {
   for (unsigned c = 0; c < kCachedClasses; ++c) {
     flush_class(tc, c);
-    zone_heap::release_home(&tc->classes[c].home);
+    zone_pool::release_home(&tc->classes[c].home);
   }
 }
 
@@ -49,7 +49,6 @@ void thread_exit(void *arg) {
 
 ThreadCache *attach() {
   if (t_state != kUnattached) return nullptr;
-  ensure_init();
   if (!g_config.tcache) {
     t_state = kOff;
     return nullptr;
@@ -91,18 +90,18 @@ ThreadCache *attach() {
 uintptr_t refill(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   // Half the capacity: the next frees have room, the next mallocs have chunks.
-  stats::fold(tc, c);
+  fold_counts(tc, c);
   flush_out(tc, c);  // the lock is taken anyway; their zones may empty
-  unsigned got = zone_heap::take_batch(c, cc.slot, cc.capacity / 2, &cc.home);
+  unsigned got = zone_pool::take_batch(c, cc.slot, cc.capacity / 2, &cc.home);
   if (!got) return 0;
   cc.count = got - 1;
   return cc.slot[got - 1];
 }
 
 void flush_class(ThreadCache *tc, unsigned c) {
-  stats::fold(tc, c);
+  fold_counts(tc, c);
   ClassCache &cc = tc->classes[c];
-  if (cc.count) zone_heap::give_batch(cc.slot, cc.count);
+  if (cc.count) zone_pool::give_batch(cc.slot, cc.count);
   cc.count = 0;
   flush_out(tc, c);
 }
@@ -110,7 +109,13 @@ void flush_class(ThreadCache *tc, unsigned c) {
 void after_fork_in_child() {
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all)
     if (tc != t_cache)  // an idle cache has no home: its thread gave them up at exit
-      for (unsigned c = 0; c < kCachedClasses; ++c) zone_heap::release_home(&tc->classes[c].home);
+      for (unsigned c = 0; c < kCachedClasses; ++c) zone_pool::release_home(&tc->classes[c].home);
+}
+
+void fold_counts(ThreadCache *tc, unsigned c) {
+  uint64_t a = tc->pending_allocs[c];
+  tc->pending_allocs[c] = 0;
+  if (a) counters::note_allocs(c, a);
 }
 
 void turn_off_in_this_thread() {
@@ -120,7 +125,7 @@ void turn_off_in_this_thread() {
 
 void flush_out(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
-  if (cc.out_count) zone_heap::give_batch(cc.out, cc.out_count);
+  if (cc.out_count) zone_pool::give_batch(cc.out, cc.out_count);
   cc.out_count = 0;
 }
 
@@ -129,10 +134,10 @@ void flush_current() {
 }
 
 void flush_half(ThreadCache *tc, unsigned c) {
-  stats::fold(tc, c);
+  fold_counts(tc, c);
   ClassCache &cc = tc->classes[c];
   unsigned half = cc.count / 2;
-  zone_heap::give_batch(cc.slot, half);
+  zone_pool::give_batch(cc.slot, half);
   for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
   cc.count -= half;
 }

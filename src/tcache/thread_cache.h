@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "size_class.h"
-#include "zone.h"
+#include "base/size_class.h"
+#include "zone/zone.h"
 
 namespace ft {
 
@@ -43,7 +43,7 @@ constexpr uint32_t out_capacity(unsigned c) {
 struct ClassCache {
   uint32_t count;
   uint32_t capacity;
-  // The zone this class refills from, owned by this cache (zone_heap::take_batch); every cached
+  // The zone this class refills from, owned by this cache (zone_pool::take_batch); every cached
   // chunk comes from it, so a thread's cache pins at most one zone per class: a free into
   // another zone goes to `out`. Changed only by this thread (under the lock).
   Zone *home;
@@ -55,7 +55,7 @@ struct ClassCache {
 
 struct ThreadCache {
   ClassCache classes[kCachedClasses];
-  // Mallocs served by the cache, not yet folded into the statistics (stats.h).
+  // Mallocs served by the cache, not yet folded into the counters (fold_counts, base/counters.h).
   uint64_t pending_allocs[kCachedClasses];
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
   ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
@@ -94,6 +94,8 @@ void after_fork_in_child();
 // This thread stops using its cache, for good (a fork child on the rescue allocator): every call
 // takes the slow path from now on.
 void turn_off_in_this_thread();
+// Folds class c's mallocs served by the cache into the counters.
+void fold_counts(ThreadCache *tc, unsigned c);
 // Gives class c's waiting frees of other zones back to them.
 void flush_out(ThreadCache *tc, unsigned c);
 

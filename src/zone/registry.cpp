@@ -1,7 +1,7 @@
-#include "registry.h"
+#include "zone/registry.h"
 
-#include "os.h"
-#include "zone.h"
+#include "os/mapping.h"
+#include "zone/zone.h"
 
 namespace ft::registry {
 static_assert(size_t{1} << kGranuleBits == kZoneGranule);

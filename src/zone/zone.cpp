@@ -1,6 +1,6 @@
-#include "zone.h"
+#include "zone/zone.h"
 
-#include "valgrind_hooks.h"
+#include "base/valgrind_hooks.h"
 
 namespace ft {
 
@@ -26,6 +26,7 @@ void Zone::init(unsigned cls) {
 }
 
 uint32_t Zone::take(bool *fresh) {
+  FT_ASSERT(avail > 0 && summary != 0);
   uint64_t *map = avail_map();
   unsigned w = static_cast<unsigned>(__builtin_ctzll(summary));
   uint64_t bits = map[w];
@@ -35,12 +36,14 @@ uint32_t Zone::take(bool *fresh) {
   if (!bits) summary &= ~(uint64_t{1} << w);
   --avail;
   uint32_t i = w * 64 + b;
+  FT_ASSERT(i < chunks && !is_live(i));
   *fresh = i >= hwm;
   if (*fresh) hwm = i + 1;
   return i;
 }
 
 void Zone::give(uint32_t i) {
+  FT_ASSERT(i < chunks && !is_avail(i) && !is_live(i) && avail < chunks);
   avail_map()[i / 64] |= uint64_t{1} << (i % 64);
   summary |= uint64_t{1} << (i / 64);
   ++avail;

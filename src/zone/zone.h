@@ -2,7 +2,8 @@
 //
 //   base                                                                  base + zone_size
 //   | Zone header | avail bitmap | live bitmap | size codes | chunk 0 | chunk 1 | ... |
-//     64 B          1 bit/chunk    1 bit/chunk   4 or 32 bits  at data_offset, chunk_size apart
+//     128 B         1 bit/chunk    1 bit/chunk   4 or 32 bits  at data_offset, chunk_size apart
+//   (the numbers in this diagram are pinned by static_asserts below)
 //
 // All chunk state lives out of band, in the header pages, so a write through a dangling or
 // overflowing user pointer cannot corrupt it, a double free is a live bit already clear, and the
@@ -23,8 +24,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "config.h"
-#include "size_class.h"
+#include "base/debug_assert.h"
+#include "base/secret.h"
+#include "base/size_class.h"
 
 namespace ft {
 
@@ -130,12 +132,11 @@ struct Zone {
   uint32_t live_offset;      // = layout().live_offset
   uint32_t codes_offset;     // = layout().codes_offset
   // The thread cache's home slot when a thread cache refills from this zone alone (off its
-  // class's list meanwhile), else nullptr. See zone_heap::take_batch.
-  Zone **owner;
-  uint64_t unused;
+  // class's list meanwhile), else nullptr. See zone_pool::take_batch.
+  Zone **owner;              // the fields above fill the first cache line, the links the second
   Zone *next, *prev;         // the class's list of zones with free chunks
   Zone *next_all, *prev_all; // every zone, for the dump and the heap check
-  uint64_t unused2[3];
+  uint64_t pad_second_line[4];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }
@@ -149,7 +150,7 @@ struct Zone {
   bool empty() const { return avail == chunks; }
 
   bool is_live(uint32_t i) const { return (__atomic_load_n(&live_map()[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
-  bool is_avail(uint32_t i) { return (avail_map()[i / 64] >> (i % 64)) & 1; }
+  bool is_avail(uint32_t i) const { return (const_cast<Zone *>(this)->avail_map()[i / 64] >> (i % 64)) & 1; }
 
   // Where p falls: the chunk index and whether p is that chunk's start. False if outside the chunks.
   bool locate(uintptr_t p, uint32_t *index, bool *exact) const {
@@ -171,11 +172,18 @@ struct Zone {
   // Live bits are changed with atomic read-modify-writes: a later per-thread cache flips them
   // without the heap lock. Return the previous state of the bit.
   // (Written as fetch-op & mask so that the compiler emits one `lock bts` / `lock btr`.)
+  // A chunk handed out is neither avail nor live (the debug build asserts it: handing out a
+  // chunk twice is the allocator's own bug). clear_live is also how a free finds a double free,
+  // so it asserts nothing about the chunk's state.
   bool set_live(uint32_t i) {
+    FT_ASSERT(i < chunks && !is_avail(i));
     uint64_t m = uint64_t{1} << (i % 64);
-    return __atomic_fetch_or(&live_map()[i / 64], m, __ATOMIC_RELEASE) & m;
+    bool was = __atomic_fetch_or(&live_map()[i / 64], m, __ATOMIC_RELEASE) & m;
+    FT_ASSERT(!was);
+    return was;
   }
   bool clear_live(uint32_t i) {
+    FT_ASSERT(i < chunks);
     uint64_t m = uint64_t{1} << (i % 64);
     return __atomic_fetch_and(&live_map()[i / 64], ~m, __ATOMIC_RELAXED) & m;
   }
@@ -183,8 +191,9 @@ struct Zone {
   // Records the size the program asked for (inline: every malloc does it).
   void set_size(uint32_t i, size_t n) {
     if (class_is_tiny(class_index)) set_size_tiny(i, n);
-    else reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n);
+    else set_size_small(i, n);
   }
+  void set_size_small(uint32_t i, size_t n) { reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n); }
   void set_size_tiny(uint32_t i, size_t n) {
     size_t d = chunk_size - n;
     unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
@@ -210,6 +219,7 @@ struct Zone {
     return (__atomic_load_n(const_cast<Zone *>(this)->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
   }
 };
-static_assert(sizeof(Zone) == kZoneHeaderSize);
+static_assert(sizeof(Zone) == kZoneHeaderSize && kZoneHeaderSize == 128, "the diagram above: a 128 B header");
+static_assert(offsetof(Zone, next) == 64, "the list links open the header's second cache line");
 
 }  // namespace ft

@@ -1,15 +1,13 @@
-#include "zone_heap.h"
+#include "zone/zone_pool.h"
 
 #include <cerrno>
 
-#include "config.h"
-#include "fork_rescue.h"
-#include "os.h"
-#include "registry.h"
-#include "stats.h"
-#include "valgrind_hooks.h"
+#include "base/counters.h"
+#include "base/valgrind_hooks.h"
+#include "os/mapping.h"
+#include "zone/registry.h"
 
-namespace ft::zone_heap {
+namespace ft::zone_pool {
 namespace {
 
 // One wholly free zone per class stays mapped: the next malloc of that class needs no mmap.
@@ -55,7 +53,6 @@ void push_back(ClassList &l, Zone *z) {
 Zone *map_zone(unsigned c, HeapLock &lock) {
   const ZoneLayout &l = kLayouts[c];
   lock.unlock();
-  ensure_init();
   void *mem = os::map_aligned(l.zone_size, kZoneGranule);
   lock.relock();
   if (!mem) return nullptr;
@@ -72,8 +69,8 @@ Zone *map_zone(unsigned c, HeapLock &lock) {
   g_all = z;
   ++g_zone_count;
   g_mapped += l.zone_size;
-  stats::note_mapped(static_cast<int64_t>(l.zone_size));
-  stats::bump(stats::g_counters.zones_mapped[c]);
+  counters::note_mapped(static_cast<int64_t>(l.zone_size));
+  counters::bump(counters::g_counters.zones_mapped[c]);
   ClassList &list = g_lists[c];
   push_front(list, z);
   ++list.empty_zones;
@@ -131,8 +128,8 @@ Zone *on_empty(Zone *z) {
   registry::erase(z, z->layout().zone_size);
   --g_zone_count;
   g_mapped -= z->layout().zone_size;
-  stats::note_mapped(-static_cast<int64_t>(z->layout().zone_size));
-  stats::bump(stats::g_counters.zones_returned[z->class_index]);
+  counters::note_mapped(-static_cast<int64_t>(z->layout().zone_size));
+  counters::bump(counters::g_counters.zones_returned[z->class_index]);
   return z;
 }
 
@@ -144,7 +141,7 @@ bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *
   if (z->empty()) --list.empty_zones;
   *index = z->take(fresh);
   if (!z->avail) unlink(list, z);
-  stats::note_chunks_out(c, 1);
+  counters::note_chunks_out(c, 1);
   *zone = z;
   return true;
 }
@@ -164,7 +161,7 @@ void *allocate(unsigned c, size_t n, bool zero) {
   z->set_size(i, n);
   z->set_live(i);
   size_t usable = z->usable(i);
-  stats::note_allocs(c);
+  counters::note_allocs(c);
   lock.unlock();
   char *p = z->chunk(i);
   // The chunk is the caller's now: clear it outside the lock. Untouched pages are zero already.
@@ -174,7 +171,7 @@ void *allocate(unsigned c, size_t n, bool zero) {
 
 Zone *free_chunk(Zone *z, uint32_t i) {
   z->clear_live(i);
-  stats::note_chunks_out(z->class_index, -1);
+  counters::note_chunks_out(z->class_index, -1);
   return return_chunk(z, i);
 }
 
@@ -198,7 +195,7 @@ unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, Zone **home) {
     uint32_t i = z->take(&fresh);
     out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
   }
-  stats::note_chunks_out(c, got);
+  counters::note_chunks_out(c, got);
   return got;
 }
 
@@ -234,7 +231,7 @@ void give_batch(const uintptr_t *chunks, unsigned n) {
       z->locate(p, &i, &exact);  // a cached chunk is always a chunk start
       // The statistics once per run of one class (a batch is normally one class).
       if (z->class_index != run_class) {
-        if (run) stats::note_chunks_out(run_class, -run);
+        if (run) counters::note_chunks_out(run_class, -run);
         run_class = z->class_index, run = 0;
       }
       ++run;
@@ -243,7 +240,7 @@ void give_batch(const uintptr_t *chunks, unsigned n) {
       if (nd < kMaxDeferred) deferred[nd++] = gone;
       else os::unmap(gone, gone->layout().zone_size);
     }
-    if (run) stats::note_chunks_out(run_class, -run);
+    if (run) counters::note_chunks_out(run_class, -run);
   }
   for (unsigned k = 0; k < nd; ++k) os::unmap(deferred[k], deferred[k]->layout().zone_size);
 }
@@ -261,8 +258,8 @@ void detach(Zone *z) {
   registry::erase(z, z->layout().zone_size);
   --g_zone_count;
   g_mapped -= z->layout().zone_size;
-  stats::note_mapped(-static_cast<int64_t>(z->layout().zone_size));
-  stats::bump(stats::g_counters.zones_returned[z->class_index]);
+  counters::note_mapped(-static_cast<int64_t>(z->layout().zone_size));
+  counters::bump(counters::g_counters.zones_returned[z->class_index]);
 }
 
 // Gives back the whole pages covered by free chunks of a zone in use.
@@ -286,7 +283,6 @@ bool purge_free_pages(Zone *z) {
 }  // namespace
 
 bool trim() {
-  if (rescue::on()) return false;
   bool released = false;
   constexpr unsigned kBatch = 64;  // zones unmapped per lock release
   for (;;) {
@@ -311,4 +307,4 @@ Zone *all_zones() { return g_all; }
 size_t zone_count() { return g_zone_count; }
 size_t mapped_bytes() { return g_mapped; }
 
-}  // namespace ft::zone_heap
+}  // namespace ft::zone_pool

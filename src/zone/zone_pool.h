@@ -1,5 +1,6 @@
-// TINY and SMALL blocks: for each size class, the list of its zones that have a free chunk (but
-// the thread caches' home zones, which are theirs alone while they refill from them).
+// The zone pool: every TINY and SMALL zone, and for each size class the list of its zones that
+// have a free chunk (but the thread caches' home zones, which are theirs alone while they refill
+// from them). The pool is the shared heap the one mutex guards.
 //
 // malloc takes the lowest free chunk of the first zone on its class's list: O(1). free gives the
 // chunk back to the zone the registry names; a zone that becomes wholly free is unmapped, except
@@ -10,10 +11,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "lock.h"
-#include "zone.h"
+#include "os/heap_lock.h"
+#include "zone/zone.h"
 
-namespace ft::zone_heap {
+namespace ft::zone_pool {
 
 struct ClassList {
   Zone *head;            // zones with at least one free chunk; wholly free ones at the back
@@ -56,4 +57,4 @@ Zone *all_zones();
 size_t zone_count();
 size_t mapped_bytes();
 
-}  // namespace ft::zone_heap
+}  // namespace ft::zone_pool

@@ -35,7 +35,7 @@ FUZZ_RUN_ARGS  = -max_len=4096 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_ARGS)
 FUZZ_HARNESS_FLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer -Iinc
 
 # The allocator's sources, as the top Makefile picks them.
-FUZZ_LIB_SRCS := $(filter-out show_alloc_mem/ft_heap%.cpp,$(wildcard src/*.cpp) $(wildcard show_alloc_mem/*.cpp))
+FUZZ_LIB_SRCS := $(LIB_SRCS)
 
 FUZZ_COV_DIR  := $(FUZZ_BUILD)/cov
 FUZZ_COV_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_COV_DIR)/%.o)

@@ -27,7 +27,7 @@
 
 #include <algorithm>
 
-#include "trace.h"
+#include "debug/call_log_format.h"
 
 #ifndef FT_HOSTTYPE
 #define FT_HOSTTYPE ""
@@ -175,22 +175,13 @@ void set(const char *name, const char *value) {
 // The call log (README.md, "Call log format")
 // ---------------------------------------------------------------------------------------------
 
-const char kMagic[8] = {'F', 'T', 'M', 'T', 'R', 'A', 'C', 'E'};
-constexpr uint32_t kVersion = 1;
-constexpr uint8_t kOpThread = 0x80;
-constexpr uint64_t kTimeMask = (uint64_t{1} << 56) - 1;
-constexpr uint32_t kFlagForkChild = 1;
-
-struct Header {
-  char magic[8];
-  uint32_t version, header_size, record_size, block_size, flags, reserved;
-  uint64_t pid, ppid, start_monotonic_ns, start_realtime_ns;
-  char exe[256];
-};
-
-struct RawRecord {
-  uint64_t time_op, a, b, result;
-};
+using ft::call_log::Header;
+using ft::call_log::kFlagForkChild;
+using ft::call_log::kMagic;
+using ft::call_log::kOpThread;
+using ft::call_log::kTimeMask;
+using ft::call_log::kVersion;
+using RawRecord = ft::call_log::Record;
 
 struct Call {
   uint64_t time;     // ns since the log's start
@@ -406,27 +397,27 @@ int print_log(const char *path) {
     const Call &c = log.calls[i];
     print_time(stdout, c.time);
     printf(" t%u ", c.thread);
-    switch (static_cast<ft::trace::Op>(c.op)) {
-      case ft::trace::Op::kMalloc:
+    switch (static_cast<ft::call_log::Op>(c.op)) {
+      case ft::call_log::Op::kMalloc:
         printf("malloc(%llu) = ", static_cast<unsigned long long>(c.a));
         print_ptr(stdout, c.result);
         break;
-      case ft::trace::Op::kCalloc:
+      case ft::call_log::Op::kCalloc:
         printf("calloc(%llu, %llu) = ", static_cast<unsigned long long>(c.a), static_cast<unsigned long long>(c.b));
         print_ptr(stdout, c.result);
         break;
-      case ft::trace::Op::kRealloc:
+      case ft::call_log::Op::kRealloc:
         printf("realloc(");
         print_ptr(stdout, c.a);
         printf(", %llu) = ", static_cast<unsigned long long>(c.b));
         print_ptr(stdout, c.result);
         break;
-      case ft::trace::Op::kFree:
+      case ft::call_log::Op::kFree:
         printf("free(");
         print_ptr(stdout, c.a);
         printf(")");
         break;
-      case ft::trace::Op::kMemalign:
+      case ft::call_log::Op::kMemalign:
         printf("memalign(%llu, %llu) = ", static_cast<unsigned long long>(c.a), static_cast<unsigned long long>(c.b));
         print_ptr(stdout, c.result);
         break;
@@ -550,17 +541,17 @@ void *replay_thread(void *arg) {
     if (r.dep[i] != kNone) old = wait_result(r, r.dep[i]);
     void *p = nullptr;
     // A call that failed in the program (NULL, and not a realloc that freed) fails here too.
-    bool failed = c.op != static_cast<uint8_t>(ft::trace::Op::kFree) && !c.result &&
-                  !(c.op == static_cast<uint8_t>(ft::trace::Op::kRealloc) && !c.b);
-    switch (failed ? ft::trace::Op{} : static_cast<ft::trace::Op>(c.op)) {
-      case ft::trace::Op::kMalloc:
+    bool failed = c.op != static_cast<uint8_t>(ft::call_log::Op::kFree) && !c.result &&
+                  !(c.op == static_cast<uint8_t>(ft::call_log::Op::kRealloc) && !c.b);
+    switch (failed ? ft::call_log::Op{} : static_cast<ft::call_log::Op>(c.op)) {
+      case ft::call_log::Op::kMalloc:
         p = malloc(c.a);
         touch(p, c.a);
         break;
-      case ft::trace::Op::kCalloc:
+      case ft::call_log::Op::kCalloc:
         p = calloc(c.a, c.b);
         break;
-      case ft::trace::Op::kRealloc:
+      case ft::call_log::Op::kRealloc:
         if (c.a && r.dep[i] == kNone) {  // a block from before the log: realloc a new one
           p = malloc(c.b);
           touch(p, c.b);
@@ -569,10 +560,10 @@ void *replay_thread(void *arg) {
           if (p && c.b) touch(p, c.b);
         }
         break;
-      case ft::trace::Op::kFree:
+      case ft::call_log::Op::kFree:
         if (r.dep[i] != kNone) free(old);
         break;
-      case ft::trace::Op::kMemalign: {
+      case ft::call_log::Op::kMemalign: {
         size_t align = c.a < sizeof(void *) ? sizeof(void *) : c.a;
         if (align & (align - 1)) align = size_t{1} << (64 - __builtin_clzll(align));
         if (posix_memalign(&p, align, c.b) != 0) p = nullptr;
@@ -685,14 +676,14 @@ int replay_log(const char *path) {
     const Call &c = log.calls[i];
     r.dep[i] = kNone;
     if (c.op < 6) counts[c.op]++;
-    switch (static_cast<ft::trace::Op>(c.op)) {
-      case ft::trace::Op::kFree:
+    switch (static_cast<ft::call_log::Op>(c.op)) {
+      case ft::call_log::Op::kFree:
         if (c.a) {
           r.dep[i] = consume_newest(c.a);
           if (r.dep[i] == kNone) unknown++;
         }
         break;
-      case ft::trace::Op::kRealloc:
+      case ft::call_log::Op::kRealloc:
         if (!c.result && c.b) break;  // failed: the old block stays; the replay skips the call
         if (c.a) {
           r.dep[i] = consume_oldest(c.a);
@@ -700,9 +691,9 @@ int replay_log(const char *path) {
         }
         if (c.result) produce(c.result, i);
         break;
-      case ft::trace::Op::kMalloc:
-      case ft::trace::Op::kCalloc:
-      case ft::trace::Op::kMemalign:
+      case ft::call_log::Op::kMalloc:
+      case ft::call_log::Op::kCalloc:
+      case ft::call_log::Op::kMemalign:
         if (c.result) produce(c.result, i);
         break;
       default:

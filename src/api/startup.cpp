@@ -1,0 +1,32 @@
+#include "api/startup.h"
+
+#include <sched.h>
+
+#include "api/fork_handlers.h"
+#include "base/secret.h"
+#include "base/settings.h"
+#include "debug/call_log.h"
+#include "os/mapping.h"
+
+namespace ft {
+
+constinit int g_start_state = kNotStarted;
+
+void start_slow() {
+  int expected = kNotStarted;
+  if (__atomic_compare_exchange_n(&g_start_state, &expected, kStarting, false, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE)) {
+    os::init_page_size();
+    read_secret();
+    read_environment();
+    __atomic_store_n(&g_start_state, kStarted, __ATOMIC_RELEASE);
+    // After kStarted: pthread_atfork may itself call malloc, which must then find us ready.
+    install_fork_handlers();
+    if (g_config.trace) call_log::open(g_config.trace_path);
+    return;
+  }
+  // Another thread is reading the environment: a few instructions, no allocation.
+  while (__atomic_load_n(&g_start_state, __ATOMIC_ACQUIRE) != kStarted) sched_yield();
+}
+
+}  // namespace ft

@@ -1,0 +1,52 @@
+// Running counters for the statistics: bumped by the layers that do the work (mappings, zones,
+// LARGE blocks, the caches' mallocs), read by introspect/statistics.h. A leaf: it knows only the
+// size classes.
+//
+// Counting costs the fast paths one increment per malloc and nothing per free: a thread counts
+// its cached mallocs in its own cache and folds them in here when it refills or flushes a class.
+// Frees are allocations minus live blocks; live blocks and bytes come from walking the bitmaps at
+// snapshot time. Peaks are kept where chunks leave and re-enter their zones (under the heap lock),
+// so they include the few chunks thread caches hold.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "base/size_class.h"
+
+namespace ft::counters {
+
+inline constexpr unsigned kLargeSlot = kClassCount;  // the counters' slot for LARGE blocks
+inline constexpr unsigned kSlots = kClassCount + 1;
+
+// Updated with relaxed atomics where several threads may bump them without the lock, with plain
+// arithmetic where the comment says "under the heap lock".
+struct Counters {
+  uint64_t allocs[kSlots];
+  uint64_t out_chunks[kClassCount];   // chunks out of their zones: live or in a thread cache
+  uint64_t peak_out_chunks[kClassCount];
+  uint64_t zones_mapped[kClassCount];
+  uint64_t zones_returned[kClassCount];
+  uint64_t maps, unmaps;              // mmap and munmap calls
+  uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
+  int64_t live_bytes;
+  uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
+};
+extern Counters g_counters;
+
+inline void bump(uint64_t &c, uint64_t v = 1) { __atomic_fetch_add(&c, v, __ATOMIC_RELAXED); }
+inline void note_allocs(unsigned slot, uint64_t n = 1) { bump(g_counters.allocs[slot], n); }
+// A LARGE mapping of `bytes` was made (bytes < 0: unmapped); under the heap lock.
+void note_large(int64_t bytes);
+// n chunks of class c left their zones (n < 0: came back); under the heap lock.
+inline void note_chunks_out(unsigned c, int64_t n) {
+  uint64_t out = g_counters.out_chunks[c] += static_cast<uint64_t>(n);
+  if (out > g_counters.peak_out_chunks[c]) g_counters.peak_out_chunks[c] = out;
+  note_large(n * static_cast<int64_t>(class_size(c)));
+}
+// A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
+inline void note_mapped(int64_t bytes) {
+  g_counters.mapped_bytes += static_cast<uint64_t>(bytes);
+  if (g_counters.mapped_bytes > g_counters.peak_mapped_bytes) g_counters.peak_mapped_bytes = g_counters.mapped_bytes;
+}
+
+}  // namespace ft::counters

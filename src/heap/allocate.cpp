@@ -1,0 +1,50 @@
+#include "heap/allocate.h"
+
+#include "base/valgrind_hooks.h"
+#include "debug/debug_modes.h"
+#include "debug/leaks.h"
+#include "heap/fork_rescue.h"
+#include "large/large_block.h"
+#include "tcache/cache_fast_path.h"
+#include "zone/zone_pool.h"
+
+namespace ft {
+namespace {
+
+// A TINY or SMALL block: from this thread's cache when the class is cached, else from the zones.
+void *zone_alloc(unsigned c, size_t n, bool zero) {
+  if (c < kCachedClasses) {
+    if (ThreadCache *tc = tcache::current()) {
+      void *p = cache_take(tc, c, n, zero);
+      return p ? p : fail(ENOMEM);
+    }
+  }
+  return zone_pool::allocate(c, n, zero);
+}
+
+}  // namespace
+
+void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
+  if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
+  if (rescue::on()) return rescue::allocate(n, align, zero);
+  size_t need = debug::padded(n);
+  void *p = nullptr;
+  size_t room = n;  // the bytes of the chunk from p on, for valgrind
+  if (need <= kSmallMax && align <= kMaxChunkAlign) {
+    unsigned c = class_of(need > at_least ? need : at_least);
+    // Chunks fall on their size's lowest set bit: 4096 B chunks and above always on a page.
+    while (kLayouts[c].chunk_align < align) ++c;
+    p = zone_alloc(c, n, zero);
+    room = kLayouts[c].chunk_size;
+  } else {
+    p = large::allocate(n, need, align);  // fresh pages: zero already
+  }
+  if (p && g_config.debug()) {
+    debug::on_alloc(p, n, zero);
+    if (g_config.leaks) leaks::record(p, n, caller);
+    if (g_config.valgrind) vg::on_alloc(p, n, room, zero);
+  }
+  return p;
+}
+
+}  // namespace ft

@@ -1,0 +1,39 @@
+// Where every allocation ends, whatever entry point it came from: a chunk of the first class
+// that holds the request (and the debug modes' padding) at the alignment asked, from this
+// thread's cache or the zone pool, or a LARGE mapping. And the pieces every entry point shares:
+// the request limit, errno on failure, the call log.
+#pragma once
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+#include "base/settings.h"
+#include "base/size_class.h"
+#include "debug/call_log.h"
+
+namespace ft {
+
+// Larger requests fail: pointer differences within a block must fit ptrdiff_t (glibc's rule).
+inline constexpr size_t kMaxRequest = PTRDIFF_MAX;
+
+// errno = e, nullptr: every failure of an entry point goes through here.
+inline void *fail(int e) {
+  errno = e;
+  return nullptr;
+}
+
+inline bool is_pow2(size_t a) { return a && !(a & (a - 1)); }
+
+// n bytes aligned to `align` (a power of two), zeroed when `zero`; `caller` is the return
+// address of the entry point the program called (FT_MALLOC_LEAKS). at_least: a chunk of at least
+// that many bytes even if n needs fewer (realloc's growth room). nullptr with errno = ENOMEM.
+void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least = 0);
+
+// Logs one call for FT_MALLOC_TRACE; only the entry-level functions log, never their helpers.
+template <typename T>
+T *traced(call_log::Op op, uint64_t a, uint64_t b, T *result) {
+  if (g_config.trace) call_log::record(op, a, b, reinterpret_cast<uint64_t>(result));
+  return result;
+}
+
+}  // namespace ft

@@ -1,0 +1,123 @@
+#include "heap/realloc.h"
+
+#include "base/valgrind_hooks.h"
+#include "debug/debug_modes.h"
+#include "debug/leaks.h"
+#include "heap/allocate.h"
+#include "heap/fork_rescue.h"
+#include "heap/resolve.h"
+#include "large/large_block.h"
+#include "os/heap_lock.h"
+
+namespace ft {
+namespace {
+
+// realloc in a rescue child: a new rescue block, the old one's bytes copied.
+void *rescue_realloc(void *p, size_t n) {
+  if (!p) return rescue::allocate(n, kMinAlign, false);
+  if (!n) {
+    rescue::release(p);
+    return nullptr;
+  }
+  size_t old = rescue::usable_size(p);
+  if (!old) old = inherited_usable(p);
+  void *q = rescue::allocate(n, kMinAlign, false);
+  if (!q) return nullptr;
+  memcpy(q, p, old < n ? old : n);
+  rescue::release(p);
+  return q;
+}
+
+void *reallocate(void *p, size_t n, void *caller) {
+  if (rescue::on()) return rescue_realloc(p, n);
+  if (!p) return allocate(n, kMinAlign, false, caller);
+  if (!n) {
+    heap_free_slow(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
+    return nullptr;
+  }
+  if (n > kMaxRequest) return fail(ENOMEM);
+  size_t old_usable;
+  bool shrinking;
+  size_t at_least = 0;  // growth room for a TINY or SMALL block that moves
+  size_t need = debug::padded(n);
+  {
+    HeapLock lock;
+    Ref r = resolve(p);
+    if (r.fault.fault != Fault::kNone) {
+      lock.unlock();
+      report_fault(Call::kRealloc, p, r.fault);
+      return fail(EINVAL);
+    }
+    check_canary(Call::kRealloc, p, r);
+    // Under valgrind the bytes past the size asked are no-access: copy only those asked.
+    old_usable = g_config.valgrind ? r.size() : r.usable();
+    if (r.zone) {
+      size_t chunk = r.zone->chunk_size;
+      shrinking = need <= chunk;
+      if (!shrinking && need <= kSmallMax) at_least = grown_room(need, chunk);
+      if (shrinking && !shrink_moves(chunk, n)) {
+        size_t old_size = r.size();
+        vg::open(p, chunk);
+        r.zone->set_size(r.index, n);
+        if (g_config.valgrind) vg::on_resize(p, old_size, n, chunk);
+        if (g_config.check) debug::write_canary(p, n);
+        return p;
+      }
+    } else {
+      LargeBlock *b = r.large;
+      // Under FT_MALLOC_GUARD the block must keep ending at its guard page: it always moves.
+      shrinking = need <= b->usable() && !g_config.guard;
+      if (shrinking) {  // in place; whole pages past the new end go back to the system
+        if (g_config.valgrind) vg::on_resize(p, b->size, n, n);
+        large::Unmap tail = large::shrink(b, n, need);
+        if (g_config.check) debug::write_canary(p, n);
+        lock.unlock();
+        tail.run();
+        return p;
+      }
+      if (n > kSmallMax && large::can_regrow(*b)) {  // grow by moving page tables, not bytes
+        size_t old_size;
+        void *q = large::regrow(b, n, need, lock, &old_size);
+        if (q && g_config.check) debug::write_canary(q, n);
+        if (q && g_config.valgrind) {  // moved (or grown) by the kernel: a new block for memcheck
+          vg::on_free(p);
+          vg::on_alloc(q, n, n, false);
+          vg::open(q, old_size < n ? old_size : n);
+        }
+        return q ? q : fail(ENOMEM);
+      }
+    }
+  }
+  void *q = allocate(n, kMinAlign, false, caller, at_least);
+  if (!q) {
+    if (!shrinking) return nullptr;
+    // Could not move to a smaller chunk: keep the block where it is.
+    HeapLock lock;
+    Ref r = resolve(p);
+    if (r.zone && r.fault.fault == Fault::kNone) {
+      r.zone->set_size(r.index, n);
+      if (g_config.check) debug::write_canary(p, n);
+    }
+    return p;
+  }
+  memcpy(q, p, old_usable < n ? old_usable : n);
+  heap_free_slow(p, Call::kRealloc);
+  return q;
+}
+
+}  // namespace
+
+void *heap_realloc_slow(void *p, size_t n, void *caller) {
+  void *q = reallocate(p, n, caller);
+  // A block resized in place keeps its record, with the new size.
+  if (q == p && q && g_config.leaks) leaks::record(q, n, caller);
+  return traced(call_log::Op::kRealloc, reinterpret_cast<uint64_t>(p), n, q);
+}
+
+void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
+  size_t n;
+  if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
+  return heap_realloc_slow(p, n, caller);
+}
+
+}  // namespace ft

@@ -1,0 +1,45 @@
+// LARGE blocks (above the largest SMALL class): one mapping each, recorded in the LARGE table.
+// What is done to a block: mapped and recorded, released, shrunk in place, grown with mremap.
+// Mapping and unmapping happen outside the heap lock; the table is changed under it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "large/large_table.h"
+#include "os/heap_lock.h"
+
+namespace ft::large {
+
+// Maps a block of n bytes (room for `need` >= n) aligned to `align` (a power of two) and records
+// it. Takes the heap lock itself, around the table only. nullptr with errno = ENOMEM when the
+// system refuses. Under FT_MALLOC_GUARD the block ends against a PROT_NONE page.
+void *allocate(size_t n, size_t need, size_t align);
+
+// Pages to give back to the system once the heap lock is dropped (len 0: none).
+struct Unmap {
+  uintptr_t addr;
+  size_t len;
+  void run() const;  // unmaps them; call without the lock
+};
+
+// The block is freed (under the lock): out of the table, remembered for double-free reports.
+inline Unmap release(LargeBlock *b) {
+  LargeBlock gone = *b;
+  remember_freed(gone);
+  erase(b);
+  return Unmap{gone.base, gone.map_len};
+}
+
+// Shrinks b in place to n bytes (room for `need`), under the lock: the whole pages past the new
+// end leave the mapping, to be unmapped by the caller after dropping the lock.
+Unmap shrink(LargeBlock *b, size_t n, size_t need);
+
+// Whether b can grow by moving page tables (mremap): its pointer is its mapping's start and no
+// guard page must stay at its end.
+bool can_regrow(const LargeBlock &b);
+// Grows b to n bytes (room for `need`) with mremap, dropping the lock around the system call.
+// Returns the block's address (b is stale afterwards) and its old size in *old_size, or nullptr
+// when the system refuses (the block is as it was).
+void *regrow(LargeBlock *b, size_t n, size_t need, HeapLock &lock, size_t *old_size);
+
+}  // namespace ft::large
