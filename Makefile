@@ -42,12 +42,18 @@ SRCS := $(LIB_SRCS)
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all clean fclean re install demo test test-long check-symbols inject
+.PHONY: all clean fclean re install demo test test-long check-symbols check-layers inject debug
 
-# The test build with fault injection (ft_malloc_fail_maps(), see src/os.h): never installed.
+# The test build with fault injection (ft_malloc_fail_maps(), see src/os/mapping.h): never installed.
 inject:
 	$(MAKE) BUILD=build/inject EXTRA_FLAGS=-DFT_FAULT_INJECTION NAME_A=build/inject/libft_malloc.a \
 	  NAME_SO=build/inject/libft_malloc_inject.so build/inject/libft_malloc.a
+
+# The debug build: the zone invariants asserted (FT_ASSERT, src/base/debug_assert.h) on the paths
+# that change chunk state. build/debug/libft_malloc.a; make test runs the test programs against it.
+debug:
+	$(MAKE) BUILD=build/debug EXTRA_FLAGS=-DFT_DEBUG=1 NAME_A=build/debug/libft_malloc.a \
+	  NAME_SO=build/debug/libft_malloc_debug.so build/debug/libft_malloc.a build/debug/libft_malloc_debug.so
 
 all: $(NAME_A) $(NAME_SO) $(FT_HEAP)
 
@@ -58,9 +64,13 @@ $(BUILD)/%.o: %.cpp Makefile $(FLAGS_STAMP)
 # One relocatable object holds the whole allocator: references between our files are resolved
 # inside it and our internal symbols made local, so `nm -u` on the archive names only libc, no
 # internal name can clash with the program's, and linking malloc brings every entry point.
-$(BUILD)/ft_malloc.o: $(OBJS)
+$(BUILD)/ft_malloc.o: $(BUILD)/ft_malloc_internal.o
+	objcopy --localize-hidden $< $@
+
+# The same object before its internal names are made local: the component tests
+# (test/component/) link it to reach the structures under test.
+$(BUILD)/ft_malloc_internal.o: $(OBJS)
 	$(LD) -r -o $@ $^
-	objcopy --localize-hidden $@
 
 $(NAME_A): $(BUILD)/ft_malloc.o
 	rm -f $@
@@ -96,8 +106,12 @@ demo: all
 	$(CC) -Iinc test/demo.c -L. -lft_malloc -o $(BUILD)/demo
 	./$(BUILD)/demo
 
-test: all
+test: all check-layers
 	python3 test/run_tests.py
+
+# Every include runs down the layers written in src/README.md (tools/check_layers.py).
+check-layers:
+	@python3 tools/check_layers.py
 
 # The same, with the load tests scaled up to minutes (not in CI).
 test-long: all
@@ -129,3 +143,4 @@ re: fclean
 -include test/bench/bench.mk
 -include test/fuzz/fuzz.mk
 -include test/tests.mk
+-include test/component/component.mk

@@ -1,0 +1,24 @@
+# Component tests (test/component/*_test.cpp): programs that include src/ headers and test one
+# internal structure (the zone registry, the LARGE table, the zone layouts), linked against the
+# allocator before its internal names are made local (build/ft_malloc_internal.o). Included by
+# the top Makefile; run by test/run_tests.py (component/...).
+#   make component-tests        build them into test/build/component/
+
+ifeq ($(.DEFAULT_GOAL),)
+.DEFAULT_GOAL := all
+endif
+
+COMPONENT_DIR   := test/component
+COMPONENT_BUILD := test/build/component
+COMPONENT_TESTS := $(patsubst $(COMPONENT_DIR)/%.cpp,$(COMPONENT_BUILD)/%,$(wildcard $(COMPONENT_DIR)/*_test.cpp))
+
+.PHONY: component-tests
+
+component-tests: $(COMPONENT_TESTS)
+
+# The library's own flags (C++20 without the runtime), with the tests' helpers.
+$(COMPONENT_BUILD)/%: $(COMPONENT_DIR)/%.cpp $(BUILD)/ft_malloc_internal.o test/common.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -Itest -MMD -MP $< $(BUILD)/ft_malloc_internal.o -o $@ -lpthread
+
+-include $(COMPONENT_TESTS:%=%.d)
