@@ -23,7 +23,7 @@ namespace {
 enum ForkState : uint8_t {
   kNoFork,
   kLocked,       // the prepare handler holds the heap lock (and maybe the stdio list lock)
-  kInterrupted,  // this thread was inside the locked section: nothing taken (see fork.h)
+  kInterrupted,  // this thread was inside the locked section: nothing taken (see fork_handlers.h)
 };
 // Per thread: prepare and the parent's or child's handler run on the thread that forks.
 __thread ForkState t_fork_state __attribute__((tls_model("initial-exec"))) = kNoFork;

@@ -1,7 +1,7 @@
 // make VALGRIND=1: ft_malloc tells memcheck what its blocks are, so that
 // `valgrind --tool=memcheck` on a program linked with ft_malloc finds leaks, use after free and
 // overflows as it does with glibc. Blocks are announced as malloc-like; the rest of a chunk and
-// every free chunk are no-access. Under valgrind the thread cache is off (config.cpp), so these
+// every free chunk are no-access. Under valgrind the thread cache is off (settings.cpp), so these
 // hooks sit on the slow paths only. In a normal build they are empty.
 #pragma once
 #include <cstddef>

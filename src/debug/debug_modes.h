@@ -1,4 +1,4 @@
-// The debug modes, chosen by environment variables read once at start-up (config.h):
+// The debug modes, chosen by environment variables read once at start-up (base/settings.h):
 //   FT_MALLOC_SCRIBBLE=1  new blocks read 0xAA, freed ones 0x55 (calloc still zero);
 //   FT_MALLOC_GUARD=1     a LARGE block ends against a PROT_NONE page (large/large_block.cpp);
 //   FT_MALLOC_CHECK=1     an 8-byte canary keyed with the process secret follows every block,
