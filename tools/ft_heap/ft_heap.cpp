@@ -28,12 +28,16 @@
 #include <algorithm>
 
 #include "debug/call_log_format.h"
+#include "tools/ft_heap/off_heap.h"
 
 #ifndef FT_HOSTTYPE
 #define FT_HOSTTYPE ""
 #endif
 
 namespace {
+
+// The parts of ft_heap already in files of their own (tools/ft_heap/*.h).
+using namespace ft_heap;
 
 // ---------------------------------------------------------------------------------------------
 // Usage and options
@@ -201,31 +205,6 @@ struct Log {
 
 bool by_time(const Call &a, const Call &b) {
   return a.time != b.time ? a.time < b.time : a.index < b.index;
-}
-
-// The log and the replay's tables live in mappings of their own, not in the heap under test:
-// the replay's peak must be its calls' alone, and an allocator that keeps freed memory
-// resident must not find the loader's pages to reuse (qsort would malloc a copy of the log).
-void *map_zeroed(size_t bytes) {
-  size_t total = bytes + 16;  // the length, kept for unmap; 16 keeps the array aligned
-  void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    fprintf(stderr, "ft_heap: out of memory for %zu bytes\n", bytes);
-    exit(1);
-  }
-  *static_cast<size_t *>(p) = total;
-  return static_cast<char *>(p) + 16;
-}
-
-void unmap(void *p) {
-  if (!p) return;
-  char *base = static_cast<char *>(p) - 16;
-  munmap(base, *reinterpret_cast<size_t *>(base));
-}
-
-template <class T>
-T *map_array(size_t n) {
-  return static_cast<T *>(map_zeroed((n ? n : 1) * sizeof(T)));
 }
 
 bool read_header(const char *path, Header *h, bool quiet) {
