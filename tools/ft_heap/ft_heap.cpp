@@ -28,6 +28,7 @@
 #include <algorithm>
 
 #include "debug/call_log_format.h"
+#include "tools/ft_heap/call_log_reader.h"
 #include "tools/ft_heap/off_heap.h"
 
 #ifndef FT_HOSTTYPE
@@ -176,116 +177,8 @@ void set(const char *name, const char *value) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The call log (README.md, "Call log format")
+// Print
 // ---------------------------------------------------------------------------------------------
-
-using ft::call_log::Header;
-using ft::call_log::kFlagForkChild;
-using ft::call_log::kMagic;
-using ft::call_log::kOpThread;
-using ft::call_log::kTimeMask;
-using ft::call_log::kVersion;
-using RawRecord = ft::call_log::Record;
-
-struct Call {
-  uint64_t time;     // ns since the log's start
-  uint64_t a, b, result;
-  uint64_t index;    // position in the file: ties in time keep the file's (per-thread) order
-  uint32_t thread;   // small id from the block's thread record
-  uint8_t op;
-};
-
-struct Log {
-  Header header;
-  Call *calls;
-  size_t count;
-  uint32_t threads;   // distinct thread ids
-  uint32_t max_id;
-};
-
-bool by_time(const Call &a, const Call &b) {
-  return a.time != b.time ? a.time < b.time : a.index < b.index;
-}
-
-bool read_header(const char *path, Header *h, bool quiet) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (!quiet) fprintf(stderr, "ft_heap: %s: %s\n", path, strerror(errno));
-    return false;
-  }
-  ssize_t n = pread(fd, h, sizeof *h, 0);
-  close(fd);
-  if (n != static_cast<ssize_t>(sizeof *h) || memcmp(h->magic, kMagic, 8) != 0) {
-    if (!quiet) fprintf(stderr, "ft_heap: %s: not an ft_malloc call log\n", path);
-    return false;
-  }
-  if (h->version != kVersion || h->record_size != sizeof(RawRecord) || h->block_size < 2 * sizeof(RawRecord) ||
-      h->block_size % sizeof(RawRecord) || h->header_size < sizeof(Header)) {
-    if (!quiet) fprintf(stderr, "ft_heap: %s: call log version %u not supported\n", path, h->version);
-    return false;
-  }
-  return true;
-}
-
-// Reads every written record; unwritten (zero) slots and blocks are skipped.
-bool load_log(const char *path, Log *log) {
-  memset(log, 0, sizeof *log);
-  if (!read_header(path, &log->header, false)) return false;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    fprintf(stderr, "ft_heap: %s: %s\n", path, strerror(errno));
-    return false;
-  }
-  size_t size = static_cast<size_t>(st.st_size);
-  const Header &h = log->header;
-  if (size <= h.header_size) {
-    close(fd);
-    return true;
-  }
-  auto *map = static_cast<const char *>(mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0));
-  close(fd);
-  if (map == MAP_FAILED) {
-    fprintf(stderr, "ft_heap: %s: mmap: %s\n", path, strerror(errno));
-    return false;
-  }
-  size_t per_block = h.block_size / sizeof(RawRecord);
-  size_t blocks = (size - h.header_size) / h.block_size;
-  // First pass: count, so that one array holds them all.
-  size_t count = 0;
-  for (size_t k = 0; k < blocks; ++k) {
-    auto *r = reinterpret_cast<const RawRecord *>(map + h.header_size + k * h.block_size);
-    if (r[0].time_op >> 56 != kOpThread) continue;
-    for (size_t i = 1; i < per_block; ++i)
-      if (r[i].time_op >> 56) ++count;
-  }
-  log->calls = map_array<Call>(count);
-  uint8_t *seen = nullptr;
-  size_t n = 0;
-  for (size_t k = 0; k < blocks; ++k) {
-    auto *r = reinterpret_cast<const RawRecord *>(map + h.header_size + k * h.block_size);
-    if (r[0].time_op >> 56 != kOpThread) continue;
-    uint32_t id = static_cast<uint32_t>(r[0].a);
-    if (id >= log->max_id) {
-      uint32_t old = log->max_id;
-      log->max_id = id + 1;
-      seen = static_cast<uint8_t *>(realloc(seen, log->max_id));
-      memset(seen + old, 0, log->max_id - old);
-    }
-    for (size_t i = 1; i < per_block; ++i) {
-      uint64_t op = r[i].time_op >> 56;
-      if (!op) continue;
-      if (!seen[id]) seen[id] = 1, log->threads++;
-      log->calls[n++] = Call{r[i].time_op & kTimeMask, r[i].a, r[i].b, r[i].result,
-                             (k * per_block + i), id, static_cast<uint8_t>(op)};
-    }
-  }
-  free(seen);
-  munmap(const_cast<char *>(map), size);
-  log->count = n;
-  std::sort(log->calls, log->calls + n, by_time);  // in place: introsort allocates nothing
-  return true;
-}
 
 void print_time(FILE *out, uint64_t ns) {
   fprintf(out, "%llu.%06llu", static_cast<unsigned long long>(ns / 1000000000u),
@@ -306,58 +199,27 @@ void print_wall(FILE *out, uint64_t realtime_ns) {
   fputs(buf, out);
 }
 
-// The other logs of the same run, FILE.<pid>[.<n>]: those of fork children, of programs started
-// by a process of the run, and of later images (exec) of its processes, followed down the tree.
+const char *relation_text(Relation how) {
+  switch (how) {
+    case Relation::kExec:
+      return "a later program (exec) of pid";
+    case Relation::kForkChild:
+      return "fork child of pid";
+    case Relation::kStartedBy:
+      return "started by pid";
+  }
+  return "?";
+}
+
 void print_related(FILE *out, const char *path, const Header &root) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  const char *base = slash ? slash + 1 : path;
-  if (slash) *slash = 0;
-  DIR *d = opendir(slash ? (*dir ? dir : "/") : ".");
-  if (!d) return;
-  struct Other {
-    char name[PATH_MAX + 300];
-    Header h;
-    bool listed;
-  };
-  Other *others = nullptr;
-  size_t count = 0, blen = strlen(base);
-  while (struct dirent *e = readdir(d)) {
-    if (strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.') continue;
-    const char *rest = e->d_name + blen + 1;
-    if (!*rest || strspn(rest, "0123456789.") != strlen(rest)) continue;
-    others = static_cast<Other *>(realloc(others, (count + 1) * sizeof *others));
-    Other &o = others[count];
-    snprintf(o.name, sizeof o.name, "%s/%s", slash ? (*dir ? dir : "") : ".", e->d_name);
-    o.listed = false;
-    if (read_header(o.name, &o.h, true) && o.h.start_realtime_ns >= root.start_realtime_ns) ++count;
+  RelatedLog *related;
+  size_t count = find_related_logs(path, root, &related);
+  for (size_t k = 0; k < count; ++k) {
+    const RelatedLog &o = related[k];
+    fprintf(out, "# see also %s: pid %llu, %s, %s %llu\n", o.name, static_cast<unsigned long long>(o.h.pid),
+            o.h.exe[0] ? o.h.exe : "?", relation_text(o.how), static_cast<unsigned long long>(o.of_pid));
   }
-  closedir(d);
-  // pids of the run so far; grows as logs are found.
-  uint64_t *pids = static_cast<uint64_t *>(malloc((count + 1) * sizeof *pids));
-  size_t npids = 0;
-  pids[npids++] = root.pid;
-  for (bool more = true; more;) {
-    more = false;
-    for (size_t k = 0; k < count; ++k) {
-      Other &o = others[k];
-      if (o.listed) continue;
-      const char *how = nullptr;
-      for (size_t j = 0; j < npids && !how; ++j) {
-        if (o.h.pid == pids[j]) how = "a later program (exec) of pid";
-        else if (o.h.ppid == pids[j]) how = o.h.flags & kFlagForkChild ? "fork child of pid" : "started by pid";
-      }
-      if (!how) continue;
-      o.listed = more = true;
-      pids[npids++] = o.h.pid;
-      fprintf(out, "# see also %s: pid %llu, %s, %s %llu\n", o.name, static_cast<unsigned long long>(o.h.pid),
-              o.h.exe[0] ? o.h.exe : "?", how,
-              static_cast<unsigned long long>(!strncmp(how, "a later", 7) ? o.h.pid : o.h.ppid));
-    }
-  }
-  free(pids);
-  free(others);
+  free(related);
 }
 
 int print_log(const char *path) {
@@ -408,7 +270,7 @@ int print_log(const char *path) {
   }
   print_related(stdout, path, h);
   fflush(stdout);
-  unmap(log.calls);
+  unload_log(&log);
   return 0;
 }
 
