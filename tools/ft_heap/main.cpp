@@ -5,6 +5,10 @@
 //   ft_heap --print FILE                    the call log (FT_MALLOC_TRACE) as text
 //   ft_heap --replay FILE                   the same calls, same threads, timed
 //
+// This file: the usage, the options, the dispatch to the modes and the launcher (the library
+// found, LD_PRELOAD set, PROG exec'ed). The log is read in call_log_reader.cpp, printed in
+// print.cpp and replayed in replay.cpp.
+//
 // A standalone program (not part of the library): stdio and the C library are fine here. C-style
 // C++ linked with the C driver, so nothing from libstdc++ is needed.
 #include <errno.h>
