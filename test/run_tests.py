@@ -39,7 +39,6 @@ LIB_SO = os.path.join(ROOT, "libft_malloc_%s.so" % HOST)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TIMEOUT = 60
 SCALE = 1  # --long: load tests scale their loops by this (FT_TEST_SCALE), time limits too
-INJECT_A = os.path.join(ROOT, "build", "inject", "libft_malloc.a")
 
 API = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign", "aligned_alloc",
@@ -174,97 +173,37 @@ def fail_reason(r):
 # Test programs
 
 REF = False  # --ref-glibc
-
-
-INJECT_LOCK = threading.Lock()
-INJECT_DONE = []  # [(ok, log)] once `make inject` ran
-
-
-UBSAN_A = os.path.join(ROOT, "build", "ubsan", "libft_malloc.a")
-UBSAN_LOCK = threading.Lock()
-UBSAN_DONE = []
-
-
-def build_ubsan():
-    """`make ubsan-lib` (the allocator built with -fsanitize=undefined), once per run."""
-    with UBSAN_LOCK:
-        if not UBSAN_DONE:
-            try:
-                r = run(["make", "-s", "ubsan-lib"], timeout=400)
-                UBSAN_DONE.append((r.rc == 0 and os.path.exists(UBSAN_A), r.log()))
-            except Fail as e:
-                UBSAN_DONE.append((False, e.log))
-        return UBSAN_DONE[0]
-
-
-def build_inject():
-    """`make inject` (the fault-injection archive), once per run."""
-    with INJECT_LOCK:
-        if not INJECT_DONE:
-            try:
-                r = run(["make", "-s", "inject"], timeout=300)
-                INJECT_DONE.append((r.rc == 0 and os.path.exists(INJECT_A), r.log()))
-            except Fail as e:
-                INJECT_DONE.append((False, e.log))
-        return INJECT_DONE[0]
+JOBS = 2  # -jN: tests run at once, and make's jobs
 
 
 class Binary:
-    """lib: "ft" (libft_malloc.a), "inject" (build/inject/libft_malloc.a, from `make inject`),
-    "ubsan" (build/ubsan/libft_malloc.a, from `make ubsan-lib`, with -fsanitize=undefined) or None
-    (not linked with ft_malloc: for LD_PRELOAD, or to run under glibc). extra: more compiler flags."""
+    """A test program. test/tests.mk knows how it is built: the rule of its path (test/build/NAME,
+    test/build/libNAME.so when shared). link_ft: linked with ft_malloc (-L. -lft_malloc, or the
+    archive of `make inject` or `make ubsan-lib`); under --ref-glibc those are test/build/ref/NAME,
+    built without ft_malloc to run under glibc. link_ft=False: never linked with it (for LD_PRELOAD,
+    for ft_heap, or to run under glibc). src: the source that holds the case table."""
 
-    def __init__(self, name, src, cxx=False, threads=False, link_ft=True, shared=False, ref_ok=False, lib="ft",
-                 extra=()):
-        self.name, self.src, self.cxx, self.threads = name, src, cxx, threads
-        self.link_ft, self.shared, self.ref_ok = link_ft, shared, ref_ok
-        self.lib, self.extra = (lib if link_ft else None), list(extra)
-        self.lock = threading.Lock()
+    def __init__(self, name, src, link_ft=True, shared=False, path=None):
+        self.name, self.src, self.link_ft, self.shared, self.fixed_path = name, src, link_ft, shared, path
         self.done = None  # None: not built yet; else (ok, log)
 
     @property
     def path(self):
+        if self.fixed_path:
+            return self.fixed_path
         sub = "ref" if REF and self.link_ft else ""
         name = ("lib%s.so" % self.name) if self.shared else self.name
         return os.path.join(BUILD, sub, name)
 
-    def command(self):
-        cc = "g++" if self.cxx else "gcc"
-        cmd = [cc, "-Iinc", "-O2", "-g", "-Wall", "-Wextra"]
-        if not self.cxx:
-            cmd.append("-fno-builtin")  # keep the compiler from reasoning about malloc's results
-        if self.shared:
-            cmd += ["-shared", "-fPIC"]
-        if REF and self.link_ft:
-            cmd.append("-DFT_TEST_REF_GLIBC")
-        cmd += self.extra
-        cmd += ["-o", self.path, self.src]
-        if self.lib == "inject" and not REF:
-            cmd.append(INJECT_A)
-        elif self.lib == "ubsan" and not REF:
-            cmd += [UBSAN_A, "-fsanitize=undefined", "-fno-sanitize-recover=all"]
-        elif self.link_ft and not REF:
-            cmd += ["-L.", "-lft_malloc"]
-        if self.threads:
-            cmd.append("-lpthread")
-        return cmd
+    @property
+    def target(self):
+        """The path as test/tests.mk names it (relative to the repository root)."""
+        return os.path.relpath(self.path, ROOT)
 
     def build(self):
-        with self.lock:
-            if self.done is None:
-                os.makedirs(os.path.dirname(self.path), exist_ok=True)
-                if self.lib in ("inject", "ubsan") and not REF:
-                    ok, log = build_inject() if self.lib == "inject" else build_ubsan()
-                    if not ok:
-                        self.done = (False, "make %s failed\n" % self.lib + log)
-                        return self.done
-                try:
-                    r = run(self.command(), timeout=180)
-                    ok = r.rc == 0
-                    self.done = (ok, r.log())
-                except Fail as e:
-                    self.done = (False, e.log)
-            return self.done
+        if self.done is None:
+            make_binaries([self])
+        return self.done
 
     def require(self):
         ok, log = self.build()
@@ -273,45 +212,74 @@ class Binary:
         return self.path
 
 
+MAKE_LOCK = threading.Lock()
+
+
+def make_binaries(binaries):
+    """Builds the binaries not built yet in ONE call of make (test/tests.mk). If that fails, make
+    builds each of them alone: a program that does not build fails only the tests that need it, with
+    make's output about it as their log."""
+    with MAKE_LOCK:
+        todo = [b for b in binaries if b.done is None]
+        if not todo:
+            return
+        try:
+            r = run(["make", "-s", "-k", "-j%d" % JOBS] + [b.target for b in todo], timeout=900)
+            if r.rc == 0:
+                for b in todo:
+                    b.done = (True, r.log())
+                return
+        except Fail:
+            pass
+        for b in todo:
+            try:
+                r = run(["make", "-s", "-j%d" % JOBS, b.target], timeout=600)
+                b.done = (r.rc == 0, r.log())
+            except Fail as e:
+                b.done = (False, e.log)
+
+
 BINARIES = {b.name: b for b in [
-    Binary("api", "test/api.c", ref_ok=True),
+    Binary("api", "test/api.c"),
     Binary("bad_input", "test/bad_input.c"),
     Binary("dump", "test/dump.c"),
     Binary("zones", "test/zones.c"),
-    Binary("stress", "test/stress.c", ref_ok=True),
-    Binary("threads", "test/threads.c", threads=True, ref_ok=True),
-    Binary("startup", "test/startup.c", ref_ok=True),
+    Binary("stress", "test/stress.c"),
+    Binary("threads", "test/threads.c"),
+    Binary("startup", "test/startup.c"),
     Binary("link_min", "test/link_min.c"),
     Binary("link_libc", "test/link_libc.c"),
-    Binary("link_cxx", "test/link_cxx.cpp", cxx=True),
+    Binary("link_cxx", "test/link_cxx.cpp"),
     # Built without ft_malloc: for LD_PRELOAD tests.
     Binary("startup_plain", "test/startup.c", link_ft=False),
     Binary("hello_plain", "test/preload/hello.c", link_ft=False),
     Binary("probe_plain", "test/preload/probe.c", link_ft=False),
-    Binary("dlopen_plain", "test/preload/dlopen.c", link_ft=False, threads=True),
+    Binary("dlopen_plain", "test/preload/dlopen.c", link_ft=False),
     Binary("preload_ctor", "test/preload_ctor.c", link_ft=False, shared=True),
     Binary("bad_input_plain", "test/bad_input.c", link_ft=False),
-    Binary("debug_modes", "test/debug_modes.c", threads=True),
+    Binary("debug_modes", "test/debug_modes.c"),
     # The same programs against the allocator built with UBSan (undefined behaviour aborts).
-    Binary("api_ubsan", "test/api.c", lib="ubsan"),
-    Binary("dump_ubsan", "test/dump.c", lib="ubsan"),
-    Binary("stress_ubsan", "test/stress.c", lib="ubsan"),
-    Binary("threads_ubsan", "test/threads.c", threads=True, lib="ubsan"),
-    Binary("debug_modes_ubsan", "test/debug_modes.c", threads=True, lib="ubsan"),
-    Binary("faults", "test/faults.c", threads=True),
-    Binary("faults_inject", "test/faults.c", threads=True, lib="inject"),
-    Binary("reports", "test/reports.c", threads=True),
+    Binary("api_ubsan", "test/api.c"),
+    Binary("dump_ubsan", "test/dump.c"),
+    Binary("stress_ubsan", "test/stress.c"),
+    Binary("threads_ubsan", "test/threads.c"),
+    Binary("debug_modes_ubsan", "test/debug_modes.c"),
+    Binary("faults", "test/faults.c"),
+    Binary("faults_inject", "test/faults.c"),
+    Binary("reports", "test/reports.c"),
     Binary("leaks", "test/leaks.c"),
-    Binary("leaks_rdynamic", "test/leaks.c", extra=["-rdynamic"]),
-    Binary("leaks_glibc", "test/leaks.c", link_ft=False, extra=["-DFT_TEST_REF_GLIBC"]),
+    Binary("leaks_rdynamic", "test/leaks.c"),
+    Binary("leaks_glibc", "test/leaks.c", link_ft=False),
     # fork safety, glibc's calls and settings; statically linked too (gcc -static ... -lft_malloc).
-    Binary("fork_safety", "test/fork_safety.c", threads=True),
-    Binary("fork_safety_static", "test/fork_safety.c", threads=True, extra=["-static"]),
-    Binary("fork_safety_plain", "test/fork_safety.c", threads=True, link_ft=False),
+    Binary("fork_safety", "test/fork_safety.c"),
+    Binary("fork_safety_static", "test/fork_safety.c"),
+    Binary("fork_safety_plain", "test/fork_safety.c", link_ft=False),
     Binary("glibc_api", "test/glibc_api.c"),
-    Binary("glibc_api_static", "test/glibc_api.c", extra=["-static"]),
+    Binary("glibc_api_static", "test/glibc_api.c"),
     Binary("glibc_api_plain", "test/glibc_api.c", link_ft=False),
-    Binary("api_static", "test/api.c", extra=["-static"]),
+    Binary("api_static", "test/api.c"),
+    # test/vg_prog.c against the allocator built with `make VALGRIND=1` in a copy of the repository.
+    Binary("vg_prog", "test/vg_prog.c", link_ft=False, path=os.path.join(BUILD, "valgrind_repo", "vg_prog")),
 ]}
 # The preload variant of startup.c is built without the library but with common.h's stubs off:
 # it resolves malloc from the preloaded ft_malloc at run time, show_alloc_mem is unused by its case.
@@ -1384,43 +1352,16 @@ if have("valgrind"):
 
 # ---- valgrind: make VALGRIND=1 ----------------------------------------------------------------------
 
-VG_LOCK = threading.Lock()
-VG_BUILD = []  # [(ok, log, program path)]
-VG_DIR = os.path.join(BUILD, "valgrind_repo")
 # Without this option valgrind puts its own malloc in place of the program's (ft_malloc's) one.
 VG_KEEP_OURS = "--soname-synonyms=somalloc=nouseroverride"
 
 
 def build_valgrind():
-    """A copy of the repository built with `make VALGRIND=1` (never in the repository itself: the other
-    tests use its library meanwhile), and test/vg_prog.c linked with it."""
-    with VG_LOCK:
-        if VG_BUILD:
-            return VG_BUILD[0]
-        try:
-            r = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-            if r.rc != 0:
-                raise Fail("git ls-files failed", r.log())
-            shutil.rmtree(VG_DIR, ignore_errors=True)
-            for f in [f for f in r.out.split("\0") if f] + ["Makefile"]:
-                src = os.path.join(ROOT, f)
-                if f.startswith("test/") or not os.path.isfile(src):
-                    continue
-                dst = os.path.join(VG_DIR, f)
-                os.makedirs(os.path.dirname(dst), exist_ok=True)
-                shutil.copy2(src, dst)
-            r = run(["make", "-s", "-j2", "VALGRIND=1", "libft_malloc.a"], cwd=VG_DIR, timeout=300)
-            if r.rc != 0:
-                raise Fail("make VALGRIND=1 failed", r.log())
-            prog = os.path.join(VG_DIR, "vg_prog")
-            r = run(["gcc", "-Iinc", "-O2", "-g", "-fno-builtin", "-o", prog, os.path.join(TEST_DIR, "vg_prog.c"),
-                     os.path.join(VG_DIR, "libft_malloc.a")], cwd=ROOT)
-            if r.rc != 0:
-                raise Fail("building vg_prog.c against the VALGRIND=1 archive failed", r.log())
-            VG_BUILD.append((True, "", prog))
-        except Fail as e:
-            VG_BUILD.append((False, e.reason + "\n" + e.log, None))
-        return VG_BUILD[0]
+    """test/vg_prog.c linked with the allocator built by `make VALGRIND=1` in a copy of the repository
+    (never in the repository itself: the other tests use its library meanwhile); test/tests.mk."""
+    b = BINARIES["vg_prog"]
+    ok, log = b.build()
+    return ok, log, b.path
 
 
 def run_vg(case, keep_ours=True):
@@ -1489,12 +1430,12 @@ def test_vg_readme_command():
 
 
 if have("valgrind"):
-    register("valgrind/leak_definitely_lost", test_vg_leak, timeout=300)
-    register("valgrind/use_after_free_invalid_read", test_vg_uaf, timeout=300)
-    register("valgrind/overflow_invalid_write", test_vg_overflow, timeout=300)
+    register("valgrind/leak_definitely_lost", test_vg_leak, ["vg_prog"], timeout=300)
+    register("valgrind/use_after_free_invalid_read", test_vg_uaf, ["vg_prog"], timeout=300)
+    register("valgrind/overflow_invalid_write", test_vg_overflow, ["vg_prog"], timeout=300)
     for case in ("clean_basic", "clean", "clean_realloc", "clean_realloc_large"):
-        register("valgrind/%s_no_error" % case, test_vg_clean(case), timeout=300)
-    register("valgrind/readme_command_checks_ft_malloc", test_vg_readme_command, timeout=300)
+        register("valgrind/%s_no_error" % case, test_vg_clean(case), ["vg_prog"], timeout=300)
+    register("valgrind/readme_command_checks_ft_malloc", test_vg_readme_command, ["vg_prog"], timeout=300)
 
 
 # ---- fork, glibc's calls, settings, static linking ------------------------------------------------
@@ -1694,24 +1635,6 @@ def test_no_plain_so():
         raise Fail("libft_malloc.so exists in the top folder (the linker would prefer it to the archive)")
 
 
-PROBE_C = r"""#include <ft_malloc.h>
-#include <stdio.h>
-#include <string.h>
-int main(void)
-{
-    char *p = malloc(4242);
-    if (!p)
-        return 1;
-    memset(p, 1, 4242);
-    printf("PTR %p\n", (void *)p);
-    fflush(stdout);
-    show_alloc_mem();
-    free(p);
-    return 0;
-}
-"""
-
-
 def test_install():
     with tempfile.TemporaryDirectory(prefix="ft_install_") as tmp:
         dest = os.path.join(tmp, "dest")
@@ -1723,8 +1646,6 @@ def test_install():
         missing = [w for w in want if not os.path.isfile(os.path.join(dest, w))]
         if missing:
             raise Fail("not installed: %s" % ", ".join(missing), r.log())
-        with open(os.path.join(tmp, "probe.c"), "w") as f:
-            f.write(PROBE_C)
         if shutil.which("pkg-config"):
             env = base_env(PKG_CONFIG_PATH=os.path.join(dest, "usr/lib/pkgconfig"), PKG_CONFIG_SYSROOT_DIR=dest,
                            PKG_CONFIG_LIBDIR=os.path.join(dest, "usr/lib/pkgconfig"))
@@ -1734,7 +1655,9 @@ def test_install():
             flags = r.out.split()
         else:
             flags = ["-I" + os.path.join(dest, "usr/include"), "-L" + os.path.join(dest, "usr/lib"), "-lft_malloc"]
-        r = run(["gcc", "probe.c", "-o", "probe"] + flags, cwd=tmp)
+        # test/install_probe.c, built by test/tests.mk with these flags only.
+        r = run(["make", "-s", "TEST_INSTALL_DIR=" + tmp, "TEST_INSTALL_FLAGS=" + " ".join(flags),
+                 os.path.join(tmp, "probe")], timeout=180)
         if r.rc != 0:
             raise Fail("building against the installed copy failed (%s)" % " ".join(flags), r.log())
         r = run([os.path.join(tmp, "probe")], cwd=tmp)
@@ -1843,15 +1766,15 @@ def select(patterns):
 
 
 def main(argv):
-    global REF, SCALE
+    global REF, SCALE, JOBS
     args = [a for a in argv if not a.startswith("-")]
     opts = [a for a in argv if a.startswith("-")]
     verbose = "-v" in opts
-    jobs = 2
     for o in opts:
         m = re.match(r"-j(\d+)$", o)
         if m:
-            jobs = max(1, int(m.group(1)))
+            JOBS = max(1, int(m.group(1)))
+    jobs = JOBS
     REF = "--ref-glibc" in opts
     for o in opts:
         m = re.match(r"--long(?:=(\d+))?$", o)
@@ -1870,10 +1793,8 @@ def main(argv):
             print(t.name)
         return 0
     os.makedirs(LOGS, exist_ok=True)
-    # Build what the selected tests need first (in parallel), then run them.
-    needed = sorted({n for t in tests for n in t.needs})
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
-        list(ex.map(lambda n: BINARIES[n].build(), needed))
+    # Build what the selected tests need first (one call of make), then run them.
+    make_binaries([BINARIES[n] for n in sorted({n for t in tests for n in t.needs})])
     passed = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
         for t, ok, reason, log, secs in ex.map(run_test, tests):

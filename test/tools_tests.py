@@ -25,13 +25,13 @@ CTX = None  # the run_tests module, set by register_all
 
 TIMEOUT = 30
 PROGS = {
-    # name: (source, threads)
-    "tools_known_heap": ("test/tools/known_heap.c", False),
-    "tools_trace_calls": ("test/tools/trace_calls.c", False),
-    "tools_trace_fork": ("test/tools/trace_fork.c", False),
-    "tools_trace_threads": ("test/tools/trace_threads.c", True),
-    "tools_peak": ("test/tools/peak.c", True),
-    "tools_signal_every": ("test/tools/signal_every.c", False),
+    # name: source (test/tests.mk builds them)
+    "tools_known_heap": "test/tools/known_heap.c",
+    "tools_trace_calls": "test/tools/trace_calls.c",
+    "tools_trace_fork": "test/tools/trace_fork.c",
+    "tools_trace_threads": "test/tools/trace_threads.c",
+    "tools_peak": "test/tools/peak.c",
+    "tools_signal_every": "test/tools/signal_every.c",
 }
 
 # What test/tools/known_heap.c keeps at exit (sizes; the addresses come from its output) and what
@@ -1124,10 +1124,10 @@ def test_every():
 def register_all(ctx):
     global CTX
     CTX = ctx
-    for name, (src, threads) in PROGS.items():
+    for name, src in PROGS.items():
         if name not in ctx.BINARIES:
-            # Not linked with ft_malloc: ft_heap preloads it. -rdynamic: the leak report names main.
-            ctx.BINARIES[name] = ctx.Binary(name, src, threads=threads, link_ft=False, extra=["-rdynamic"])
+            # Not linked with ft_malloc: ft_heap preloads it. Built with -rdynamic: the leak report names main.
+            ctx.BINARIES[name] = ctx.Binary(name, src, link_ft=False)
 
     def reg(name, fn, needs=(), timeout=TIMEOUT * 2):
         ctx.register("tools/" + name, fn, list(needs), timeout=timeout)
