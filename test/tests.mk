@@ -58,18 +58,18 @@ test_bins = $(foreach n,$(1),$(TEST_BUILD)/$(n) $(if $(filter $(n),$(TEST_REF)),
 
 # The sources of each program; where there are several, the first holds the case table (run_tests.py
 # reads its CASE lines for the names of the tests).
-$(call test_bins,api api_static api_ubsan): test/api.c
+$(call test_bins,api api_static api_ubsan): test/api.c test/api_align.c test/api.h
 $(call test_bins,bad_input bad_input_plain): test/bad_input.c
 $(call test_bins,dump dump_ubsan): test/dump.c
 $(call test_bins,zones): test/zones.c
 $(call test_bins,stress stress_ubsan): test/stress.c
-$(call test_bins,threads threads_ubsan): test/threads.c
+$(call test_bins,threads threads_ubsan): test/threads.c test/threads_fork.c test/threads.h
 $(call test_bins,startup startup_plain): test/startup.c
 $(call test_bins,link_min): test/link_min.c
 $(call test_bins,link_libc): test/link_libc.c
 $(call test_bins,link_cxx): test/link_cxx.cpp
 $(call test_bins,debug_modes debug_modes_ubsan): test/debug_modes.c
-$(call test_bins,faults faults_inject): test/faults.c
+$(call test_bins,faults faults_inject): test/faults.c test/faults_inject.c test/faults.h
 $(call test_bins,reports): test/reports.c
 $(call test_bins,leaks leaks_rdynamic leaks_glibc): test/leaks.c
 $(call test_bins,fork_safety fork_safety_static fork_safety_plain): test/fork_safety.c
