@@ -122,6 +122,9 @@ typedef struct {
 
 #define TEST(name) static void test_##name(void)
 #define CASE(name) { #name, test_##name }
+/* A program over several files: a case in a file other than the one with the case table is defined
+ * with TEST_EXTERN(name) { ... } and declared with TEST_EXTERN(name); in the program's header. */
+#define TEST_EXTERN(name) void test_##name(void)
 
 __attribute__((unused))
 static int run_case(const test_case *cases, size_t n, int argc, char **argv)

@@ -1,8 +1,8 @@
 /*
- * Run under valgrind, linked with a `make VALGRIND=1` build of libft_malloc.a (run_tests.py makes
- * one in a temporary copy of the repository): memcheck must see ft_malloc's blocks as it sees
- * glibc's: a leak is "definitely lost", a read of a freed block an "Invalid read", a write past a
- * block an "Invalid write", and a clean program clean.
+ * Run under valgrind, linked with a `make VALGRIND=1` build of libft_malloc.a (test/tests.mk makes
+ * one in a copy of the repository, test/build/valgrind_repo): memcheck must see ft_malloc's blocks
+ * as it sees glibc's: a leak is "definitely lost", a read of a freed block an "Invalid read", a
+ * write past a block an "Invalid write", and a clean program clean.
  */
 #include "common.h"
 
