@@ -1,4 +1,4 @@
-// The dumps of the heap, behind show_alloc_mem() and show_alloc_mem_ex() (src/malloc_api.cpp).
+// The dumps of the heap, behind show_alloc_mem() and show_alloc_mem_ex() (src/api/malloc_api.cpp).
 // Both read the heap through visit_heap() and write with write(2): no stdio, no allocation.
 #pragma once
 

@@ -11,6 +11,7 @@
 #include "api/startup.h"
 #include "base/line_writer.h"
 #include "base/settings.h"
+#include "heap/fork_rescue.h"
 #include "heap/heap.h"
 #include "introspect/heap_check.h"
 #include "introspect/statistics.h"
@@ -33,6 +34,10 @@ namespace {
   return ft::heap_malloc_slow(n, caller);
 }
 [[gnu::noinline]] void free_slow(void *p) {
+  // First the frees that take no lock: another of this thread's zones, another thread's zone, a
+  // zone nobody owns (a thread without a cache yet has no zones: start-up can wait). Never in a
+  // rescue child, whose inherited heap is not to be written.
+  if (!ft::rescue::on() && ft::tcache::free_unlocked(p)) return;
   ft::ensure_started();
   ft::heap_free_slow(p, ft::Call::kFree);
 }
@@ -46,11 +51,13 @@ namespace {
 // malloc, free and realloc: this thread's cache first, inline and without a lock (heap/malloc.h,
 // heap/free.h, heap/realloc.h); the rest of the entry points go to the heap at once.
 FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
-FT_API void free(void *ptr) noexcept {
-  if (!ft::heap_free_fast(ptr)) free_slow(ptr);
-}
+FT_API void free(void *ptr) noexcept { ft::heap_free<free_slow>(ptr); }
 FT_API void *realloc(void *ptr, size_t size) noexcept {
-  if (void *q = ft::heap_realloc_fast(ptr, size)) return q;
+  if (void *q = ft::heap_realloc_fast(ptr, size)) {
+    if (__builtin_expect(q != ft::kReallocNoMemory, 1)) return q;
+    errno = ENOMEM;
+    return nullptr;
+  }
   return realloc_slow(ptr, size, FT_CALLER);
 }
 FT_API void *calloc(size_t count, size_t size) noexcept {

@@ -4,14 +4,21 @@ namespace ft::counters {
 
 constinit Counters g_counters = {};
 
-void note_large(int64_t bytes) {
-  g_counters.live_bytes += bytes;
-  if (g_counters.live_bytes <= 0) return;
-  uint64_t v = static_cast<uint64_t>(g_counters.live_bytes);
-  uint64_t cur = __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED);
-  while (v > cur && !__atomic_compare_exchange_n(&g_counters.peak_live_bytes, &cur, v, true, __ATOMIC_RELAXED,
-                                                 __ATOMIC_RELAXED)) {
+void raise_to(uint64_t &peak, uint64_t v) {
+  uint64_t cur = __atomic_load_n(&peak, __ATOMIC_RELAXED);
+  while (v > cur && !__atomic_compare_exchange_n(&peak, &cur, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
+}
+
+void note_large(int64_t bytes) {
+  int64_t now = __atomic_add_fetch(&g_counters.live_bytes, bytes, __ATOMIC_RELAXED);
+  if (now > 0) raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
+}
+
+void note_chunks_out(unsigned c, int64_t n) {
+  uint64_t out = __atomic_add_fetch(&g_counters.out_chunks[c], static_cast<uint64_t>(n), __ATOMIC_RELAXED);
+  raise_to(g_counters.peak_out_chunks[c], out);
+  note_large(n * static_cast<int64_t>(class_size(c)));
 }
 
 }  // namespace ft::counters

@@ -27,6 +27,7 @@ struct Counters {
   uint64_t zones_mapped[kClassCount];
   uint64_t zones_returned[kClassCount];
   uint64_t maps, unmaps;              // mmap and munmap calls
+  uint64_t remote_frees;              // frees of a chunk another thread's cache owns (folded in)
   uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
   int64_t live_bytes;
   uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
@@ -35,14 +36,14 @@ extern Counters g_counters;
 
 inline void bump(uint64_t &c, uint64_t v = 1) { __atomic_fetch_add(&c, v, __ATOMIC_RELAXED); }
 inline void note_allocs(unsigned slot, uint64_t n = 1) { bump(g_counters.allocs[slot], n); }
-// A LARGE mapping of `bytes` was made (bytes < 0: unmapped); under the heap lock.
+// A LARGE mapping of `bytes` was made (bytes < 0: unmapped), or chunks of that many bytes left or
+// came back to their zones.
 void note_large(int64_t bytes);
-// n chunks of class c left their zones (n < 0: came back); under the heap lock.
-inline void note_chunks_out(unsigned c, int64_t n) {
-  uint64_t out = g_counters.out_chunks[c] += static_cast<uint64_t>(n);
-  if (out > g_counters.peak_out_chunks[c]) g_counters.peak_out_chunks[c] = out;
-  note_large(n * static_cast<int64_t>(class_size(c)));
-}
+// n chunks of class c left their zones (n < 0: came back): the thread caches fold theirs in
+// without the lock, a batch at a time.
+void note_chunks_out(unsigned c, int64_t n);
+// Raises a peak counter to v if it is lower (without the lock).
+void raise_to(uint64_t &peak, uint64_t v);
 // A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
 inline void note_mapped(int64_t bytes) {
   g_counters.mapped_bytes += static_cast<uint64_t>(bytes);

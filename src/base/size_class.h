@@ -50,6 +50,17 @@ constexpr unsigned class_of(size_t n) {
 
 constexpr bool class_is_tiny(unsigned c) { return c < kTinyClassCount; }
 
+// class_of for n <= max_n with one load: every class boundary up to there is a multiple of 16 B,
+// so (n + 15) / 16 decides the class.
+template <size_t max_n>
+struct ClassTable {
+  uint8_t of[max_n / kMinAlign + 1];
+  constexpr ClassTable() : of() {
+    for (size_t k = 0; k <= max_n / kMinAlign; ++k) of[k] = static_cast<uint8_t>(class_of(k * kMinAlign));
+  }
+  constexpr unsigned operator()(size_t n) const { return of[(n + kMinAlign - 1) / kMinAlign]; }
+};
+
 // The three kinds of block the dump and the reports name.
 enum class Kind : uint8_t { kTiny, kSmall, kLarge };
 constexpr Kind kind_of_class(unsigned c) { return class_is_tiny(c) ? Kind::kTiny : Kind::kSmall; }

@@ -9,27 +9,21 @@
 #include "large/large_block.h"
 #include "os/heap_lock.h"
 #include "os/mapping.h"
+#include "tcache/thread_cache.h"
+#include "zone/registry.h"
 #include "zone/zone_pool.h"
 
 namespace ft {
-namespace {
-
-// free() on a thread whose cache is not attached yet (heap_free_fast needs one).
-bool free_to_cache(void *p) {
-  ThreadCache *tc = tcache::current();
-  return tc && cache_free(tc, p);
-}
-
-}  // namespace
 
 void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   if (g_config.trace && call != Call::kRealloc) call_log::record(call_log::Op::kFree, reinterpret_cast<uint64_t>(p), 0, 0);
   if (!p) return;
   if (rescue::on()) return rescue::release(p);
-  if (size == kUnchecked && free_to_cache(p)) return;
+  if (size == kUnchecked && tcache::free_unlocked(p)) return;
   int saved_errno = errno;
   Zone *unmap_zone = nullptr;
   large::Unmap gone{0, 0};
+  uint32_t owner = 0;  // a zone a thread cache owns: its owner writes its bits, not the lock's holder
   {
     HeapLock lock;
     Ref r = resolve(p);
@@ -44,7 +38,9 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
       return;
     }
     check_canary(call, p, r);
-    if (r.zone) {
+    if (r.zone && (owner = registry::entry_owner(registry::lookup_entry(p)))) {
+      // free_sized of a block of a cached class: freed below, as free() frees it
+    } else if (r.zone) {
       debug::on_free(p, r.real_usable());
       unmap_zone = zone_pool::free_chunk(r.zone, r.index);
       vg::on_free(p);
@@ -53,12 +49,13 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
       gone = large::release(r.large);
     }
   }
+  // The size was right: the block goes as free() sends it (and if another thread freed it since
+  // it was resolved, that path reports this second free).
+  if (owner && !tcache::free_unlocked(p)) heap_free_slow(p, call);
   // System calls after the lock is dropped.
   if (unmap_zone) {
     unsigned c = unmap_zone->class_index;
     os::unmap(unmap_zone, kLayouts[c].zone_size);
-    // The heap is shrinking: this thread's cached chunks of the class may pin other zones.
-    if (c < kCachedClasses && t_cache) tcache::flush_class(t_cache, c);
   }
   gone.run();
   if (g_config.leaks) leaks::forget(p);

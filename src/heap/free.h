@@ -1,9 +1,13 @@
 // free(), free_sized(), free_aligned_sized(): where every free goes.
-//   1. heap_free_fast (inline in free()): a live chunk of a cached class back into this thread's
-//      cache, without a lock (tcache/cache_fast_path.h: cache_free);
-//   2. heap_free_slow (free.cpp): everything else under the heap lock: the pointer resolved and
-//      checked (heap/resolve.h), the chunk back to its zone (zone/zone_pool.h) or the LARGE block
-//      unmapped (large/large_block.h), any misuse reported (base/misuse_report.h).
+//   1. heap_free (inline in free()): a chunk of the current zone of the class this thread last
+//      allocated from, back onto its cache's stack (tcache/cache_fast_path.h: cache_free). No
+//      lock, no locked instruction.
+//   2. heap_free_slow (free.cpp), without the heap lock first (tcache/thread_cache.cpp:
+//      free_unlocked): a chunk of another of the thread's zones back into it, a chunk of another
+//      thread's zone freed remotely (tcache/remote_free.h), a zone nobody owns adopted;
+//   3. then, under the heap lock: the pointer resolved and checked (heap/resolve.h), a chunk of a
+//      zone of the pool back into it (zone/zone_pool.h), a LARGE block unmapped
+//      (large/large_block.h), any misuse reported (base/misuse_report.h).
 #pragma once
 #include <cstddef>
 
@@ -13,10 +17,11 @@
 
 namespace ft {
 
-// True when the chunk went back to this thread's cache; false: call heap_free_slow.
-FT_INLINE bool heap_free_fast(void *p) {
-  ThreadCache *tc = t_cache;
-  return __builtin_expect(tc != nullptr, 1) && cache_free(tc, p);
+// Slow: the entry point's slow path (start-up, then heap_free_slow), called when the fast path
+// cannot take p.
+template <void (*Slow)(void *)>
+FT_INLINE void heap_free(void *p) {
+  cache_free<Slow>(p);
 }
 
 // size and align, when given (free_sized, free_aligned_sized), are checked against the block.

@@ -8,6 +8,8 @@
 #include "heap/resolve.h"
 #include "large/large_block.h"
 #include "os/heap_lock.h"
+#include "tcache/thread_cache.h"
+#include "zone/registry.h"
 
 namespace ft {
 namespace {
@@ -26,6 +28,15 @@ void *rescue_realloc(void *p, size_t n) {
   memcpy(q, p, old < n ? old : n);
   rescue::release(p);
   return q;
+}
+
+// Whether this thread may change the size code of block p of zone z in place: a TINY block's
+// code shares a byte with its neighbour's, which only the zone's writer changes (its owner, or
+// the lock's holder for the pool's zones); a SMALL block's is its holder's.
+bool may_write_size(const Zone *z, const void *p) {
+  if (!class_is_tiny(z->class_index)) return true;
+  uint32_t owner = registry::entry_owner(registry::lookup_entry(p));
+  return !owner || (t_cache && owner == t_cache->owner_id);
 }
 
 void *reallocate(void *p, size_t n, void *caller) {
@@ -55,7 +66,7 @@ void *reallocate(void *p, size_t n, void *caller) {
       size_t chunk = r.zone->chunk_size;
       shrinking = need <= chunk;
       if (!shrinking && need <= kSmallMax) at_least = grown_room(need, chunk);
-      if (shrinking && !shrink_moves(chunk, n)) {
+      if (shrinking && !shrink_moves(chunk, n) && may_write_size(r.zone, p)) {
         size_t old_size = r.size();
         vg::open(p, chunk);
         r.zone->set_size(r.index, n);
@@ -94,14 +105,14 @@ void *reallocate(void *p, size_t n, void *caller) {
     // Could not move to a smaller chunk: keep the block where it is.
     HeapLock lock;
     Ref r = resolve(p);
-    if (r.zone && r.fault.fault == Fault::kNone) {
+    if (r.zone && r.fault.fault == Fault::kNone && may_write_size(r.zone, p)) {
       r.zone->set_size(r.index, n);
       if (g_config.check) debug::write_canary(p, n);
     }
     return p;
   }
   memcpy(q, p, old_usable < n ? old_usable : n);
-  heap_free_slow(p, Call::kRealloc);
+  if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kRealloc);
   return q;
 }
 

@@ -11,6 +11,7 @@
 #include "base/compiler.h"
 #include "heap/free.h"
 #include "tcache/cache_fast_path.h"
+#include "zone/registry.h"
 
 namespace ft {
 
@@ -28,26 +29,36 @@ constexpr size_t grown_room(size_t n, size_t chunk) {
   return n >= room ? n : room < kSmallMax ? room : kSmallMax;
 }
 
-// The block's new address, or nullptr: call heap_realloc_slow (a fast path never fails).
+// What heap_realloc_fast returns when the system refused the memory: realloc fails with ENOMEM
+// (the slow path is not to try again).
+inline void *const kReallocNoMemory = reinterpret_cast<void *>(uintptr_t{1});
+
+// The block's new address, kReallocNoMemory, or nullptr: call heap_realloc_slow. In
+// place for any SMALL block (its size code is its holder's) and for a TINY block of a zone this
+// thread owns (two TINY codes share a byte, which only the zone's writer changes).
 FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
   ThreadCache *tc = t_cache;
   if (tc == nullptr || !p || n - 1 >= kSmallMax) return nullptr;
-  Zone *z = registry::lookup(p);
+  uintptr_t e = registry::lookup_entry(p);
+  Zone *z = registry::entry_zone(e);
   uint32_t i;
   bool exact;
   if (!z || !z->magic_ok() || !z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact || !z->is_live(i))
     return nullptr;
+  bool mine = registry::entry_owner(e) == tc->owner_id;
   size_t chunk = z->chunk_size;
   if (n <= chunk && !shrink_moves(chunk, n)) {
+    if (!mine && class_is_tiny(z->class_index)) return nullptr;
     z->set_size(i, n);
     return p;
   }
   size_t room = grown_room(n, chunk);
   if (n <= chunk || room > kCacheMaxSize) return nullptr;
   void *q = cache_take(tc, class_of(room), n, false);  // moves through the cache
-  if (!q) return nullptr;                               // the slow path says ENOMEM
+  if (!q) return kReallocNoMemory;
   memcpy(q, p, z->usable(i));
-  if (!heap_free_fast(p)) heap_free_slow(p, Call::kFree);
+  if (mine) tcache::free_owned(tc, z, i);
+  else if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kFree);
   return q;
 }
 

@@ -9,7 +9,8 @@ namespace ft {
 bool heap_trim() {
   if (rescue::on()) return false;  // the inherited heap may be halfway through a change
   tcache::flush_current();
-  return zone_pool::trim();
+  tcache::take_in_idle_notices();
+  return zone_pool::trim(t_cache);
 }
 
 }  // namespace ft

@@ -21,6 +21,12 @@ void check_zone(const Zone *z, CheckState &st) {
     st.found(z, FaultInfo{Fault::kCorruptZone, Kind::kTiny, z->base(), 0, 0});
     return;  // nothing else in it can be trusted
   }
+  // The registry's owner and the zone's agree: one cache, or none.
+  uintptr_t entry = registry::lookup_entry(z);
+  if (registry::entry_owner(entry) != (z->owner ? z->owner->owner_id : 0)) st.found(z, bad);
+  // A zone a thread cache owns changes under its owner's hand, without the lock: its bitmaps
+  // and counts are only checked while the pool holds it.
+  if (z->owner) return;
   Zone *m = const_cast<Zone *>(z);
   const ZoneLayout &l = z->layout();
   uint32_t avail = 0;

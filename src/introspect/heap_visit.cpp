@@ -44,7 +44,7 @@ void sort_by_address(RegionView *a, size_t n) {
 uint32_t live_chunks(const Zone *z) {
   uint32_t n = 0;
   for (uint32_t w = 0; w < z->layout().words; ++w)
-    n += static_cast<uint32_t>(__builtin_popcountll(__atomic_load_n(&z->live_map()[w], __ATOMIC_RELAXED)));
+    n += static_cast<uint32_t>(__builtin_popcountll(z->live_word(w)));
   return n;
 }
 

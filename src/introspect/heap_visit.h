@@ -22,7 +22,7 @@ struct RegionView {
 // allocate. Returns the number of regions visited.
 size_t visit_heap(void (*fn)(const RegionView &, void *), void *ctx);
 
-// The number of live blocks in a zone (popcount of its live bitmap).
+// The number of blocks a zone holds for the program (live, and not freed by another thread since).
 uint32_t live_chunks(const Zone *z);
 
 }  // namespace ft

@@ -26,19 +26,27 @@ void take_snapshot(Snapshot *s) {
       c.zones_returned = counters::g_counters.zones_returned[k];
     }
   }
+  // The caches fold their counts in a batch at a time: what they hold back counts too, so that
+  // a peak is never below what is live now.
+  int64_t unfolded_bytes = 0;
+  int64_t unfolded_chunks[kCachedClasses] = {};
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     for (unsigned k = 0; k < kCachedClasses; ++k) {
       s->cls[k].allocs += __atomic_load_n(&tc->pending_allocs[k], __ATOMIC_RELAXED);
-      s->cls[k].cached_chunks += __atomic_load_n(&tc->classes[k].count, __ATOMIC_RELAXED) +
-                                 __atomic_load_n(&tc->classes[k].out_count, __ATOMIC_RELAXED);
+      s->cls[k].cached_chunks += __atomic_load_n(&tc->classes[k].count, __ATOMIC_RELAXED);
+      int64_t d = __atomic_load_n(&tc->classes[k].out_delta, __ATOMIC_RELAXED);
+      unfolded_chunks[k] += d;
+      unfolded_bytes += d * static_cast<int64_t>(class_size(k));
     }
+    s->remote_frees += __atomic_load_n(&tc->remote_frees, __ATOMIC_RELAXED);
   }
+  s->remote_frees += __atomic_load_n(&counters::g_counters.remote_frees, __ATOMIC_RELAXED);
   for (Zone *z = zone_pool::all_zones(); z; z = z->next_all) {
     ClassSnapshot &c = s->cls[z->class_index];
     c.zones++;
     c.bytes_mapped += z->layout().zone_size;
-    if (z->empty()) s->reserve_bytes += z->layout().zone_size;
-    s->free_chunks += z->avail;
+    if (z->empty() && !z->owner) s->reserve_bytes += z->layout().zone_size;
+    s->free_chunks += __atomic_load_n(&z->avail, __ATOMIC_RELAXED);
     for (uint32_t i = 0; i < z->chunks; ++i) {
       if (!z->is_live(i)) continue;
       size_t size = z->size(i);
@@ -70,8 +78,14 @@ void take_snapshot(Snapshot *s) {
     t.bytes_mapped += c.bytes_mapped, t.waste += c.waste, t.free_bytes += c.free_bytes;
     t.cached_chunks += c.cached_chunks;
   }
-  s->total.peak_live_bytes = counters::g_counters.peak_live_bytes;
-  s->peak_live_bytes = counters::g_counters.peak_live_bytes;
+  counters::Counters &g = counters::g_counters;
+  for (unsigned k = 0; k < kCachedClasses; ++k) {
+    counters::raise_to(g.peak_out_chunks[k], __atomic_load_n(&g.out_chunks[k], __ATOMIC_RELAXED) + unfolded_chunks[k]);
+    s->cls[k].peak_live_bytes = __atomic_load_n(&g.peak_out_chunks[k], __ATOMIC_RELAXED) * class_size(k);
+  }
+  counters::raise_to(g.peak_live_bytes,
+                     static_cast<uint64_t>(__atomic_load_n(&g.live_bytes, __ATOMIC_RELAXED) + unfolded_bytes));
+  s->total.peak_live_bytes = s->peak_live_bytes = __atomic_load_n(&g.peak_live_bytes, __ATOMIC_RELAXED);
   s->peak_mapped_bytes = counters::g_counters.peak_mapped_bytes;
   s->maps = counters::g_counters.maps;
   s->unmaps = counters::g_counters.unmaps;
@@ -117,6 +131,7 @@ void print_report(int fd) {
   row(out, "total", 0, s.total);
   out.str("mmap calls ").dec(s.maps).str(", munmap calls ").dec(s.unmaps);
   out.str(", lock acquisitions ").dec(s.lock_acquisitions).str(", lock waits ").dec(s.contended);
+  out.str(", remote frees ").dec(s.remote_frees);
   out.str(", peak live ").dec(s.peak_live_bytes).str(" B (chunks and mappings), reserve zones ");
   out.dec(s.reserve_bytes).str(" B\n");
 }
@@ -209,6 +224,7 @@ void write_malloc_info(LineWriter &out, const Snapshot &s) {
   x.open("aspace").attr("type", "mprotect").attr("size", s.total.bytes_mapped).close();
   x.open("live").attr("blocks", s.total.live_blocks).attr("bytes", s.total.live_bytes).close();
   x.open("locks").attr("acquisitions", s.lock_acquisitions).attr("waits", s.contended).close();
+  x.open("remote").attr("frees", s.remote_frees).close();
   out.str("</malloc>\n");
 }
 

@@ -31,6 +31,7 @@ struct Snapshot {
   ClassSnapshot cls[kSlots];
   ClassSnapshot total;
   uint64_t maps, unmaps, contended, lock_acquisitions;
+  uint64_t remote_frees;              // frees of a chunk of a zone another thread's cache owns
   uint64_t peak_live_bytes;
   uint64_t peak_mapped_bytes;         // the most bytes ever mapped at once (zones and LARGE)
   uint64_t reserve_bytes;             // wholly free zones kept: what malloc_trim() would return

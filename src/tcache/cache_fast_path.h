@@ -1,6 +1,8 @@
-// The thread cache's lock-free fast paths, inline in the entry points (api/malloc_api.cpp):
-// malloc pops a chunk of its class from this thread's cache, free pushes it back. Neither takes
-// a lock; each falls back (nullptr, false) to the heap's slow paths, which also report misuse.
+// The thread cache's fast paths, inline in the entry points (api/malloc_api.cpp): malloc pops a
+// chunk of its class from this thread's cache, free pushes one back. They read only the cache
+// (its copy of the current zone's layout, tcache/thread_cache.h) and write the zone's live bit
+// and size code with plain stores: no lock, no locked instruction, no zone header read. Each
+// falls back to the slow path it is given, which also reports misuse.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,37 +10,41 @@
 
 #include "base/compiler.h"
 #include "tcache/thread_cache.h"
-#include "zone/registry.h"
-#include "zone/zone_pool.h"
 
 namespace ft {
 
-// Hands a cached chunk to the program: records the size, sets the live bit, clears it if asked.
-FT_INLINE void *hand_out(uintptr_t v, unsigned c, size_t n, bool zero) {
-  uintptr_t a = v & ~zone_pool::kFreshTag;
-  Zone *z;
-  uint32_t i;
-  if (class_is_tiny(c)) {
-    z = reinterpret_cast<Zone *>(a & ~(kTinyZoneSize - 1));
-    i = z->index_of(a);
-    z->set_size_tiny(i, n);
-  } else {
-    z = registry::lookup(reinterpret_cast<void *>(a));
-    i = z->index_of(a);
-    z->set_size_small(i, n);
-  }
-  z->set_live(i);
-  if (zero && !(v & zone_pool::kFreshTag)) memset(reinterpret_cast<void *>(a), 0, z->usable(i));
-  return reinterpret_cast<void *>(a);
-}
-static_assert(kTinyZoneSize == kZoneGranule, "a TINY chunk's zone is its address masked");
+inline constexpr ClassTable<kCacheMaxSize> kCachedClassOf{};
 
-// A chunk of class c from cache tc, refilled if empty (one lock); nullptr when out of memory.
+// The chunk's address in the current zone of cc.
+FT_INLINE char *chunk_at(const ClassCache &cc, uint32_t i) {
+  return reinterpret_cast<char *>(cc.data + size_t{i} * cc.chunk_size);
+}
+
+// Hands chunk `slot` of cc's stack to the program: live bit set, size recorded, zeroed if asked
+// (and not fresh from the kernel).
+FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uint16_t slot, size_t n, bool zero) {
+  uint32_t i = slot & ~kFreshSlot;
+  char *p = chunk_at(cc, i);
+  set_bit(cc.live, i);
+  if (class_is_tiny(c)) write_tiny_code(cc.codes, p, cc.chunk_size, i, n);
+  else write_small_size(cc.codes, i, n);
+  if (zero && !(slot & kFreshSlot)) {
+    bool tail = class_is_tiny(c) && cc.chunk_size - n >= kTinyTailCode;  // the size sits in the chunk's end
+    memset(p, 0, tail ? cc.chunk_size - kTinyTailBytes : cc.chunk_size);
+  }
+  return p;
+}
+
+// A chunk of class c from cache tc, refilled if empty (which may take the lock once); nullptr
+// when out of memory.
 FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
-  uintptr_t v = tcache::pop(tc, c);
-  if (!v) return nullptr;
+  ClassCache &cc = tc->classes[c];
+  uint16_t slot;
+  if (__builtin_expect(cc.count != 0, 1)) slot = cc.slot[--cc.count];
+  else if (!tcache::refill(tc, c, &slot)) return nullptr;
   ++tc->pending_allocs[c];
-  return hand_out(v, c, n, zero);
+  tc->recent = &cc;
+  return hand_out(cc, c, slot, n, zero);
 }
 
 // malloc's fast path: a chunk from this thread's cache when it has one of the class, without a
@@ -50,29 +56,42 @@ template <void *(*Slow)(size_t, void *)>
 FT_INLINE void *cache_malloc(size_t n) {
   ThreadCache *tc = t_cache;
   if (__builtin_expect(tc != nullptr && n <= kCacheMaxSize, 1)) {
-    unsigned c = class_of(n);
+    unsigned c = kCachedClassOf(n);
     ClassCache &cc = tc->classes[c];
     if (__builtin_expect(cc.count != 0, 1)) {
       ++tc->pending_allocs[c];
-      return hand_out(cc.slot[--cc.count], c, n, false);
+      tc->recent = &cc;
+      return hand_out(cc, c, cc.slot[--cc.count], n, false);
     }
   }
   return Slow(n, __builtin_return_address(0));
 }
 
-// The lock-free free: a live chunk of a cached class goes to cache tc: to be reused when it lies
-// in the class's home zone, else to wait with others of its class for one locked trip back to
-// their zones (so a draining zone can still empty and be unmapped). Clearing the live bit first
-// (atomically) is what makes a second free of it a double free. False leaves everything as it
-// was, for the locked path, which also reports what is wrong (LARGE, not a live block).
-FT_INLINE bool cache_free(ThreadCache *tc, void *p) {
-  Zone *z = registry::lookup(p);
-  if (!z || !z->magic_ok() || z->class_index >= kCachedClasses) return false;
-  uint32_t i;
-  bool exact;
-  if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact || !z->clear_live(i)) return false;
-  tcache::push(tc, z->class_index, z, reinterpret_cast<uintptr_t>(p));
+// Frees p into the current zone of cc, if it is one of its chunks, live, not freed by another
+// thread meanwhile, and the stack has room: the live bit cleared, the chunk pushed. False leaves
+// everything as it was. Reads only the cache's copy of the zone's layout.
+FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
+  uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
+  if (__builtin_expect(off >= cc.span, 0)) return false;
+  uint32_t i = static_cast<uint32_t>((static_cast<unsigned __int128>(off) * cc.div_magic) >> 64);
+  uint64_t *w = &cc.live[i / 64], m = uint64_t{1} << (i % 64), v = __atomic_load_n(w, __ATOMIC_RELAXED);
+  if (__builtin_expect(off != uint64_t{i} * cc.chunk_size || !(v & m) || pending_in(cc.pending, i) ||
+                           cc.count == cc.capacity, 0))
+    return false;
+  __atomic_store_n(w, v & ~m, __ATOMIC_RELAXED);
+  cc.slot[cc.count++] = static_cast<uint16_t>(i);
   return true;
+}
+
+// free's fast path: a chunk of the current zone of the class this thread last allocated from
+// (a block is most often freed soon by the thread that allocated it). Everything else calls
+// Slow(p): another of the thread's zones, another thread's zone, a LARGE block, a full stack, a
+// misuse.
+template <void (*Slow)(void *)>
+FT_INLINE void cache_free(void *p) {
+  ThreadCache *tc = t_cache;
+  if (__builtin_expect(tc != nullptr && free_to_current(*tc->recent, p), 1)) return;
+  Slow(p);
 }
 
 }  // namespace ft

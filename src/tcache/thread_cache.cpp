@@ -2,10 +2,14 @@
 
 #include <pthread.h>
 
+#include "tcache/cache_fast_path.h"
+
 #include "base/counters.h"
+#include "base/misuse_report.h"
 #include "base/settings.h"
 #include "os/heap_lock.h"
 #include "os/mapping.h"
+#include "zone/registry.h"
 #include "zone/zone_pool.h"
 
 namespace ft {
@@ -16,14 +20,6 @@ constinit ThreadCache *g_all_caches = nullptr;
 namespace tcache {
 namespace {
 
-// Every cached chunk back to its zone (statistics folded in on the way), every home given up.
-void give_up_all(ThreadCache *tc) {
-  for (unsigned c = 0; c < kCachedClasses; ++c) {
-    flush_class(tc, c);
-    zone_pool::release_home(&tc->classes[c].home);
-  }
-}
-
 enum : uint8_t { kUnattached, kAttaching, kActive, kOff };
 __thread uint8_t t_state __attribute__((tls_model("initial-exec"))) = kUnattached;
 
@@ -32,17 +28,167 @@ constinit ThreadCache *g_idle = nullptr;
 constinit bool g_key_made = false;
 constinit pthread_key_t g_key;
 
-// pthread key destructor: the thread is exiting. Its chunks go back to their zones and the cache
-// to the idle list; a later free() or malloc() on this thread (another key's destructor) takes
-// the lock instead.
+// Caches by id: a registry entry names a zone's owner by id, and a remote free finds the owner's
+// ring of notices through it. Ids are given once per cache (caches are reused, never unmapped).
+// 65535 ids: 512 KiB of .bss, touched only where used.
+constexpr uint32_t kMaxCaches = registry::kOwnerIdMask;
+constinit ThreadCache *g_by_id[kMaxCaches + 1] = {};
+constinit uint32_t g_ids_given = 0;
+
+// ---- A class's zones (links in the zones, written by the owner only) ----
+
+void list_push(OwnedList &l, Zone *z, uint8_t which) {
+  FT_ASSERT(z->list == zone_pool::kOffList);
+  z->prev = nullptr;
+  z->next = l.head;
+  if (l.head) l.head->prev = z;
+  l.head = z;
+  z->list = which;
+}
+
+void list_unlink(OwnedList &l, Zone *z) {
+  (z->prev ? z->prev->next : l.head) = z->next;
+  if (z->next) z->next->prev = z->prev;
+  z->next = z->prev = nullptr;
+  z->list = zone_pool::kOffList;
+}
+
+OwnedList &list_of(ClassCache &cc, Zone *z) { return z->list == kOwnedPartial ? cc.partial : cc.full; }
+
+// The fast paths' copy of the current zone's layout.
+void make_current(ClassCache &cc, Zone *z) {
+  z->list = kOwnedCurrent;
+  cc.current = z;
+  cc.data = z->data();
+  cc.span = z->chunks * z->chunk_size;
+  cc.chunk_size = z->chunk_size;
+  cc.div_magic = z->div_magic;
+  cc.live = z->live_map();
+  cc.pending = z->pending_map();
+  cc.codes = z->codes();
+}
+
+// No current zone: a pointer is never in its span.
+void clear_current(ClassCache &cc) {
+  if (cc.current) cc.current->list = zone_pool::kOffList;
+  cc.current = nullptr;
+  cc.data = 0;
+  cc.span = 0;
+}
+
+// The stack's chunks (all of the current zone) back into it.
+void flush_stack(ClassCache &cc) {
+  for (unsigned k = 0; k < cc.count; ++k) cc.current->give(cc.slot[k] & ~kFreshSlot);
+  cc.out_delta -= cc.count;
+  cc.count = 0;
+}
+
+// Zone z of class cc gained free chunks (a free, remote frees taken in): from the full list to the
+// partial one; wholly free and not current: back to the pool (one lock). True when it went back
+// (it may be unmapped already: not to be read again).
+bool after_gain(ClassCache &cc, Zone *z) {
+  if (z->list == kOwnedFull && z->avail) {
+    list_unlink(cc.full, z);
+    list_push(cc.partial, z, kOwnedPartial);
+  }
+  if (!z->empty() || z->list == kOwnedCurrent) return false;
+  list_unlink(list_of(cc, z), z);
+  zone_pool::release(z);
+  return true;
+}
+
+void report_double_free(Zone *z, uint32_t i) {
+  report_fault(Call::kFree, z->chunk(i),
+               FaultInfo{Fault::kDoubleFree, kind_of_class(z->class_index), reinterpret_cast<uintptr_t>(z->chunk(i)),
+                         z->chunk_size, 0});
+}
+
+// Remote frees of word pw of z, a zone tc owns, taken in. True when z went back to the pool.
+bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
+  uint32_t second_free;
+  uint32_t got = z->collect_pending_word(pw, &second_free);
+  ClassCache &cc = tc->classes[z->class_index];
+  cc.out_delta -= got;
+  if (second_free) report_double_free(z, second_free - 1);
+  return got && after_gain(cc, z);
+}
+
+// One announced word off tc's ring. The registry says whether z is still tc's (it is never read
+// otherwise: it may have been unmapped), given to the pool since (the pool takes the frees in,
+// under the lock), or adopted by another cache (the notice goes on to it).
+void take_in_notice(Zone *z, uint32_t pw, void *ctx) {
+  auto *tc = static_cast<ThreadCache *>(ctx);
+  uintptr_t e = registry::lookup_entry(z);
+  if (registry::entry_zone(e) != z) return;  // unmapped since: its frees went with it
+  uint32_t id = registry::entry_owner(e);
+  if (id == tc->owner_id) take_in_word(tc, z, pw);
+  else if (!id) zone_pool::collect_unowned(z);
+  else if (ThreadCache *other = remote::cache_with_id(id)) remote::announce(other, z, pw);
+}
+
+// Every pending word of every zone tc owns (announcements were lost: the ring was full).
+void take_in_everything(ThreadCache *tc) {
+  for (ClassCache &cc : tc->classes) {
+    Zone *lists[] = {cc.current, cc.partial.head, cc.full.head};
+    for (unsigned l = 0; l < 3; ++l)
+      for (Zone *z = lists[l]; z;) {
+        Zone *next = l ? z->next : nullptr;  // take_in_word may move z to another list, or give it up
+        for (uint32_t pw = 0, n = pending_words_for(z->chunks); pw < n; ++pw)
+          if (take_in_word(tc, z, pw)) break;
+        z = next;
+      }
+  }
+}
+
+// Every zone tc owns back to the pool (its thread exits, or no longer exists: a fork child):
+// the stacks flushed first unless `drop_stacks` (their chunks are then lost).
+void give_up_all(ThreadCache *tc, bool drop_stacks) {
+  constexpr unsigned kBatch = 64;  // zones per lock acquisition
+  Zone *batch[kBatch];
+  unsigned n = 0;
+  auto give_up = [&](Zone *z) {
+    if (n == kBatch) zone_pool::abandon(batch, n), n = 0;
+    batch[n++] = z;
+  };
+  for (unsigned c = 0; c < kCachedClasses; ++c) {
+    ClassCache &cc = tc->classes[c];
+    fold_counts(tc, c);
+    if (Zone *z = cc.current) {
+      if (drop_stacks) cc.count = 0;
+      else flush_stack(cc);
+      clear_current(cc);
+      give_up(z);
+    }
+    OwnedList *lists[] = {&cc.partial, &cc.full};
+    for (OwnedList *l : lists)
+      while (Zone *z = l->head) {
+        list_unlink(*l, z);
+        give_up(z);
+      }
+  }
+  if (n) zone_pool::abandon(batch, n);
+  tc->recent = &tc->classes[0];
+}
+
+// pthread key destructor: the thread is exiting. Its zones go back to the pool and the cache to
+// the idle list; a later free() or malloc() on this thread (another key's destructor) takes the
+// slow paths instead.
 void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
   t_cache = nullptr;
   t_state = kOff;
-  give_up_all(tc);
+  take_in_remote_frees(tc);
+  give_up_all(tc, false);
   HeapLock lock;
+  tc->idle = true;
   tc->next_idle = g_idle;
   g_idle = tc;
+}
+
+void reset_notices(remote::Notices &n, bool lost) {
+  for (uintptr_t &s : n.slot) s = 0;
+  n.head = n.tail = 0;
+  n.lost = lost;
 }
 
 }  // namespace
@@ -59,24 +205,38 @@ ThreadCache *attach() {
     HeapLock lock;
     if (!g_key_made) g_key_made = pthread_key_create(&g_key, thread_exit) == 0;
     tc = g_idle;
-    if (tc) g_idle = tc->next_idle;
+    if (tc) {
+      g_idle = tc->next_idle;
+      tc->idle = false;
+    }
   }
   if (!tc) {
+    if (g_ids_given == kMaxCaches) {  // racy read: a hint; the lock below decides
+      t_state = kOff;
+      return nullptr;
+    }
     tc = static_cast<ThreadCache *>(os::map(os::round_to_pages(sizeof(ThreadCache))));
     if (!tc) {
       t_state = kUnattached;  // try again on a later call
       return nullptr;
     }
-    for (unsigned c = 0; c < kCachedClasses; ++c) {
-      tc->classes[c].capacity = cache_capacity(c);
-      tc->classes[c].out_cap = out_capacity(c);
-    }
+    for (unsigned c = 0; c < kCachedClasses; ++c) tc->classes[c].capacity = static_cast<uint16_t>(cache_capacity(c));
+    tc->recent = &tc->classes[0];
     HeapLock lock;
+    if (g_ids_given == kMaxCaches) {
+      lock.unlock();
+      os::unmap(tc, os::round_to_pages(sizeof(ThreadCache)));
+      t_state = kOff;
+      return nullptr;
+    }
+    tc->owner_id = ++g_ids_given;
+    __atomic_store_n(&g_by_id[tc->owner_id], tc, __ATOMIC_RELEASE);
     tc->next_all = g_all_caches;
     g_all_caches = tc;
   }
   if (!g_key_made || pthread_setspecific(g_key, tc) != 0) {
     HeapLock lock;
+    tc->idle = true;
     tc->next_idle = g_idle;
     g_idle = tc;
     t_state = kOff;
@@ -84,38 +244,174 @@ ThreadCache *attach() {
   }
   t_cache = tc;
   t_state = kActive;
+  take_in_remote_frees(tc);  // notices that reached the cache while it was idle
   return tc;
 }
 
-uintptr_t refill(ThreadCache *tc, unsigned c) {
-  ClassCache &cc = tc->classes[c];
-  // Half the capacity: the next frees have room, the next mallocs have chunks.
+bool refill(ThreadCache *tc, unsigned c, uint16_t *slot) {
   fold_counts(tc, c);
-  flush_out(tc, c);  // the lock is taken anyway; their zones may empty
-  unsigned got = zone_pool::take_batch(c, cc.slot, cc.capacity / 2, &cc.home);
-  if (!got) return 0;
-  cc.count = got - 1;
-  return cc.slot[got - 1];
+  take_in_remote_frees(tc);
+  ClassCache &cc = tc->classes[c];
+  for (;;) {
+    Zone *z = cc.current;
+    if (z && z->avail) {
+      // Half the capacity: the next frees have room, the next mallocs have chunks.
+      unsigned want = cc.capacity / 2 ? cc.capacity / 2 : 1, got = 0;
+      while (got < want && z->avail) {
+        bool fresh;
+        uint32_t i = z->take(&fresh);
+        cc.slot[got++] = static_cast<uint16_t>(i | (fresh ? kFreshSlot : 0));
+      }
+      cc.out_delta += got;
+      cc.count = static_cast<uint16_t>(got - 1);
+      *slot = cc.slot[got - 1];
+      return true;
+    }
+    if (z) {  // nothing left in it: on the full list until a chunk of it is freed
+      clear_current(cc);
+      list_push(cc.full, z, kOwnedFull);
+    }
+    if (Zone *next = cc.partial.head) {
+      list_unlink(cc.partial, next);
+      make_current(cc, next);
+      continue;
+    }
+    Zone *fresh = zone_pool::acquire(c, tc);
+    if (!fresh) return false;
+    make_current(cc, fresh);
+  }
 }
 
-void flush_class(ThreadCache *tc, unsigned c) {
-  fold_counts(tc, c);
-  ClassCache &cc = tc->classes[c];
-  if (cc.count) zone_pool::give_batch(cc.slot, cc.count);
-  cc.count = 0;
-  flush_out(tc, c);
+void push_flushing_half(ClassCache &cc, uint16_t i) {
+  unsigned half = (cc.count + 1) / 2;  // at least one: a stack of one chunk flushes it
+  Zone *z = cc.current;
+  for (unsigned k = 0; k < half; ++k) z->give(cc.slot[k] & ~kFreshSlot);
+  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
+  cc.count = static_cast<uint16_t>(cc.count - half);
+  cc.out_delta -= half;
+  cc.slot[cc.count++] = i;
+  // The program holds nothing of the zone any more (a big structure freed): its pages go back,
+  // as the pool's reserve's do, so that a freed peak does not stay resident.
+  if (z->avail + cc.count == z->chunks) {
+    zone_pool::give_back_pages(z);
+    // The stacked chunks will be written again and come back as avail: the high-water mark
+    // stays above them, so that none is taken later as untouched (zero).
+    for (unsigned k = 0; k < cc.count; ++k) {
+      uint32_t j = (cc.slot[k] & ~kFreshSlot) + 1u;
+      if (j > z->hwm) z->hwm = j;
+      cc.slot[k] &= static_cast<uint16_t>(~kFreshSlot);
+    }
+  }
+}
+
+bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
+  uint64_t *live = z->live_map();
+  if (!test_bit(live, i) || pending_in(z->pending_map(), i)) return false;  // a second free: the caller reports it
+  ClassCache &cc = tc->classes[z->class_index];
+  clear_bit(live, i);
+  if (z == cc.current) {
+    if (cc.count == cc.capacity) push_flushing_half(cc, static_cast<uint16_t>(i));
+    else cc.slot[cc.count++] = static_cast<uint16_t>(i);
+    return true;
+  }
+  z->give(i);
+  --cc.out_delta;
+  if (__builtin_expect(z->avail == 1 || z->empty(), 0)) after_gain(cc, z);
+  return true;
+}
+
+bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
+  if (z->class_index >= kCachedClasses || !zone_pool::adopt(z, tc)) return false;
+  ClassCache &cc = tc->classes[z->class_index];
+  if (z->avail) list_push(cc.partial, z, kOwnedPartial);
+  else list_push(cc.full, z, kOwnedFull);
+  if (free_owned(tc, z, i)) return true;
+  after_gain(cc, z);  // not a live chunk: the zone is ours all the same
+  return false;
+}
+
+bool free_unlocked(void *p) {
+  uintptr_t e = registry::lookup_entry(p);
+  Zone *z = registry::entry_zone(e);
+  if (!z) return false;
+  ThreadCache *tc = t_cache;  // none yet: nothing of its own to free, nothing to adopt with
+  uint32_t id = registry::entry_owner(e);
+  if (tc && id == tc->owner_id) {
+    // One of this thread's zones. Its current zone of the class is freed into through the
+    // cache's own copy of its layout, without trusting the header: a class_index overwritten
+    // would name a class whose current zone is another.
+    unsigned c = z->class_index;
+    if (c < kCachedClasses && tc->classes[c].current == z && free_to_current(tc->classes[c], p)) return true;
+  }
+  uint32_t i;
+  bool exact;
+  if (!z->magic_ok() || !z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
+  if (id) return tc && id == tc->owner_id ? free_owned(tc, z, i) : remote::free_chunk(z, i, id, tc);
+  return tc && adopt_and_free(tc, z, i);
+}
+
+void take_in_remote_frees(ThreadCache *tc) {
+  if (remote::drain(tc, take_in_notice, tc)) take_in_everything(tc);
+}
+
+void take_in_idle_notices() {
+  // Under the lock: no thread attaches an idle cache meanwhile. The zones named are the pool's
+  // now (an idle cache owns none): their frees are taken in after the lock is dropped.
+  constexpr unsigned kMax = 256;
+  struct Found {
+    Zone *zones[kMax];
+    unsigned n;
+  } found = {{}, 0};
+  {
+    HeapLock lock;
+    for (ThreadCache *tc = g_idle; tc; tc = tc->next_idle)
+      remote::drain(
+          tc,
+          [](Zone *z, uint32_t, void *ctx) {
+            auto *f = static_cast<Found *>(ctx);
+            if (f->n < kMax) f->zones[f->n++] = z;
+          },
+          &found);
+  }
+  for (unsigned k = 0; k < found.n; ++k) {
+    uintptr_t e = registry::lookup_entry(found.zones[k]);
+    if (registry::entry_zone(e) == found.zones[k] && !registry::entry_owner(e)) zone_pool::collect_unowned(found.zones[k]);
+  }
+}
+
+void flush_current() {
+  ThreadCache *tc = t_cache;
+  if (!tc) return;
+  take_in_remote_frees(tc);
+  for (unsigned c = 0; c < kCachedClasses; ++c) {
+    ClassCache &cc = tc->classes[c];
+    fold_counts(tc, c);
+    if (!cc.current) continue;
+    flush_stack(cc);
+    if (cc.current->empty()) {
+      Zone *z = cc.current;
+      clear_current(cc);
+      zone_pool::release(z);
+    }
+  }
 }
 
 void after_fork_in_child() {
-  for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all)
-    if (tc != t_cache)  // an idle cache has no home: its thread gave them up at exit
-      for (unsigned c = 0; c < kCachedClasses; ++c) zone_pool::release_home(&tc->classes[c].home);
-}
-
-void fold_counts(ThreadCache *tc, unsigned c) {
-  uint64_t a = tc->pending_allocs[c];
-  tc->pending_allocs[c] = 0;
-  if (a) counters::note_allocs(c, a);
+  for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
+    if (tc == t_cache) {
+      // A thread of the parent may have been halfway through an announcement: its claimed slot
+      // would never be written here. The ring starts afresh, and the cache looks at every zone.
+      reset_notices(tc->notices, true);
+      continue;
+    }
+    reset_notices(tc->notices, false);
+    if (tc->idle) continue;  // an idle cache owns no zone
+    give_up_all(tc, true);
+    HeapLock lock;
+    tc->idle = true;
+    tc->next_idle = g_idle;
+    g_idle = tc;
+  }
 }
 
 void turn_off_in_this_thread() {
@@ -123,24 +419,26 @@ void turn_off_in_this_thread() {
   t_state = kOff;
 }
 
-void flush_out(ThreadCache *tc, unsigned c) {
+void fold_counts(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
-  if (cc.out_count) zone_pool::give_batch(cc.out, cc.out_count);
-  cc.out_count = 0;
-}
-
-void flush_current() {
-  if (ThreadCache *tc = t_cache) give_up_all(tc);
-}
-
-void flush_half(ThreadCache *tc, unsigned c) {
-  fold_counts(tc, c);
-  ClassCache &cc = tc->classes[c];
-  unsigned half = cc.count / 2;
-  zone_pool::give_batch(cc.slot, half);
-  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
-  cc.count -= half;
+  if (uint64_t a = tc->pending_allocs[c]) {
+    tc->pending_allocs[c] = 0;
+    counters::note_allocs(c, a);
+  }
+  if (int64_t d = cc.out_delta) {
+    cc.out_delta = 0;
+    counters::note_chunks_out(c, d);
+  }
+  if (uint64_t r = tc->remote_frees) {
+    tc->remote_frees = 0;
+    counters::bump(counters::g_counters.remote_frees, r);
+  }
 }
 
 }  // namespace tcache
+
+ThreadCache *remote::cache_with_id(uint32_t id) {
+  return id <= registry::kOwnerIdMask ? __atomic_load_n(&tcache::g_by_id[id], __ATOMIC_ACQUIRE) : nullptr;
+}
+
 }  // namespace ft

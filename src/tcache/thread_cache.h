@@ -1,64 +1,103 @@
-// The per-thread cache: a few free chunks per TINY/SMALL class held by each thread, so that most
-// malloc and free calls take no lock. The zones stay under the one heap mutex; the cache refills
-// from them and flushes back to them in batches, one lock acquisition per batch.
+// The per-thread cache: the zones a thread allocates from, and a few free chunks per TINY/SMALL
+// class, so that most malloc and free calls take no lock and no locked instruction.
 //
-// A cached chunk is free for the program (its live bit is clear, show_alloc_mem does not list it,
-// a second free() of it is a double free) but out of its zone (its avail bit is clear too), so
-// the zone cannot be unmapped under the cache. The cache itself lives in its own mapping, out of
-// reach of user blocks, and is reused by later threads once its thread exits.
+// Ownership. A thread's cache owns the zones it allocates from (zone/zone.h: each zone has one
+// writer) until they become wholly free or the thread exits: per class, the current zone, whose
+// free chunks the cache's stack holds, and lists of the others it owns, those with free chunks
+// (partial) and those without (full). The thread's own frees of chunks of its zones change the
+// bits with plain stores; a chunk of another zone freed by this thread is a remote free
+// (remote_free.h): a pending bit in that zone, which its owner takes in. The heap mutex is taken
+// only when a zone changes hands (zone/zone_pool.h): a new one to allocate from, a wholly free
+// one given back, all of them at thread exit.
+//
+// A cached chunk is free for the program (its live bit is clear, show_alloc_mem does not list
+// it, a second free() of it is a double free) but out of its zone (its avail bit is clear too).
+// The cache lives in its own mapping, out of reach of user blocks, and is reused by later
+// threads once its thread exits.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 #include "base/size_class.h"
+#include "tcache/remote_free.h"
 #include "zone/zone.h"
 
 namespace ft {
 
-// Classes up to 4 KiB are cached; larger ones are rarer and go to the zones (a locked pair there
-// costs ~45 ns). The bound matters for memory: the zone a thread allocates from stays pinned by
-// its cached chunks, and a zone of a 32 KiB class is 3.3 MB (measured: caching up to 32 KiB left
-// 18 MB resident after freeing a 200 MB peak, up to 4 KiB leaves under 6 MB).
-inline constexpr size_t kCacheMaxSize = 4 * 1024;
-inline constexpr unsigned kCachedClasses = class_of(kCacheMaxSize) + 1;
+// Every class is cached: a thread allocates from zones of its own whatever the size (a locked
+// malloc/free pair of a big class cost ~45 ns and 2 lock acquisitions). The stacks are bounded
+// in bytes: at most 16 KiB of each class (2 to 64 chunks below 8 KiB, one chunk from 16 KiB on),
+// so a thread that churns every class holds at most 1.2 MiB in its stacks, a typical one a few
+// KiB. What a thread's zones hold beyond that is the program's, or given back: a zone left
+// without a live block goes back to the pool, and the current zone's pages are given back as
+// the pool's reserve's are (push_flushing_half).
+inline constexpr size_t kCacheMaxSize = kSmallMax;
+inline constexpr unsigned kCachedClasses = kClassCount;
 inline constexpr unsigned kCacheSlots = 64;
-// Each class holds at most 16 KiB (but 2 to 64 chunks): at most ~0.8 MiB per thread if a thread
-// churns every class, a few KiB for a typical one.
+inline constexpr size_t kCacheBytesPerClass = 16 * 1024;
 constexpr uint32_t cache_capacity(unsigned c) {
-  size_t n = 16 * 1024 / class_size(c);
-  return static_cast<uint32_t>(n < 2 ? 2 : n > kCacheSlots ? kCacheSlots : n);
+  size_t n = kCacheBytesPerClass / class_size(c);
+  size_t least = class_size(c) * 2 <= kCacheBytesPerClass ? 2 : 1;
+  return static_cast<uint32_t>(n < least ? least : n > kCacheSlots ? kCacheSlots : n);
 }
-
-// Frees of chunks outside the class's home zone are not reused from the cache (that would keep
-// draining zones alive) but wait here, a batch going back to their zones under one lock
-// acquisition: freeing a big structure (a tree, a list) costs one lock per 8 to 32 frees, not
-// one per free. Bounded like the cache; and a free into a zone about to empty sends the batch at
-// once (see push), so a zone that the program has wholly freed is not kept.
-inline constexpr unsigned kOutSlots = 32;
-constexpr uint32_t out_capacity(unsigned c) {
-  uint32_t n = cache_capacity(c) / 2;
-  return n < 8 ? 8 : n > kOutSlots ? kOutSlots : n;
+constexpr size_t cache_bytes_bound() {
+  size_t total = 0;
+  for (unsigned c = 0; c < kCachedClasses; ++c) total += cache_capacity(c) * class_size(c);
+  return total;
 }
+static_assert(cache_bytes_bound() < 1300 * 1024, "the bound in the comment above");
 
-struct ClassCache {
-  uint32_t count;
-  uint32_t capacity;
-  // The zone this class refills from, owned by this cache (zone_pool::take_batch); every cached
-  // chunk comes from it, so a thread's cache pins at most one zone per class: a free into
-  // another zone goes to `out`. Changed only by this thread (under the lock).
-  Zone *home;
-  uintptr_t slot[kCacheSlots];  // a stack: the most recently freed chunk, still in cache, on top
-  uint32_t out_count;
-  uint32_t out_cap;
-  uintptr_t out[kOutSlots];     // freed chunks of other zones, going back to them in one batch
+// A stack entry: the chunk's index in the current zone, with kFreshSlot when untouched (zero).
+inline constexpr uint16_t kFreshSlot = 0x8000;
+static_assert(kMaxChunksPerZone <= kFreshSlot, "a chunk index fits below the fresh flag");
+
+// Zone::list values for the zones a cache owns.
+inline constexpr uint8_t kOwnedCurrent = 2;
+inline constexpr uint8_t kOwnedPartial = 3;
+inline constexpr uint8_t kOwnedFull = 4;
+
+struct OwnedList {
+  Zone *head;
 };
 
-struct ThreadCache {
+struct alignas(64) ClassCache {
+  // The first cache line: all that malloc's and free's fast paths read, a copy of the current
+  // zone's layout, so that a pair touches no zone header. span is 0 while there is no zone.
+  uint16_t count;      // chunks on the stack
+  uint16_t capacity;
+  uint32_t chunk_size;
+  uintptr_t data;      // current->data()
+  uint32_t span;       // current->chunks * chunk_size: a pointer p is one of its chunks' iff p - data < span
+  uint32_t pad;
+  uint64_t div_magic;
+  uint64_t *live;      // current's bitmaps and size codes
+  uint64_t *pending;
+  uint8_t *codes;
+  Zone *current;       // the zone the stack's chunks come from: owned by this cache, or nullptr
+  uint16_t slot[kCacheSlots];  // a stack: the most recently freed chunk, still in cache, on top
+  OwnedList partial;   // the other zones of the class this cache owns, with free chunks
+  OwnedList full;      // ... and without
+  // Chunks that left their zones (+) or came back (-) since the counters last saw this class.
+  int64_t out_delta;
+};
+static_assert(offsetof(ClassCache, slot) == 64, "the fast paths' fields fill the first cache line");
+
+// A ZoneOwner: its id is what the registry keeps beside each zone it owns (1 to 65535; a thread
+// beyond that many caches at once runs without one).
+struct ThreadCache : ZoneOwner {
+  bool idle;               // its thread has exited (under the heap lock)
   ClassCache classes[kCachedClasses];
-  // Mallocs served by the cache, not yet folded into the counters (fold_counts, base/counters.h).
+  // The class of the last malloc served from the stack: free looks at its current zone first
+  // (a block is most often freed soon, by the thread that allocated it). Never nullptr.
+  ClassCache *recent;
+  // Mallocs served by the cache, not yet folded into the counters (base/counters.h).
   uint64_t pending_allocs[kCachedClasses];
+  uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
   ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
+  // The words of this cache's zones with remote frees to take in, announced by the threads that
+  // freed them (remote_free.h). Its own cache lines: others write it.
+  remote::Notices notices;
 };
 
 // Every cache, for the statistics; guarded by the heap lock.
@@ -78,47 +117,41 @@ inline ThreadCache *current() {
   return __builtin_expect(tc != nullptr, 1) ? tc : attach();
 }
 
-// Refills class c from the zones and returns one chunk (tagged with kFreshTag when untouched),
-// or 0 when out of memory.
-uintptr_t refill(ThreadCache *tc, unsigned c);
-// Gives the oldest half of class c back to the zones.
-void flush_half(ThreadCache *tc, unsigned c);
-// Gives every cached chunk of class c back to the zones.
-void flush_class(ThreadCache *tc, unsigned c);
-// Gives every chunk this thread caches back to the zones, and its home zones up (malloc_trim).
+// Refills class c's stack (remote frees taken in first, then the current zone, another zone the
+// cache owns, or a zone from the pool under the lock) and pops one chunk's slot into *slot.
+// False when out of memory.
+bool refill(ThreadCache *tc, unsigned c, uint16_t *slot);
+// The stack is full: its oldest half goes back to the current zone (no lock), then i is pushed.
+void push_flushing_half(ClassCache &cc, uint16_t i);
+// The thread frees chunk i of z, a zone it owns. False when the chunk is not a live block (a
+// double free, or a chunk never handed out): nothing changed, the caller reports it.
+bool free_owned(ThreadCache *tc, Zone *z, uint32_t i);
+// A free of chunk i of z, a zone no cache owns, by a thread with a cache: the cache adopts the
+// zone (one lock) and frees it as its own. False: adopted by another thread meanwhile, or not a
+// live block; the caller takes the locked path.
+bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i);
+// A free that takes no heap lock, for any thread: a chunk of one of this thread's zones (to its
+// cache or its zone), of another thread's zone (a remote free: remote_free.h), or of a zone
+// nobody owns (adopted, if this thread has a cache). False leaves everything as it was, for the
+// locked path, which also reports what is wrong (LARGE, not a live block, not ours).
+bool free_unlocked(void *p);
+// The remote frees announced to tc (its own thread) taken in.
+void take_in_remote_frees(ThreadCache *tc);
+// Under the heap lock (malloc_trim): the notices left in the rings of caches no thread uses.
+void take_in_idle_notices();
+// Every cached chunk of every class back to its zone and the wholly free zones given back
+// (malloc_trim); the thread keeps its other zones.
 void flush_current();
-// In a fork child: the caches of the parent's other threads have no thread any more; their home
-// zones go back to the lists (their cached chunks are lost: a thread may have been stopped
-// halfway through a push, so they cannot be trusted).
+// In a fork child: the caches of the parent's other threads have no thread any more: their zones
+// go back to the pool and the caches to the idle list (their cached chunks are lost: a thread may
+// have been stopped halfway through a push, so they cannot be trusted).
 void after_fork_in_child();
 // This thread stops using its cache, for good (a fork child on the rescue allocator): every call
 // takes the slow path from now on.
 void turn_off_in_this_thread();
-// Folds class c's mallocs served by the cache into the counters.
+// Folds class c's counts (mallocs served, chunks out of zones) and the remote frees into the
+// counters.
 void fold_counts(ThreadCache *tc, unsigned c);
-// Gives class c's waiting frees of other zones back to them.
-void flush_out(ThreadCache *tc, unsigned c);
-
-inline uintptr_t pop(ThreadCache *tc, unsigned c) {
-  ClassCache &cc = tc->classes[c];
-  return __builtin_expect(cc.count != 0, 1) ? cc.slot[--cc.count] : refill(tc, c);
-}
-// A free whose live bit is already cleared (so a second free of it is a double free): into the
-// cache when it lies in the class's home zone, else into the batch going back to its zone.
-inline void push(ThreadCache *tc, unsigned c, const Zone *z, uintptr_t chunk) {
-  ClassCache &cc = tc->classes[c];
-  if (__builtin_expect(z == cc.home, 1)) {
-    if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(tc, c);
-    cc.slot[cc.count++] = chunk;
-    return;
-  }
-  cc.out[cc.out_count++] = chunk;
-  // A zone with only a batch's worth of chunks still out is about to empty: send the batch at
-  // once, so that the zone can go back to the system now rather than stay pinned by a batch
-  // that a thread gone idle may never fill. (avail is read without the lock: a hint.)
-  uint32_t still_out = z->chunks - __atomic_load_n(&z->avail, __ATOMIC_RELAXED);
-  if (__builtin_expect(cc.out_count >= cc.out_cap || still_out <= cc.out_cap, 0)) flush_out(tc, c);
-}
 
 }  // namespace tcache
 }  // namespace ft

@@ -5,6 +5,7 @@
 
 namespace ft::registry {
 static_assert(size_t{1} << kGranuleBits == kZoneGranule);
+static_assert(kOwnerIdMask < kZoneGranule, "an owner id fits in a zone address's low bits");
 
 constinit Leaf *g_root[size_t{1} << kRootBits] = {};
 
@@ -28,7 +29,7 @@ bool insert(Zone *zone, size_t len) {
       }
       __atomic_store_n(&g_root[r], static_cast<Leaf *>(leaf), __ATOMIC_RELEASE);
     }
-    __atomic_store_n(&g_root[r]->slot[slot_of(a)], zone, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_root[r]->slot[slot_of(a)], start, __ATOMIC_RELEASE);
   }
   return true;
 }
@@ -36,7 +37,13 @@ bool insert(Zone *zone, size_t len) {
 void erase(Zone *zone, size_t len) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule)
-    __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], nullptr, __ATOMIC_RELEASE);
+    __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], uintptr_t{0}, __ATOMIC_RELEASE);
+}
+
+void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
+  uintptr_t start = reinterpret_cast<uintptr_t>(zone);
+  for (uintptr_t a = start; a < start + len; a += kZoneGranule)
+    __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], start | owner_id, __ATOMIC_RELEASE);
 }
 
 }  // namespace ft::registry

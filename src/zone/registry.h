@@ -4,8 +4,13 @@
 // A two-level radix table over 48-bit addresses at the 64 KiB granule where every zone starts:
 // the root (65536 entries, 512 KiB of .bss, touched only where used) points to leaves (65536
 // entries, 512 KiB mapped on demand, each covering 4 GiB of address space). Updated only when a
-// zone is mapped or unmapped, under the heap lock; read with acquire loads so that a later
-// lock-free reader (the per-thread cache) sees a fully built zone.
+// zone is mapped, unmapped or changes owner, under the heap lock; read with acquire loads so
+// that a later lock-free reader (the per-thread cache) sees a fully built zone.
+//
+// An entry is the zone's address (64 KiB aligned) with the id of the thread cache that owns the
+// zone in its low 16 bits (0: the zone pool's): a free learns whose chunk it frees, and a cache
+// checks that a zone is still its own, from the entry alone, without reading a zone header that
+// may be going away (tcache/remote_free.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,22 +26,31 @@ inline constexpr unsigned kGranuleBits = 16;  // zones start on 64 KiB boundarie
 inline constexpr unsigned kLeafBits = 16;
 inline constexpr unsigned kRootBits = kAddressBits - kGranuleBits - kLeafBits;  // 16
 
+inline constexpr uintptr_t kOwnerIdMask = (uintptr_t{1} << kGranuleBits) - 1;
+
 struct Leaf {
-  Zone *slot[size_t{1} << kLeafBits];
+  uintptr_t slot[size_t{1} << kLeafBits];
 };
 extern Leaf *g_root[size_t{1} << kRootBits];
 
-// Finds the zone covering p, or nullptr. Inline: every free starts here.
-inline Zone *lookup(const void *p) {
+// The entry covering p (the zone | its owner's id), or 0. Inline: every free starts here.
+inline uintptr_t lookup_entry(const void *p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (a >> kAddressBits) return nullptr;
+  if (a >> kAddressBits) return 0;
   Leaf *leaf = __atomic_load_n(&g_root[a >> (kGranuleBits + kLeafBits)], __ATOMIC_ACQUIRE);
   return leaf ? __atomic_load_n(&leaf->slot[(a >> kGranuleBits) & ((size_t{1} << kLeafBits) - 1)], __ATOMIC_ACQUIRE)
-              : nullptr;
+              : 0;
 }
-// Records that [zone, zone + len) belongs to zone. False if a leaf could not be mapped.
+inline Zone *entry_zone(uintptr_t e) { return reinterpret_cast<Zone *>(e & ~kOwnerIdMask); }
+inline uint32_t entry_owner(uintptr_t e) { return static_cast<uint32_t>(e & kOwnerIdMask); }
+// Finds the zone covering p, or nullptr.
+inline Zone *lookup(const void *p) { return entry_zone(lookup_entry(p)); }
+// Records that [zone, zone + len) belongs to zone, owned by no cache. False if a leaf could not
+// be mapped.
 bool insert(Zone *zone, size_t len);
 void erase(Zone *zone, size_t len);
+// The zone's owner is now the cache with this id (0: none).
+void set_owner(Zone *zone, size_t len, uint32_t owner_id);
 
 }  // namespace registry
 }  // namespace ft

@@ -14,6 +14,7 @@ void Zone::init(unsigned cls) {
   data_offset = l.data_offset;
   chunks = l.chunks;
   live_offset = l.live_offset;
+  pending_offset = l.pending_offset;
   codes_offset = l.codes_offset;
   uint64_t *map = avail_map();
   for (uint32_t w = 0; w < l.words; ++w) {
@@ -32,21 +33,51 @@ uint32_t Zone::take(bool *fresh) {
   uint64_t bits = map[w];
   unsigned b = static_cast<unsigned>(__builtin_ctzll(bits));
   bits &= bits - 1;
-  map[w] = bits;
+  __atomic_store_n(&map[w], bits, __ATOMIC_RELAXED);
   if (!bits) summary &= ~(uint64_t{1} << w);
   --avail;
   uint32_t i = w * 64 + b;
-  FT_ASSERT(i < chunks && !is_live(i));
+  FT_ASSERT(i < chunks && !live_bit(i));
   *fresh = i >= hwm;
   if (*fresh) hwm = i + 1;
   return i;
 }
 
 void Zone::give(uint32_t i) {
-  FT_ASSERT(i < chunks && !is_avail(i) && !is_live(i) && avail < chunks);
-  avail_map()[i / 64] |= uint64_t{1} << (i % 64);
+  FT_ASSERT(i < chunks && !is_avail(i) && !live_bit(i) && avail < chunks);
+  uint64_t *w = &avail_map()[i / 64];
+  __atomic_store_n(w, *w | uint64_t{1} << (i % 64), __ATOMIC_RELEASE);  // after the live bit left
   summary |= uint64_t{1} << (i / 64);
   ++avail;
+}
+
+uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
+  *double_free = 0;
+  uint64_t *pending = pending_map(), *map = avail_map();
+  // Taking the bits and the announced bit in one exchange: a remote free after it finds the word
+  // unannounced and announces it again, so none waits unseen (Zone::remote_free).
+  if (!__atomic_load_n(&pending[pw], __ATOMIC_RELAXED)) return 0;
+  uint64_t bits = __atomic_exchange_n(&pending[pw], 0, __ATOMIC_ACQ_REL) & kPendingChunkBits;
+  uint32_t taken = 0;
+  for (; bits; bits &= bits - 1) {
+    uint32_t i = pw * kPendingChunksPerWord + static_cast<uint32_t>(__builtin_ctzll(bits));
+    if (!clear_live(i)) {  // freed by two threads, the second not seeing the first
+      if (!*double_free) *double_free = i + 1;
+      continue;
+    }
+    uint64_t *w = &map[i / 64];
+    __atomic_store_n(w, *w | uint64_t{1} << (i % 64), __ATOMIC_RELEASE);
+    summary |= uint64_t{1} << (i / 64);
+    ++taken;
+  }
+  avail += taken;
+  return taken;
+}
+
+uint32_t Zone::collect_pending() {
+  uint32_t taken = 0, ignored;
+  for (uint32_t pw = 0, n = pending_words_for(chunks); pw < n; ++pw) taken += collect_pending_word(pw, &ignored);
+  return taken;
 }
 
 size_t Zone::size(uint32_t i) const {

@@ -1,24 +1,37 @@
 // A zone: one mmap of TINY or SMALL chunks, all of one size class.
 //
-//   base                                                                  base + zone_size
-//   | Zone header | avail bitmap | live bitmap | size codes | chunk 0 | chunk 1 | ... |
-//     128 B         1 bit/chunk    1 bit/chunk   4 or 32 bits  at data_offset, chunk_size apart
+//   base                                                                      base + zone_size
+//   | Zone header | avail bitmap | live bitmap | pending bitmap | size codes | chunk 0 | chunk 1 | ...
+//     128 B         1 bit/chunk    1 bit/chunk   1 bit/chunk      4/32 bits    at data_offset, chunk_size apart
 //   (the numbers in this diagram are pinned by static_asserts below)
 //
 // All chunk state lives out of band, in the header pages, so a write through a dangling or
 // overflowing user pointer cannot corrupt it, a double free is a live bit already clear, and the
 // dump walks bits. Invariants:
 //   - avail bit set   <=> the chunk is free inside this zone (the zone may hand it out);
-//   - live bit set    <=> the chunk was handed to the program and not freed since;
-//   - neither         <=> the chunk is out of the zone but not live (reserved for a per-thread cache);
-//   - both is never true.
+//   - live bit set    <=> the chunk was handed to the program and its free has not been taken in
+//                         by the zone's writer yet;
+//   - pending bit set  => live: another thread freed the chunk (a remote free), which the zone's
+//                         writer takes in later (collect_pending): live cleared, avail set. A
+//                         chunk is held by the program <=> live and not pending (is_live);
+//   - neither avail nor live <=> the chunk is out of the zone but free: in its owner's cache;
+//   - avail and live together never.
 //   - summary bit w set <=> avail word w is non-zero, so finding a free chunk is two ctz: O(1).
 //   - chunks [hwm, chunks) have not been written since the zone was mapped or purged: zero.
+//
+// Who writes what. A zone has one writer at a time: its owner (the thread cache that allocates
+// from it, tcache/), or, while no cache owns it, whoever holds the heap lock (zone_pool.h). Only
+// the writer changes the avail and live bitmaps, the counts, the summary and the TINY size codes,
+// with plain loads and stores: no locked instruction. Anyone else who frees a chunk sets its
+// pending bit with one atomic OR (remote_free), which also catches a second free.
+//
 // The size codes keep the size the program asked for (show_alloc_mem prints it):
 //   TINY:  a nibble d, the size is chunk_size - d for d <= 14; d == 15 means the size did not fit
 //          and sits in the chunk's last 4 bytes (then the usable size is chunk_size - 4). A 16 B
-//          block thus costs 16 B + 6 bits: under 17 B resident per live block.
-//   SMALL: a 32-bit size per chunk (chunks are >= 320 B, so at most 1.3 % overhead).
+//          block thus costs 16 B + 7 bits: under 17 B resident per live block. Two chunks share
+//          a code byte, so only the zone's writer changes nibbles.
+//   SMALL: a 32-bit size per chunk (chunks are >= 320 B, so at most 1.3 % overhead), which the
+//          chunk's holder may also change in place (realloc).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +45,7 @@ namespace ft {
 
 // Zones start on 64 KiB boundaries, the granule of the zone registry (registry.h).
 inline constexpr size_t kZoneGranule = 64 * 1024;
-// Every TINY zone: 3905 chunks of 16 B, 255 chunks of 256 B (>= 100: the design card).
+// Every TINY zone: 3874 chunks of 16 B, 254 chunks of 256 B (>= 100: the design card).
 inline constexpr size_t kTinyZoneSize = 64 * 1024;
 // The design card: a zone holds at least 100 chunks of its class.
 inline constexpr unsigned kMinChunksPerZone = 100;
@@ -41,8 +54,18 @@ inline constexpr unsigned kMaxBitmapWords = 64;
 inline constexpr unsigned kMaxChunksPerZone = 64 * kMaxBitmapWords;
 // Chunks are aligned to their size's lowest set bit up to a page; memalign beyond goes LARGE.
 inline constexpr size_t kMaxChunkAlign = 4096;
-// Two cache lines: the hot fields (layout copy, bitmap summary) and the list links.
+// Two cache lines: what every free reads, and the writer's bookkeeping (see struct Zone).
 inline constexpr unsigned kZoneHeaderSize = 128;
+// The pending bitmap (remote frees): 63 chunks per word, and the top bit of each word says that
+// its frees were announced to the zone's owner (tcache/remote_free.h): one atomic OR both frees
+// a chunk and tells the freer whether it must announce the word. Word of chunk i: i / 63, which
+// (i * 2081) >> 17 computes exactly for every i a zone can have (checked below).
+inline constexpr unsigned kPendingChunksPerWord = 63;
+inline constexpr uint64_t kAnnounced = uint64_t{1} << 63;
+inline constexpr uint64_t kPendingChunkBits = kAnnounced - 1;
+constexpr uint32_t pending_word_of(uint32_t i) { return (i * 2081u) >> 17; }
+constexpr uint32_t pending_words_for(uint32_t chunks) { return (chunks + kPendingChunksPerWord - 1) / kPendingChunksPerWord; }
+
 // TINY size code meaning "the size is stored in the chunk's last kTinyTailBytes bytes".
 inline constexpr unsigned kTinyTailCode = 15;
 inline constexpr unsigned kTinyTailBytes = 4;
@@ -52,8 +75,9 @@ struct ZoneLayout {
   uint32_t chunk_size;
   uint32_t zone_size;     // a multiple of kZoneGranule (hence of any page size up to 64 KiB)
   uint32_t chunks;
-  uint32_t words;         // bitmap words in use
+  uint32_t words;         // avail and live bitmap words in use (64 chunks each)
   uint32_t live_offset;   // the avail bitmap starts right after the header
+  uint32_t pending_offset;
   uint32_t codes_offset;
   uint32_t data_offset;   // chunk 0; a multiple of chunk_align
   uint32_t chunk_align;   // every chunk address is a multiple of it
@@ -72,15 +96,16 @@ constexpr ZoneLayout make_layout(unsigned c, size_t zone_size) {
   for (; n > 0; --n) {
     size_t words = (n + 63) / 64;
     size_t live = kZoneHeaderSize + words * 8;
-    size_t codes = live + words * 8;
+    size_t pending = live + words * 8;
+    size_t codes = pending + pending_words_for(static_cast<uint32_t>(n)) * 8;
     size_t code_bytes = class_is_tiny(c) ? (n + 1) / 2 : 4 * n;
     size_t data = round_up(codes + code_bytes, align);
     if (data + n * size <= zone_size)
-      return ZoneLayout{static_cast<uint32_t>(size),        static_cast<uint32_t>(zone_size),
-                        static_cast<uint32_t>(n),           static_cast<uint32_t>(words),
-                        static_cast<uint32_t>(live),        static_cast<uint32_t>(codes),
-                        static_cast<uint32_t>(data),        static_cast<uint32_t>(align),
-                        ~uint64_t{0} / size + 1};
+      return ZoneLayout{static_cast<uint32_t>(size),  static_cast<uint32_t>(zone_size),
+                        static_cast<uint32_t>(n),     static_cast<uint32_t>(words),
+                        static_cast<uint32_t>(live),  static_cast<uint32_t>(pending),
+                        static_cast<uint32_t>(codes), static_cast<uint32_t>(data),
+                        static_cast<uint32_t>(align), ~uint64_t{0} / size + 1};
   }
   return ZoneLayout{};
 }
@@ -114,11 +139,63 @@ constexpr bool layouts_hold_the_design_card() {
   return true;
 }
 static_assert(layouts_hold_the_design_card());
-static_assert(kLayouts[0].chunks >= 3900, "16 B blocks must cost under 17 B resident");
+static_assert(kLayouts[0].chunks == 3874 && kLayouts[15].chunks == 254, "the counts in kTinyZoneSize's comment");
+
+constexpr bool pending_word_of_is_exact() {
+  for (uint32_t i = 0; i <= kMaxChunksPerZone; ++i)
+    if (pending_word_of(i) != i / kPendingChunksPerWord) return false;
+  return true;
+}
+static_assert(pending_word_of_is_exact());
+static_assert(kLayouts[0].chunks * 17 > kTinyZoneSize, "16 B blocks must cost under 17 B resident");
+
+// ---- The bit operations, shared by a zone and its owner's copy of its layout (tcache/) ----
+// A bitmap word written by one thread and read by others: loads and stores are atomic (never
+// torn), the change itself plain. Each returns the bit's previous state.
+inline bool set_bit(uint64_t *map, uint32_t i) {
+  uint64_t *w = &map[i / 64];
+  uint64_t m = uint64_t{1} << (i % 64), v = __atomic_load_n(w, __ATOMIC_RELAXED);
+  __atomic_store_n(w, v | m, __ATOMIC_RELAXED);
+  return v & m;
+}
+inline bool clear_bit(uint64_t *map, uint32_t i) {
+  uint64_t *w = &map[i / 64];
+  uint64_t m = uint64_t{1} << (i % 64), v = __atomic_load_n(w, __ATOMIC_RELAXED);
+  __atomic_store_n(w, v & ~m, __ATOMIC_RELAXED);
+  return v & m;
+}
+inline bool test_bit(const uint64_t *map, uint32_t i) { return (__atomic_load_n(&map[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
+inline bool pending_in(const uint64_t *pending, uint32_t i) {
+  uint32_t w = pending_word_of(i);
+  return (__atomic_load_n(&pending[w], __ATOMIC_RELAXED) >> (i - w * kPendingChunksPerWord)) & 1;
+}
+// The TINY size code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
+inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
+  size_t d = chunk_size - n;
+  unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
+  if (code == kTinyTailCode) {
+    uint32_t v = static_cast<uint32_t>(n);
+    memcpy(chunk + chunk_size - kTinyTailBytes, &v, sizeof v);
+  }
+  uint8_t *byte = codes + i / 2;
+  unsigned shift = (i % 2) * 4;
+  uint8_t old = __atomic_load_n(byte, __ATOMIC_RELAXED);
+  __atomic_store_n(byte, static_cast<uint8_t>((old & ~(0xF << shift)) | (code << shift)), __ATOMIC_RELAXED);
+}
+inline void write_small_size(uint8_t *codes, uint32_t i, size_t n) {
+  __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
+}
+
+// What a zone's owner is to this layer: an id, which the registry keeps beside the zone
+// (zone/registry.h). The thread cache is one (tcache/thread_cache.h); 0 is no owner.
+struct ZoneOwner {
+  uint32_t owner_id;
+};
 
 // The header at the base of every zone. Lists are intrusive: zones are never allocated apart.
-// The fields of its class's layout that the fast paths need are copied here, next to the magic,
-// so that a free reads one cache line of the header.
+// The first cache line is what every free reads (the magic and the layout copy a free needs,
+// the owner): written only when the zone is made or changes owner. The second is the writer's
+// bookkeeping and the list links.
 struct Zone {
   uint64_t magic;            // g_secret ^ base: a stray write or a forged zone is caught
   uint32_t class_index;
@@ -126,17 +203,22 @@ struct Zone {
   uint64_t div_magic;        // = layout().div_magic
   uint32_t data_offset;      // = layout().data_offset
   uint32_t chunks;           // = layout().chunks
+  uint32_t live_offset;      // = layout().live_offset
+  uint32_t pending_offset;   // = layout().pending_offset
+  uint32_t codes_offset;     // = layout().codes_offset
+  uint32_t pad_first_line;   // the fields above and `owner` fill the first cache line
+  // The thread cache that owns the zone (tcache/thread_cache.h), or nullptr: the zone pool's,
+  // under the heap lock. Changed under the heap lock only, with the registry's copy of its id.
+  ZoneOwner *owner;
+  uint64_t pad_owner_line;
+
   uint32_t avail;            // chunks with their avail bit set
   uint32_t hwm;              // chunks [hwm, chunks) are untouched, hence zero
   uint64_t summary;          // bit w <=> avail word w is non-zero
-  uint32_t live_offset;      // = layout().live_offset
-  uint32_t codes_offset;     // = layout().codes_offset
-  // The thread cache's home slot when a thread cache refills from this zone alone (off its
-  // class's list meanwhile), else nullptr. See zone_pool::take_batch.
-  Zone **owner;              // the fields above fill the first cache line, the links the second
-  Zone *next, *prev;         // the class's list of zones with free chunks
+  Zone *next, *prev;         // the list the zone is on: its class's in the pool, or its owner's
   Zone *next_all, *prev_all; // every zone, for the dump and the heap check
-  uint64_t pad_second_line[4];
+  uint8_t list;              // which list `next` and `prev` belong to (zone_pool.h, tcache/)
+  uint8_t pad_second_line[15];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }
@@ -144,13 +226,37 @@ struct Zone {
   uint64_t *avail_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + kZoneHeaderSize); }
   uint64_t *live_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + live_offset); }
   const uint64_t *live_map() const { return const_cast<Zone *>(this)->live_map(); }
+  uint64_t *pending_map() { return reinterpret_cast<uint64_t *>(reinterpret_cast<char *>(this) + pending_offset); }
+  const uint64_t *pending_map() const { return const_cast<Zone *>(this)->pending_map(); }
   uint8_t *codes() { return reinterpret_cast<uint8_t *>(this) + codes_offset; }
   uintptr_t data() const { return base() + data_offset; }
   char *chunk(uint32_t i) const { return reinterpret_cast<char *>(data() + size_t{i} * chunk_size); }
   bool empty() const { return avail == chunks; }
+  ZoneOwner *owned_by() const { return __atomic_load_n(&owner, __ATOMIC_ACQUIRE); }
 
-  bool is_live(uint32_t i) const { return (__atomic_load_n(&live_map()[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
-  bool is_avail(uint32_t i) const { return (const_cast<Zone *>(this)->avail_map()[i / 64] >> (i % 64)) & 1; }
+  // The bits, read by anyone (relaxed: a reader without the writer's lock gets a value the
+  // writer stored, never a torn one).
+  bool live_bit(uint32_t i) const { return test_bit(live_map(), i); }
+  bool pending_bit(uint32_t i) const { return pending_in(pending_map(), i); }
+  // Held by the program: handed out, and not freed by anyone since.
+  bool is_live(uint32_t i) const { return live_bit(i) && !pending_bit(i); }
+  bool is_avail(uint32_t i) const { return test_bit(const_cast<Zone *>(this)->avail_map(), i); }
+  // The pending bits of chunks [64 w, 64 w + 64), as a live word's geometry.
+  uint64_t pending_as_live_word(uint32_t w) const {
+    uint32_t first = w * 64, pw = pending_word_of(first), shift = first - pw * kPendingChunksPerWord;
+    uint64_t lo = __atomic_load_n(&pending_map()[pw], __ATOMIC_RELAXED) & kPendingChunkBits;
+    uint64_t bits = lo >> shift;
+    uint32_t have = kPendingChunksPerWord - shift;  // chunks this pending word gave: 1 to 63
+    if (first + have < chunks) {
+      uint64_t hi = __atomic_load_n(&pending_map()[pw + 1], __ATOMIC_RELAXED) & kPendingChunkBits;
+      bits |= hi << have;
+    }
+    return bits;
+  }
+  // Word w of the chunks held by the program (live and not pending), for the walks.
+  uint64_t live_word(uint32_t w) const {
+    return __atomic_load_n(&live_map()[w], __ATOMIC_RELAXED) & ~pending_as_live_word(w);
+  }
 
   // Where p falls: the chunk index and whether p is that chunk's start. False if outside the chunks.
   bool locate(uintptr_t p, uint32_t *index, bool *exact) const {
@@ -165,50 +271,63 @@ struct Zone {
     return static_cast<uint32_t>((static_cast<unsigned __int128>(p - data()) * div_magic) >> 64);
   }
 
+  // ---- The writer's operations (the owner, or the heap lock's holder for an unowned zone) ----
   void init(unsigned cls);
   // Takes the lowest free chunk; `fresh` says it is untouched (zero). Requires avail > 0.
   uint32_t take(bool *fresh);
   void give(uint32_t i);
-  // Live bits are changed with atomic read-modify-writes: a later per-thread cache flips them
-  // without the heap lock. Return the previous state of the bit.
-  // (Written as fetch-op & mask so that the compiler emits one `lock bts` / `lock btr`.)
   // A chunk handed out is neither avail nor live (the debug build asserts it: handing out a
   // chunk twice is the allocator's own bug). clear_live is also how a free finds a double free,
-  // so it asserts nothing about the chunk's state.
+  // so it asserts nothing about the chunk's state. Plain loads and stores: only the writer
+  // changes the live words (the stores are atomic so that readers never see a torn word).
+  // Each returns the previous state of the bit.
   bool set_live(uint32_t i) {
     FT_ASSERT(i < chunks && !is_avail(i));
-    uint64_t m = uint64_t{1} << (i % 64);
-    bool was = __atomic_fetch_or(&live_map()[i / 64], m, __ATOMIC_RELEASE) & m;
+    bool was = set_bit(live_map(), i);
     FT_ASSERT(!was);
     return was;
   }
   bool clear_live(uint32_t i) {
     FT_ASSERT(i < chunks);
-    uint64_t m = uint64_t{1} << (i % 64);
-    return __atomic_fetch_and(&live_map()[i / 64], ~m, __ATOMIC_RELAXED) & m;
+    return clear_bit(live_map(), i);
+  }
+  // Takes in the remote frees waiting in pending word pw (its announced bit cleared with them):
+  // each such chunk leaves the live bitmap and becomes avail. Returns how many. A pending bit on
+  // a chunk that is not live is a second free (two threads freed it, the second before seeing the
+  // first): *double_free gets one such chunk, 0 if none; it becomes nothing.
+  uint32_t collect_pending_word(uint32_t pw, uint32_t *double_free);
+  // Every pending word (the pool's zones, a zone changing hands, a lost announcement).
+  uint32_t collect_pending();
+
+  // ---- A free by anyone but the writer ----
+  enum class RemoteFree : uint8_t { kDone, kDoneAnnounce, kNotLive, kAlreadyPending };
+  // Frees chunk i for a thread that is not the zone's writer. Checked first (without writing):
+  // kNotLive, a chunk not held by the program (freed already and taken in, or never handed out);
+  // kAlreadyPending, freed already and not yet taken in. Then one atomic OR sets the chunk's
+  // pending bit and the word's announced bit: the last access to the zone, which may be taken
+  // in and unmapped at once. kDoneAnnounce: this free found the word unannounced, so the caller
+  // announces it to the owner (`*word` is the word). A racing second free that sets the bit
+  // first makes this one kAlreadyPending.
+  RemoteFree remote_free(uint32_t i, uint32_t *word) {
+    uint32_t pw = pending_word_of(i);
+    uint64_t m = uint64_t{1} << (i - pw * kPendingChunksPerWord);
+    uint64_t *w = &pending_map()[pw];
+    if (!live_bit(i)) return RemoteFree::kNotLive;
+    if (__atomic_load_n(w, __ATOMIC_RELAXED) & m) return RemoteFree::kAlreadyPending;
+    uint64_t old = __atomic_fetch_or(w, m | kAnnounced, __ATOMIC_ACQ_REL);
+    if (old & m) return RemoteFree::kAlreadyPending;
+    *word = pw;
+    return old & kAnnounced ? RemoteFree::kDone : RemoteFree::kDoneAnnounce;
   }
 
-  // Records the size the program asked for (inline: every malloc does it).
+  // Records the size the program asked for. TINY: the writer only (two chunks share a byte);
+  // SMALL: the writer or the chunk's holder.
   void set_size(uint32_t i, size_t n) {
     if (class_is_tiny(class_index)) set_size_tiny(i, n);
     else set_size_small(i, n);
   }
-  void set_size_small(uint32_t i, size_t n) { reinterpret_cast<uint32_t *>(codes())[i] = static_cast<uint32_t>(n); }
-  void set_size_tiny(uint32_t i, size_t n) {
-    size_t d = chunk_size - n;
-    unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
-    if (code == kTinyTailCode) {
-      uint32_t v = static_cast<uint32_t>(n);
-      memcpy(chunk(i) + chunk_size - kTinyTailBytes, &v, sizeof v);
-    }
-    uint8_t *byte = codes() + i / 2;
-    unsigned shift = (i % 2) * 4;
-    // Two chunks share a code byte, and the neighbour's holder may change its nibble at the same
-    // time (realloc in place): ours changes with one atomic XOR, which leaves the other nibble
-    // as it is. Only the chunk's holder writes its nibble, so the value read here is current.
-    unsigned old = (__atomic_load_n(byte, __ATOMIC_RELAXED) >> shift) & 0xF;
-    if (old != code) __atomic_fetch_xor(byte, static_cast<uint8_t>((old ^ code) << shift), __ATOMIC_RELAXED);
-  }
+  void set_size_small(uint32_t i, size_t n) { write_small_size(codes(), i, n); }
+  void set_size_tiny(uint32_t i, size_t n) { write_tiny_code(codes(), chunk(i), chunk_size, i, n); }
   size_t size(uint32_t i) const;     // the size the program asked for
   // What malloc_usable_size reports.
   size_t usable(uint32_t i) const {
@@ -220,6 +339,6 @@ struct Zone {
   }
 };
 static_assert(sizeof(Zone) == kZoneHeaderSize && kZoneHeaderSize == 128, "the diagram above: a 128 B header");
-static_assert(offsetof(Zone, next) == 64, "the list links open the header's second cache line");
+static_assert(offsetof(Zone, avail) == 64, "the writer's bookkeeping opens the header's second cache line");
 
 }  // namespace ft

@@ -30,23 +30,29 @@ constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
 
 void unlink(ClassList &l, Zone *z) {
+  FT_ASSERT(z->list == kOnPoolList);
   (z->prev ? z->prev->next : l.head) = z->next;
   (z->next ? z->next->prev : l.tail) = z->prev;
   z->next = z->prev = nullptr;
+  z->list = kOffList;
 }
 
 void push_front(ClassList &l, Zone *z) {
+  FT_ASSERT(z->list == kOffList && !z->owner);
   z->prev = nullptr;
   z->next = l.head;
   (l.head ? l.head->prev : l.tail) = z;
   l.head = z;
+  z->list = kOnPoolList;
 }
 
 void push_back(ClassList &l, Zone *z) {
+  FT_ASSERT(z->list == kOffList && !z->owner);
   z->next = nullptr;
   z->prev = l.tail;
   (l.tail ? l.tail->next : l.head) = z;
   l.tail = z;
+  z->list = kOnPoolList;
 }
 
 // Maps and registers a zone of class c; drops the lock around mmap. nullptr when out of memory.
@@ -101,8 +107,8 @@ Zone *on_empty(Zone *z);
 
 // Gives chunk i back to z; the caller counts it out of the statistics (once per batch).
 Zone *return_chunk(Zone *z, uint32_t i) {
+  FT_ASSERT(!z->owner);
   z->give(i);
-  if (z->owner) return nullptr;  // a cache's home zone: it stays with its cache, even wholly free
   if (z->avail == 1) push_front(g_lists[z->class_index], z);  // it was full: back on the list
   return z->empty() ? on_empty(z) : nullptr;
 }
@@ -117,8 +123,7 @@ Zone *on_empty(Zone *z) {
       unlink(list, z);
       push_back(list, z);
     }
-    size_t two_chunks = size_t{kReserveKeepChunks} * z->chunk_size;
-    trim_reserve(z, two_chunks > kReserveKeepBytes ? two_chunks : kReserveKeepBytes);
+    give_back_pages(z);
     return nullptr;
   }
   unlink(list, z);
@@ -175,74 +180,101 @@ Zone *free_chunk(Zone *z, uint32_t i) {
   return return_chunk(z, i);
 }
 
-unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, Zone **home) {
-  HeapLock lock;
-  Zone *z = *home;
-  if (!z || !z->avail) {
-    if (z) z->owner = nullptr;  // full: back on the list when a chunk of it is freed
-    *home = nullptr;
-    ClassList &list = g_lists[c];
-    while (!(z = list.head))  // map_zone drops the lock: another thread may take the new zone
-      if (!map_zone(c, lock)) return 0;
-    if (z->empty()) --list.empty_zones;
-    unlink(list, z);
-    z->owner = home;
-    *home = z;
-  }
-  unsigned got = 0;
-  while (got < n && z->avail) {
-    bool fresh;
-    uint32_t i = z->take(&fresh);
-    out[got++] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh ? kFreshTag : 0);
-  }
-  counters::note_chunks_out(c, got);
-  return got;
+namespace {
+
+// The pool takes a zone back from its owner (under the lock): its remote frees taken in, then on
+// the list or off it by what it holds. Returns a zone to unmap after the lock, or nullptr.
+Zone *take_back(Zone *z) {
+  FT_ASSERT(z->owner && z->list == kOffList);
+  __atomic_store_n(&z->owner, nullptr, __ATOMIC_RELEASE);
+  registry::set_owner(z, z->layout().zone_size, 0);
+  z->collect_pending();
+  if (!z->avail) return nullptr;  // full: back on the list when a chunk of it is freed
+  push_front(g_lists[z->class_index], z);
+  return z->empty() ? on_empty(z) : nullptr;
 }
 
-void release_home(Zone **home) {
-  Zone *gone = nullptr;
+// The pool gives a zone to `owner` (under the lock): off every list, its remote frees taken in.
+void hand_over(Zone *z, ZoneOwner *owner) {
+  ClassList &list = g_lists[z->class_index];
+  if (z->list == kOnPoolList) {
+    if (z->empty()) --list.empty_zones;
+    unlink(list, z);
+  }
+  z->collect_pending();
+  __atomic_store_n(&z->owner, owner, __ATOMIC_RELEASE);
+  registry::set_owner(z, z->layout().zone_size, owner->owner_id);
+}
+
+}  // namespace
+
+void give_back_pages(Zone *z) {
+  size_t two_chunks = size_t{kReserveKeepChunks} * z->chunk_size;
+  trim_reserve(z, two_chunks > kReserveKeepBytes ? two_chunks : kReserveKeepBytes);
+}
+
+Zone *acquire(unsigned c, ZoneOwner *owner) {
+  HeapLock lock;
+  Zone *z;
+  while (!(z = g_lists[c].head))  // map_zone drops the lock: another thread may take the new zone
+    if (!map_zone(c, lock)) return nullptr;
+  hand_over(z, owner);
+  return z;
+}
+
+void release(Zone *z) {
+  Zone *gone;
   {
     HeapLock lock;
-    Zone *z = *home;
-    if (!z) return;
-    z->owner = nullptr;
-    *home = nullptr;
-    if (!z->avail) return;  // full: back on the list when a chunk of it is freed
-    push_front(g_lists[z->class_index], z);
-    if (z->empty()) gone = on_empty(z);
+    gone = take_back(z);
   }
   if (gone) os::unmap(gone, gone->layout().zone_size);
 }
 
-void give_batch(const uintptr_t *chunks, unsigned n) {
-  // Zones emptied by this batch beyond the reserve: unmapped once the lock is dropped.
+void abandon(Zone *const *zones, unsigned n) {
+  // Zones emptied here beyond the reserve: unmapped once the lock is dropped.
   constexpr unsigned kMaxDeferred = 8;
   Zone *deferred[kMaxDeferred];
   unsigned nd = 0;
   {
     HeapLock lock;
-    unsigned run_class = 0;
-    int64_t run = 0;
     for (unsigned k = 0; k < n; ++k) {
-      uintptr_t p = chunks[k] & ~kFreshTag;
-      Zone *z = registry::lookup(reinterpret_cast<void *>(p));
-      uint32_t i = 0;
-      bool exact;
-      z->locate(p, &i, &exact);  // a cached chunk is always a chunk start
-      // The statistics once per run of one class (a batch is normally one class).
-      if (z->class_index != run_class) {
-        if (run) counters::note_chunks_out(run_class, -run);
-        run_class = z->class_index, run = 0;
-      }
-      ++run;
-      Zone *gone = return_chunk(z, i);
+      Zone *gone = take_back(zones[k]);
       if (!gone) continue;
       if (nd < kMaxDeferred) deferred[nd++] = gone;
       else os::unmap(gone, gone->layout().zone_size);
     }
-    if (run) counters::note_chunks_out(run_class, -run);
   }
   for (unsigned k = 0; k < nd; ++k) os::unmap(deferred[k], deferred[k]->layout().zone_size);
+}
+
+bool adopt(Zone *z, ZoneOwner *owner) {
+  HeapLock lock;
+  if (z->owner) return false;
+  hand_over(z, owner);
+  return true;
+}
+
+namespace {
+
+// Takes in the remote frees waiting in a zone the pool holds (under the lock): the zone goes on
+// its list if it had no room, through on_empty if it is now wholly free. Returns a zone to unmap
+// after the lock, or nullptr.
+Zone *take_in_remote_frees(Zone *z) {
+  if (z->owner || !z->collect_pending()) return nullptr;
+  if (z->list != kOnPoolList) push_front(g_lists[z->class_index], z);  // it was full: it has room now
+  return z->empty() ? on_empty(z) : nullptr;
+}
+
+}  // namespace
+
+void collect_unowned(Zone *z) {
+  Zone *gone;
+  {
+    HeapLock lock;
+    gone = take_in_remote_frees(z);
+  }
+  if (gone) os::unmap(gone, gone->layout().zone_size);
 }
 
 
@@ -282,7 +314,7 @@ bool purge_free_pages(Zone *z) {
 
 }  // namespace
 
-bool trim() {
+bool trim(ZoneOwner *owner) {
   bool released = false;
   constexpr unsigned kBatch = 64;  // zones unmapped per lock release
   for (;;) {
@@ -290,11 +322,17 @@ bool trim() {
     unsigned n = 0;
     {
       HeapLock lock;
+      for (Zone *z = g_all; z && n < kBatch;) {
+        Zone *next = z->next_all;  // z may leave the list of zones
+        if (Zone *gone = take_in_remote_frees(z)) batch[n++] = gone;
+        z = next;
+      }
       for (Zone *z = g_all; z && n < kBatch; z = z->next_all)
-        if (z->empty() && !z->owner) batch[n++] = z;  // a cache's home stays with its thread
+        if (z->empty() && !z->owner) batch[n++] = z;  // a cache's zones stay with their thread
       for (unsigned k = 0; k < n; ++k) detach(batch[k]);
       if (!n) {
-        for (Zone *z = g_all; z; z = z->next_all) released |= purge_free_pages(z);
+        for (Zone *z = g_all; z; z = z->next_all)
+          if (!z->owner || z->owner == owner) released |= purge_free_pages(z);
       }
     }
     for (unsigned k = 0; k < n; ++k) os::unmap(batch[k], batch[k]->layout().zone_size);

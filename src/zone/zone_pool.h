@@ -1,12 +1,17 @@
-// The zone pool: every TINY and SMALL zone, and for each size class the list of its zones that
-// have a free chunk (but the thread caches' home zones, which are theirs alone while they refill
-// from them). The pool is the shared heap the one mutex guards.
+// The zone pool: every TINY and SMALL zone, and for each size class the list of the zones no
+// thread cache owns that have a free chunk. The pool is the shared heap the one mutex guards.
 //
-// malloc takes the lowest free chunk of the first zone on its class's list: O(1). free gives the
-// chunk back to the zone the registry names; a zone that becomes wholly free is unmapped, except
-// one reserve zone per class (kReserveZonesPerClass) so that a malloc/free loop at a zone
-// boundary does not map and unmap each time. Callers hold the heap lock unless a comment says
-// otherwise.
+// A zone is either owned by one thread cache (tcache/), which alone changes its chunk state, or
+// the pool's. Zones change hands here, under the heap lock: a cache acquires one to allocate from
+// (acquire: the first on its class's list, or a new mapping), gives back one that became wholly
+// free (release), gives up all of its zones when its thread exits (abandon), or adopts a zone
+// nobody owns when it frees a chunk of it (adopt). Without a cache (FT_MALLOC_TCACHE=0, the debug
+// modes, a thread's last frees after its cache is gone) a call takes a chunk of the pool's zones
+// or gives it back under the lock (allocate, free_chunk).
+//
+// A zone that becomes wholly free is unmapped, except one reserve zone per class
+// (kReserveZonesPerClass) so that a malloc/free loop at a zone boundary does not map and unmap
+// each time. Callers hold the heap lock unless a comment says otherwise.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +20,11 @@
 #include "zone/zone.h"
 
 namespace ft::zone_pool {
+
+// Which list a zone's links belong to (Zone::list): the pool's, or none; a thread cache marks the
+// zones it owns with values of its own (tcache/thread_cache.h).
+inline constexpr uint8_t kOffList = 0;
+inline constexpr uint8_t kOnPoolList = 1;
 
 struct ClassList {
   Zone *head;            // zones with at least one free chunk; wholly free ones at the back
@@ -31,26 +41,32 @@ void *allocate(unsigned c, size_t n, bool zero);
 // the caller must unmap (os::unmap(zone, zone_size)) after dropping the lock, or nullptr.
 Zone *free_chunk(Zone *z, uint32_t i);
 
-// For the per-thread caches. A cached chunk is neither avail nor live: out of its zone (which
-// therefore stays mapped) yet free for the program, so a free() of it is a double free.
-// A cached chunk is stored as its address with bit 0 set when it is untouched (zero).
-inline constexpr uintptr_t kFreshTag = 1;
-// Takes up to n chunks of class c, under one lock acquisition, from the thread cache's home zone
-// *home; when it has none left, *home becomes another zone (the first on the class's list, or a
-// new one). A home zone is owned by its cache: off its class's list, so that no other thread
-// refills from it, and kept even when wholly free. Threads sharing a zone would share its bitmap
-// words and its chunks' cache lines, every malloc and free an atomic on a line the other core
-// holds. Returns how many (0 when out of memory).
-unsigned take_batch(unsigned c, uintptr_t *out, unsigned n, Zone **home);
-// The cache gives its home zone up (its thread exits, or malloc_trim): back on its class's list,
-// or unmapped (beyond the reserve) if wholly free.
-void release_home(Zone **home);
-// Gives n cached chunks back to their zones, under one lock acquisition.
-void give_batch(const uintptr_t *chunks, unsigned n);
+// For the per-thread caches (take the heap lock themselves; `owner` is the ThreadCache).
+// A zone of class c for `owner` to allocate from: the first on the class's list (its remote frees
+// taken in) or a new one; owned from now on, off every pool list. nullptr when out of memory.
+Zone *acquire(unsigned c, ZoneOwner *owner);
+// The owner gives back a zone that became wholly free: the reserve, or unmapped.
+void release(Zone *z);
+// The owner gives up n zones it owns (its thread exits): their remote frees taken in, each on
+// its class's list, or off-list if full, or the reserve / unmapped if wholly free.
+void abandon(Zone *const *zones, unsigned n);
+// A zone nobody owns, where the caller's thread frees a chunk: `owner` adopts it (its remote
+// frees taken in). False if someone owns it meanwhile.
+bool adopt(Zone *z, ZoneOwner *owner);
+// A zone whose remote frees were announced to an owner that gave it up meanwhile: they are taken
+// in here. Does nothing to a zone owned again.
+void collect_unowned(Zone *z);
 
-// malloc_trim(): unmaps every wholly free zone (the reserves too) and gives back the pages of free
-// chunks inside the others. Takes the lock itself. True if anything went back to the system.
-bool trim();
+// For a zone's writer: the pages of its free chunks written beyond max(64 KiB, 2 chunks) are
+// given back (madvise), as the pool does for its reserve zones. The zone must hold no live chunk
+// (its free chunks may be out of it, in its owner's cache). No lock.
+void give_back_pages(Zone *z);
+
+// malloc_trim(): unmaps every wholly free zone of the pool (the reserves too) and gives back the
+// pages of free chunks inside the pool's others and inside the caller's own zones (`owner`, or
+// nullptr): never those of a zone another thread owns, whose free chunks it may be writing. Takes
+// the lock itself. True if anything went back to the system.
+bool trim(ZoneOwner *owner);
 
 // Every zone, for the dump and the checks.
 Zone *all_zones();

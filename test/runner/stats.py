@@ -101,7 +101,8 @@ def test_exit_stats():
     if len(tables) != 1:
         raise Fail("%d statistics tables at exit" % len(tables), r.log())
     check_stats_table(tables[0], r)
-    if not re.search(r"^mmap calls \d+, munmap calls \d+, lock acquisitions \d+, lock waits \d+, peak live \d+ B",
+    if not re.search(r"^mmap calls \d+, munmap calls \d+, lock acquisitions \d+, lock waits \d+, remote frees \d+, "
+                     r"peak live \d+ B",
                      r.err, re.M):
         raise Fail("no `mmap calls ...` summary line", r.log())
 
