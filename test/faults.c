@@ -178,7 +178,21 @@ static void rlimit_exhaust(int rounds)
         exhaust(1000, A_MALLOC);
         exhaust(100, A_MALLOC);
         exhaust(16, A_MALLOC);
+        /* What the allocator's exhaustion leaves (less than a zone) taken page by page, so that
+         * no mapping of any size can be made: else a call needing one page (memalign(1 MB, 100)
+         * at a hint that happens to be aligned) rightly succeeds. */
+        static void *pages[4096];
+        size_t npages = 0;
+        while (npages < sizeof pages / sizeof pages[0]) {
+            void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED)
+                break;
+            pages[npages++] = m;
+        }
+        CHECK(npages < sizeof pages / sizeof pages[0], "%zu pages could still be mapped", npages);
         every_entry_point_fails(b100, b1000, blarge);
+        for (size_t i = 0; i < npages; i++)
+            munmap(pages[i], 4096);
 #if HAVE_FT
         CHECK(ft_malloc_check() == 0, "ft_malloc_check() reports damage under OOM");
 #endif
