@@ -36,7 +36,8 @@ void *rescue_realloc(void *p, size_t n) {
 bool may_write_size(const Zone *z, const void *p) {
   if (!class_is_tiny(z->class_index)) return true;
   uint32_t owner = registry::entry_owner(registry::lookup_entry(p));
-  return !owner || (t_cache && owner == t_cache->owner_id);
+  ThreadCache *tc = own_cache();
+  return !owner || (tc && owner == tc->owner_id);
 }
 
 void *reallocate(void *p, size_t n, void *caller) {

@@ -37,7 +37,7 @@ inline void *const kReallocNoMemory = reinterpret_cast<void *>(uintptr_t{1});
 // place for any SMALL block (its size code is its holder's) and for a TINY block of a zone this
 // thread owns (two TINY codes share a byte, which only the zone's writer changes).
 FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
-  ThreadCache *tc = t_cache;
+  ThreadCache *tc = own_cache();
   if (tc == nullptr || !p || n - 1 >= kSmallMax) return nullptr;
   uintptr_t e = registry::lookup_entry(p);
   Zone *z = registry::entry_zone(e);

@@ -10,7 +10,7 @@ bool heap_trim() {
   if (rescue::on()) return false;  // the inherited heap may be halfway through a change
   tcache::flush_current();
   tcache::take_in_idle_notices();
-  return zone_pool::trim(t_cache);
+  return zone_pool::trim(own_cache());
 }
 
 }  // namespace ft

@@ -21,16 +21,19 @@ FT_INLINE char *chunk_at(const ClassCache &cc, uint32_t i) {
 }
 
 // Hands chunk `slot` of cc's stack to the program: live bit set, size recorded, zeroed if asked
-// (and not fresh from the kernel).
+// (and not fresh from the kernel). The fields are read before anything is stored: the stores may
+// alias them for all the compiler knows.
 FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uint16_t slot, size_t n, bool zero) {
-  uint32_t i = slot & ~kFreshSlot;
-  char *p = chunk_at(cc, i);
-  set_bit(cc.live, i);
-  if (class_is_tiny(c)) write_tiny_code(cc.codes, p, cc.chunk_size, i, n);
-  else write_small_size(cc.codes, i, n);
+  uint32_t i = slot & ~kFreshSlot, size = cc.chunk_size;
+  uint64_t *live = cc.live;
+  uint8_t *codes = cc.codes;
+  char *p = reinterpret_cast<char *>(cc.data + size_t{i} * size);
+  set_bit(live, i);
+  if (class_is_tiny(c)) write_tiny_code(codes, p, size, i, n);
+  else write_small_size(codes, i, n);
   if (zero && !(slot & kFreshSlot)) {
-    bool tail = class_is_tiny(c) && cc.chunk_size - n >= kTinyTailCode;  // the size sits in the chunk's end
-    memset(p, 0, tail ? cc.chunk_size - kTinyTailBytes : cc.chunk_size);
+    bool tail = class_is_tiny(c) && size - n >= kTinyTailCode;  // the size sits in the chunk's end
+    memset(p, 0, tail ? size - kTinyTailBytes : size);
   }
   return p;
 }
@@ -43,7 +46,7 @@ FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
   if (__builtin_expect(cc.count != 0, 1)) slot = cc.slot[--cc.count];
   else if (!tcache::refill(tc, c, &slot)) return nullptr;
   ++tc->pending_allocs[c];
-  tc->recent = &cc;
+  t_fast.recent = &cc;
   return hand_out(cc, c, slot, n, zero);
 }
 
@@ -54,14 +57,16 @@ FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
 // the leak reports; taken on the slow path only.
 template <void *(*Slow)(size_t, void *)>
 FT_INLINE void *cache_malloc(size_t n) {
-  ThreadCache *tc = t_cache;
-  if (__builtin_expect(tc != nullptr && n <= kCacheMaxSize, 1)) {
+  if (__builtin_expect(n <= kCacheMaxSize, 1)) {
+    ThreadCache *tc = t_fast.cache;
     unsigned c = kCachedClassOf(n);
-    ClassCache &cc = tc->classes[c];
-    if (__builtin_expect(cc.count != 0, 1)) {
+    ClassCache *cc = &tc->classes[c];
+    __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
+    if (__builtin_expect(cc->count != 0, 1)) {
+      uint16_t slot = cc->slot[--cc->count];
       ++tc->pending_allocs[c];
-      tc->recent = &cc;
-      return hand_out(cc, c, cc.slot[--cc.count], n, false);
+      t_fast.recent = cc;
+      return hand_out(*cc, c, slot, n, false);
     }
   }
   return Slow(n, __builtin_return_address(0));
@@ -74,12 +79,14 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
   if (__builtin_expect(off >= cc.span, 0)) return false;
   uint32_t i = static_cast<uint32_t>((static_cast<unsigned __int128>(off) * cc.div_magic) >> 64);
-  uint64_t *w = &cc.live[i / 64], m = uint64_t{1} << (i % 64), v = __atomic_load_n(w, __ATOMIC_RELAXED);
-  if (__builtin_expect(off != uint64_t{i} * cc.chunk_size || !(v & m) || pending_in(cc.pending, i) ||
-                           cc.count == cc.capacity, 0))
+  uint16_t count = cc.count;  // read before the stores below, which may alias it
+  uint64_t *w = &cc.live[i / 64], v = __atomic_load_n(w, __ATOMIC_RELAXED);
+  if (__builtin_expect(off != uint64_t{i} * cc.chunk_size || !((v >> (i & 63)) & 1) || pending_in(cc.pending, i) ||
+                           count == cc.capacity, 0))
     return false;
-  __atomic_store_n(w, v & ~m, __ATOMIC_RELAXED);
-  cc.slot[cc.count++] = static_cast<uint16_t>(i);
+  __atomic_store_n(w, v & ~(uint64_t{1} << (i & 63)), __ATOMIC_RELAXED);
+  cc.slot[count] = static_cast<uint16_t>(i);
+  cc.count = static_cast<uint16_t>(count + 1);
   return true;
 }
 
@@ -89,8 +96,7 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
 // misuse.
 template <void (*Slow)(void *)>
 FT_INLINE void cache_free(void *p) {
-  ThreadCache *tc = t_cache;
-  if (__builtin_expect(tc != nullptr && free_to_current(*tc->recent, p), 1)) return;
+  if (__builtin_expect(free_to_current(*t_fast.recent, p), 1)) return;
   Slow(p);
 }
 

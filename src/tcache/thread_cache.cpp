@@ -14,7 +14,8 @@
 
 namespace ft {
 
-__thread ThreadCache *t_cache __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit ThreadCache g_no_cache = {};  // .bss: never written (every fast path leaves it at once)
+__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {&g_no_cache, &g_no_cache.classes[0]};
 constinit ThreadCache *g_all_caches = nullptr;
 
 namespace tcache {
@@ -167,7 +168,7 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
       }
   }
   if (n) zone_pool::abandon(batch, n);
-  tc->recent = &tc->classes[0];
+  if (t_fast.cache == tc) t_fast.recent = &tc->classes[0];
 }
 
 // pthread key destructor: the thread is exiting. Its zones go back to the pool and the cache to
@@ -175,7 +176,7 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
 // slow paths instead.
 void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
-  t_cache = nullptr;
+  t_fast = FastPathState{&g_no_cache, &g_no_cache.classes[0]};
   t_state = kOff;
   take_in_remote_frees(tc);
   give_up_all(tc, false);
@@ -221,7 +222,6 @@ ThreadCache *attach() {
       return nullptr;
     }
     for (unsigned c = 0; c < kCachedClasses; ++c) tc->classes[c].capacity = static_cast<uint16_t>(cache_capacity(c));
-    tc->recent = &tc->classes[0];
     HeapLock lock;
     if (g_ids_given == kMaxCaches) {
       lock.unlock();
@@ -242,7 +242,7 @@ ThreadCache *attach() {
     t_state = kOff;
     return nullptr;
   }
-  t_cache = tc;
+  t_fast = FastPathState{tc, &tc->classes[0]};
   t_state = kActive;
   take_in_remote_frees(tc);  // notices that reached the cache while it was idle
   return tc;
@@ -334,7 +334,7 @@ bool free_unlocked(void *p) {
   uintptr_t e = registry::lookup_entry(p);
   Zone *z = registry::entry_zone(e);
   if (!z) return false;
-  ThreadCache *tc = t_cache;  // none yet: nothing of its own to free, nothing to adopt with
+  ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
   uint32_t id = registry::entry_owner(e);
   if (tc && id == tc->owner_id) {
     // One of this thread's zones. Its current zone of the class is freed into through the
@@ -380,7 +380,7 @@ void take_in_idle_notices() {
 }
 
 void flush_current() {
-  ThreadCache *tc = t_cache;
+  ThreadCache *tc = own_cache();
   if (!tc) return;
   take_in_remote_frees(tc);
   for (unsigned c = 0; c < kCachedClasses; ++c) {
@@ -398,7 +398,7 @@ void flush_current() {
 
 void after_fork_in_child() {
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
-    if (tc == t_cache) {
+    if (tc == own_cache()) {
       // A thread of the parent may have been halfway through an announcement: its claimed slot
       // would never be written here. The ring starts afresh, and the cache looks at every zone.
       reset_notices(tc->notices, true);
@@ -415,7 +415,7 @@ void after_fork_in_child() {
 }
 
 void turn_off_in_this_thread() {
-  t_cache = nullptr;
+  t_fast = FastPathState{&g_no_cache, &g_no_cache.classes[0]};
   t_state = kOff;
 }
 

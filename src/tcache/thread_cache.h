@@ -87,9 +87,6 @@ static_assert(offsetof(ClassCache, slot) == 64, "the fast paths' fields fill the
 struct ThreadCache : ZoneOwner {
   bool idle;               // its thread has exited (under the heap lock)
   ClassCache classes[kCachedClasses];
-  // The class of the last malloc served from the stack: free looks at its current zone first
-  // (a block is most often freed soon, by the thread that allocated it). Never nullptr.
-  ClassCache *recent;
   // Mallocs served by the cache, not yet folded into the counters (base/counters.h).
   uint64_t pending_allocs[kCachedClasses];
   uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
@@ -103,17 +100,31 @@ struct ThreadCache : ZoneOwner {
 // Every cache, for the statistics; guarded by the heap lock.
 extern ThreadCache *g_all_caches;
 
-// This thread's cache; nullptr before its first allocation, when FT_MALLOC_TCACHE=0, and after
-// the thread's cache was flushed at its exit. Initial-exec TLS: one pointer and one byte, well
-// within what glibc reserves for libraries loaded with dlopen.
-extern __thread ThreadCache *t_cache __attribute__((tls_model("initial-exec")));
+// What the fast paths read first, in one initial-exec TLS block (two pointers and a byte, well
+// within what glibc reserves for libraries loaded with dlopen). Neither is ever null: a thread
+// without a cache (before its first allocation, FT_MALLOC_TCACHE=0, after its exit) points at
+// g_no_cache, whose stacks are all empty and whose zones span nothing, so that malloc and free
+// fall to their slow paths without testing for it.
+struct FastPathState {
+  ThreadCache *cache;   // this thread's cache, or &g_no_cache
+  ClassCache *recent;   // the class of the last malloc served from a stack: free looks at its
+                        // current zone first (a block is most often freed soon, by its thread)
+};
+extern ThreadCache g_no_cache;
+extern __thread FastPathState t_fast __attribute__((tls_model("initial-exec")));
+
+// This thread's cache, or nullptr (the slow paths' view).
+inline ThreadCache *own_cache() {
+  ThreadCache *tc = t_fast.cache;
+  return tc == &g_no_cache ? nullptr : tc;
+}
 
 namespace tcache {
 
 // The cache to use, attaching one on the thread's first call.
 ThreadCache *attach();
 inline ThreadCache *current() {
-  ThreadCache *tc = t_cache;
+  ThreadCache *tc = own_cache();
   return __builtin_expect(tc != nullptr, 1) ? tc : attach();
 }
 

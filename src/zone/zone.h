@@ -167,7 +167,9 @@ inline bool clear_bit(uint64_t *map, uint32_t i) {
 inline bool test_bit(const uint64_t *map, uint32_t i) { return (__atomic_load_n(&map[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
 inline bool pending_in(const uint64_t *pending, uint32_t i) {
   uint32_t w = pending_word_of(i);
-  return (__atomic_load_n(&pending[w], __ATOMIC_RELAXED) >> (i - w * kPendingChunksPerWord)) & 1;
+  uint64_t v = __atomic_load_n(&pending[w], __ATOMIC_RELAXED);
+  // Nearly always 0: the bit's position (a division by 63) is only worked out when it is not.
+  return __builtin_expect(v != 0, 0) && ((v >> (i - w * kPendingChunksPerWord)) & 1);
 }
 // The TINY size code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
 inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
@@ -178,9 +180,10 @@ inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, ui
     memcpy(chunk + chunk_size - kTinyTailBytes, &v, sizeof v);
   }
   uint8_t *byte = codes + i / 2;
-  unsigned shift = (i % 2) * 4;
-  uint8_t old = __atomic_load_n(byte, __ATOMIC_RELAXED);
-  __atomic_store_n(byte, static_cast<uint8_t>((old & ~(0xF << shift)) | (code << shift)), __ATOMIC_RELAXED);
+  unsigned old = __atomic_load_n(byte, __ATOMIC_RELAXED);
+  // Both placements computed and one kept (no variable shift): even chunks have the low nibble.
+  unsigned low = (old & 0xF0) | code, high = (old & 0x0F) | (code << 4);
+  __atomic_store_n(byte, static_cast<uint8_t>(i & 1 ? high : low), __ATOMIC_RELAXED);
 }
 inline void write_small_size(uint8_t *codes, uint32_t i, size_t n) {
   __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
