@@ -1,0 +1,1 @@
+"""The modules of test/bench/bench.py (make bench, make bench-ir)."""

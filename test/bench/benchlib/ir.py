@@ -1,0 +1,98 @@
+"""--ir (make bench-ir): instructions per operation under callgrind."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from benchlib.allocators import which_malloc
+from benchlib.common import BUILD, GLIBC, fmt_ratio, geomean
+
+
+def ir_workloads(quick):
+    b = lambda prog: os.path.join(BUILD, prog)
+    s = 5 if quick else 1
+    # name, argv for an operation count n, N1, N2, what one operation is
+    return [
+        ("pair-16", lambda n: [b("pairs"), "16", str(n)], 20000 // s, 220000 // s,
+         "malloc(16) + free"),
+        ("pair-mixed", lambda n: [b("pairs"), "mixed", str(n)], 20000 // s, 220000 // s,
+         "malloc(1..512) + free"),
+        ("churn", lambda n: [b("churn"), "1000", str(n)], 20000 // s, 220000 // s,
+         "free + malloc, 1000 live mixed"),
+        ("pair-1M", lambda n: [b("pairs"), str(1 << 20), str(n)], 2000 // s, 22000 // s,
+         "malloc(1 MiB) + free (LARGE)"),
+        ("realloc-step", lambda n: [b("realloc_grow"), "65536", str(n)], 4 // min(s, 2),
+         44 // s, "one realloc step, 1 B -> 64 KiB"),
+    ]
+
+
+def callgrind_ir(argv, env, tmpdir):
+    out = os.path.join(tmpdir, "cg.out")
+    if os.path.exists(out):
+        os.unlink(out)
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists(out):
+        return None, None, "rc %d: %s" % (r.returncode, r.stderr.strip()[-300:])
+    total = None
+    with open(out) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    m = re.search(r"^ops=(\d+)", r.stdout, re.M)
+    return total, int(m.group(1)) if m else None, None
+
+
+def ir_mode(args, allocs, base_env):
+    if not shutil.which("valgrind"):
+        print("bench-ir: valgrind is not installed (make bench-deps installs it)")
+        return 1
+    vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    checked = []
+    for a in allocs:
+        ok, msg = which_malloc(a, base_env, vg)
+        if ok:
+            checked.append(a)
+        else:
+            print("note: %s skipped under callgrind: %s" % (a.name, msg))
+    allocs = checked
+    print("under callgrind, malloc resolves to the preloaded allocator for: %s"
+          % ", ".join(a.name for a in allocs))
+    wl = ir_workloads(args.quick)
+    table = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for wname, mk, n1, n2, what in wl:
+            for a in allocs:
+                ir1, ops1, e1 = callgrind_ir(mk(n1), a.env(base_env), tmp)
+                ir2, ops2, e2 = callgrind_ir(mk(n2), a.env(base_env), tmp)
+                if e1 or e2 or not ops1 or not ops2 or ops2 == ops1:
+                    table[(wname, a.name)] = None
+                    print("  !! %s under %s failed: %s\n     reproduce: %svalgrind "
+                          "--tool=callgrind %s" % (wname, a.name, e1 or e2 or "no ops printed",
+                                                   a.prefix(), " ".join(mk(n2))))
+                else:
+                    table[(wname, a.name)] = (ir2 - ir1) / (ops2 - ops1)
+            print("  %-13s %s" % (wname, "  ".join(
+                "%s=%s" % (a.name, "%.0f" % table[(wname, a.name)] if table[(wname, a.name)]
+                           else "FAIL") for a in allocs)))
+            sys.stdout.flush()
+    names = [a.name for a in allocs]
+    print("")
+    print("Instructions per operation: callgrind Ir, (Ir(N2) - Ir(N1)) / (ops(N2) - ops(N1)).")
+    print("User space only: the kernel's share (mmap, munmap, page faults: what LARGE blocks pay)"
+          " is not counted.")
+    hdr = "%-13s %-32s" % ("workload", "one operation") + "".join("%11s" % n for n in names)
+    print(hdr)
+    print("-" * len(hdr))
+    for wname, mk, n1, n2, what in wl:
+        print("%-13s %-32s" % (wname, what) + "".join(
+            "%11s" % ("%.0f" % table[(wname, n)] if table[(wname, n)] else "FAIL")
+            for n in names))
+    print("-" * len(hdr))
+    if GLIBC in names:
+        print("%-46s" % "geomean ratio to glibc" + "".join("%11s" % fmt_ratio(geomean(
+            [table[(w[0], n)] / table[(w[0], GLIBC)] for w in wl
+             if table[(w[0], n)] and table[(w[0], GLIBC)]])) for n in names))
+    return 0
