@@ -14,8 +14,8 @@ BENCH_BUILD := $(BENCH_DIR)/build
 BENCH_CC    ?= gcc
 BENCH_PY    ?= python3
 BENCH_CFLAGS := -O2 -g -Wall -Wextra -pthread
-BENCH_PROGS := pairs churn larson prodcons cache_scratch realloc_grow tree rss_per_block frag \
-               which_malloc bench_exec
+BENCH_PROGS := pairs churn large_churn larson larson_orig server prodcons cache_scratch \
+               realloc_grow tree rss_per_block frag which_malloc bench_exec
 BENCH_BINS  := $(BENCH_PROGS:%=$(BENCH_BUILD)/%)
 BENCH_PEERS := libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 valgrind
 THREADS     ?= 2

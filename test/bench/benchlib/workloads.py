@@ -50,6 +50,10 @@ def recorded_log(name, argv, env, sources):
     return path
 
 
+# The workloads whose ft_malloc run is repeated once with FT_MALLOC_STATS=1, for the lock table.
+LOCK_STATS_WORKLOADS = ("churn", "larson", "larson-orig", "server", "prodcons", "cache-scratch")
+
+
 def workloads(quick, threads):
     """List of (name, argv, extra_env, metric, description). metric: the key of the stdout value
     reported in the memory table, or None. Sizes aim at 0.1-0.5 s under glibc on 2 cores (QUICK:
@@ -58,18 +62,29 @@ def workloads(quick, threads):
     b = lambda prog: os.path.join(BUILD, prog)
     t = max(1, threads)
     w = []
+    # pair-1M and pair-4M: fewer pairs, since an allocator that maps and unmaps each block pays
+    # two system calls and two page faults per pair where glibc reuses the block.
     for label, size, n in [("16", 16, 15_000_000), ("64", 64, 15_000_000),
                            ("512", 512, 15_000_000), ("4K", 4096, 6_000_000),
-                           ("64K", 65536, 2_000_000), ("1M", 1 << 20, 20_000)]:
+                           ("8K", 8192, 6_000_000), ("64K", 65536, 2_000_000),
+                           ("1M", 1 << 20, 20_000), ("4M", 4 << 20, 20_000)]:
         w.append(("pair-" + label, [b("pairs"), str(size), str(q(n, n // 4))], {}, None,
                   "malloc/free pairs of %s bytes" % size))
     w.append(("pair-mixed", [b("pairs"), "mixed", str(q(15_000_000, 3_000_000))], {}, None,
               "malloc/free pairs of 1..512 bytes"))
     w.append(("churn", [b("churn"), "1000", str(q(2_000_000, 500_000))], {}, None,
               "random free/malloc of mixed sizes, 1000 live blocks"))
+    # A mapping per block costs an mmap, a munmap and a fault per page: fewer steps.
+    w.append(("large-churn", [b("large_churn"), "8", str(q(1000, 250))], {}, None,
+              "random free/malloc of 128 KiB..8 MiB, 8 live blocks, every page written"))
     rounds, total = 10, q(500_000, 125_000)
     w.append(("larson", [b("larson"), str(t), str(rounds), str(max(1, total // t)), "1000"], {},
               None, "%d threads take over each other's blocks, %d rounds" % (t, rounds)))
+    w.append(("larson-orig", [b("larson_orig"), str(t), str(rounds), str(max(1, total // t)),
+                              "1000"], {}, None,
+              "larson with the random states in one shared array, as the original"))
+    w.append(("server", [b("server"), str(t), str(q(2_000_000, 500_000)), "10000"], {}, None,
+              "%d threads swap blocks into one shared array, most frees remote" % t))
     pairs = max(1, t // 2)
     w.append(("prodcons", [b("prodcons"), str(pairs), str(q(1_000_000, 250_000) // pairs)], {},
               None, "%d producer/consumer pair(s), blocks freed by the other thread" % pairs))
