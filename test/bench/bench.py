@@ -49,6 +49,7 @@ import os
 import platform
 import sys
 
+from benchlib import lockstats
 from benchlib.allocators import find_allocators
 from benchlib.common import BUILD, HERE, ROOT, cpu_model
 from benchlib.ir import ir_mode
@@ -96,9 +97,10 @@ def main():
     if args.ir:
         return ir_mode(args, allocs, base_env)
     wl, results, failures, reps, elapsed = bench(args, allocs, base_env)
-    report(wl, allocs, results, failures, reps, elapsed, args, notes)
+    lock_stats = lockstats.collect(wl, allocs, base_env, args.quick, args.timeout)
+    report(wl, allocs, results, failures, reps, elapsed, args, notes, lock_stats)
     if not args.no_write:
-        write_csv(os.path.join(HERE, "results.csv"), wl, allocs, results)
+        write_csv(os.path.join(HERE, "results.csv"), wl, allocs, results, lock_stats)
         sub = "%d thread(s), median of %d runs%s, %s, %d cores" % (
             args.threads, reps, " (QUICK)" if args.quick else "", cpu_model(), os.cpu_count())
         write_svg(os.path.join(HERE, "results.svg"), wl, allocs, results, sub)

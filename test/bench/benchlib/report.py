@@ -2,10 +2,11 @@
 import csv
 import os
 
+from benchlib import lockstats
 from benchlib.common import FT, GLIBC, cpu_model, fmt_ratio, geomean, loadavg
 
 
-def report(wl, allocs, results, failures, reps, elapsed, args, notes):
+def report(wl, allocs, results, failures, reps, elapsed, args, notes, lock_stats=None):
     names = [a.name for a in allocs]
     others = [n for n in names if n != GLIBC]
     peers = [n for n in names if n not in (GLIBC, FT)]
@@ -111,6 +112,7 @@ def report(wl, allocs, results, failures, reps, elapsed, args, notes):
             live = results[(wname, GLIBC)].get("live_kib")
             if live:
                 p("%-26s%11s" % ("  (live data MiB)", "%.1f" % (live / 1024)))
+    lines.extend(lockstats.table(lock_stats, wl))
     if failures:
         p("")
         p("Failures (each allocator skips the rest of a workload after one):")
@@ -124,19 +126,29 @@ def report(wl, allocs, results, failures, reps, elapsed, args, notes):
     return text
 
 
-def write_csv(path, wl, allocs, results):
+def write_csv(path, wl, allocs, results, lock_stats=None):
+    """One row per workload and allocator; the lock statistics on ft_malloc's rows."""
+    lock_stats = lock_stats or {}
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["workload", "allocator", "status", "runs", "time_s_median", "time_s_min",
                     "time_s_max", "cpu_s_median", "time_ratio_vs_glibc", "ft_vs_best_peer",
                     "maxrss_kib",
                     "maxrss_ratio_vs_glibc", "ops", "ns_per_op", "metric", "metric_value",
-                    "times_s", "command"])
+                    "times_s", "command", "stats_calls"] +
+                   [k + "_per_1k_calls" for k in lockstats.COLUMNS])
         for wname, *_ in wl:
             for a in allocs:
                 r = results[(wname, a.name)]
                 t = r["time"]
                 ops = r["ops"]
+                st = lock_stats.get(wname, {}) if a.name == FT else {}
+                if st.get("status") == "ok":
+                    extra = ["%d" % st["calls"]] + [
+                        "%.3f" % st[k + "_per_1k"] if st[k + "_per_1k"] is not None else ""
+                        for k in lockstats.COLUMNS]
+                else:
+                    extra = [""] * (1 + len(lockstats.COLUMNS))
                 w.writerow([wname, a.name, r["status"], len(r["times"]),
                             "%.4f" % t if t else "", "%.4f" % min(r["times"]) if r["times"] else "",
                             "%.4f" % max(r["times"]) if r["times"] else "",
@@ -149,4 +161,4 @@ def write_csv(path, wl, allocs, results):
                             "%.2f" % (t / ops * 1e9) if (t and ops) else "",
                             r["metric"] or "",
                             "%.2f" % r["value"] if r["value"] is not None else "",
-                            ";".join("%.4f" % x for x in r["times"]), r["cmd"]])
+                            ";".join("%.4f" % x for x in r["times"]), r["cmd"]] + extra)
