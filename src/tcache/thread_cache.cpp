@@ -305,18 +305,23 @@ void push_flushing_half(ClassCache &cc, uint16_t i) {
 }
 
 bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
-  uint64_t *live = z->live_map();
-  if (!test_bit(live, i) || pending_in(z->pending_map(), i)) return false;  // a second free: the caller reports it
+  uint64_t *live = z->live_map(), m = uint64_t{1} << (i % 64);
+  uint64_t v = __atomic_load_n(&live[i / 64], __ATOMIC_RELAXED);
+  if (!(v & m) || pending_in(z->pending_map(), i)) return false;  // a second free: the caller reports it
   ClassCache &cc = tc->classes[z->class_index];
-  clear_bit(live, i);
+  __atomic_store_n(&live[i / 64], v & ~m, __ATOMIC_RELAXED);
   if (z == cc.current) {
     if (cc.count == cc.capacity) push_flushing_half(cc, static_cast<uint16_t>(i));
     else cc.slot[cc.count++] = static_cast<uint16_t>(i);
     return true;
   }
-  z->give(i);
+  // Back into its zone (Zone::give, inline: a big structure freed comes here once per block).
+  uint64_t *avail = &z->avail_map()[i / 64];
+  __atomic_store_n(avail, *avail | m, __ATOMIC_RELEASE);
+  z->summary |= uint64_t{1} << (i / 64);
+  uint32_t n = ++z->avail;
   --cc.out_delta;
-  if (__builtin_expect(z->avail == 1 || z->empty(), 0)) after_gain(cc, z);
+  if (__builtin_expect(n == 1 || n == z->chunks, 0)) after_gain(cc, z);
   return true;
 }
 
