@@ -98,6 +98,15 @@ $(TEST_BUILD)/leaks_glibc: private TEST_EXTRA := -DFT_TEST_REF_GLIBC
 TEST_EXTRA ?=
 TEST_LIBS  ?=
 
+# ---- remote frees misused across threads (test/remote_misuse.c, test/runner/remote_misuse.py) ----
+# Linked with -lft_malloc, and plain for LD_PRELOAD (the dump calls found at run time).
+TEST_FT    += remote_misuse
+TEST_PLAIN += remote_misuse_plain
+$(call test_bins,remote_misuse remote_misuse_plain): test/remote_misuse.c test/remote_ok.c \
+    test/remote_actors.c test/remote_misuse.h
+$(call test_bins,remote_misuse remote_misuse_plain): private TEST_LIBS := -lpthread
+$(TEST_BUILD)/remote_misuse_plain: private TEST_EXTRA := -DFT_TEST_REMOTE_PRELOAD
+
 # ---- the rules ------------------------------------------------------------------------------------
 TEST_FT_BINS     := $(TEST_FT:%=$(TEST_BUILD)/%)
 TEST_UBSAN_BINS  := $(TEST_UBSAN:%=$(TEST_BUILD)/%)
