@@ -26,8 +26,13 @@ Method
   remaining runs. ft_malloc runs from a copy of its shared object taken at the start, so that
   a rebuild in another shell cannot disturb the run.
 * Threads. --threads T (make bench THREADS=T, default 2) sets the thread count of the threaded
-  workloads (larson, prodcons with T/2 pairs, cache-scratch). Their total work is fixed and
-  shared out among the threads, so the run stays as long on 2 cores whatever T is.
+  workloads (larson, larson-orig, server, prodcons with T/2 pairs, cache-scratch). Their total
+  work is fixed and shared out among the threads, so the run stays as long on 2 cores whatever
+  T is.
+* Lock statistics. After the timed runs, ft_malloc runs each threaded workload and churn once
+  more, untimed, with FT_MALLOC_STATS=1 and FT_MALLOC_OUT set to a temporary file, where the
+  library appends its statistics at exit: the table gives lock acquisitions, lock waits and
+  remote frees per 1000 calls (allocs + frees), also written to results.csv.
 * Output. A table of time ratios against glibc and of ft_malloc against the best peer, with
   geometric means; peak-RSS ratios; memory metrics (resident bytes per live 16 B and 100 B
   block, resident size left after freeing 90 % of a 500 MB heap). Also test/bench/results.csv
@@ -42,7 +47,8 @@ Method
   (Ir(N2) - Ir(N1)) / (ops(N2) - ops(N1)): start-up and tear-down cancel out. It is exact and
   repeatable where seconds wander, the figure to quote for one-thread speed; but it counts user
   space only: the kernel work of mmap, munmap and page faults (which LARGE blocks pay) is not in
-  it.
+  it. churn-1k and churn-300k are the same churn with 1,000 and 300,000 live blocks; their
+  ratio, printed last, says whether an operation's cost stays flat as the heap grows.
 """
 import argparse
 import os
