@@ -119,7 +119,15 @@ void write_json(int fd) {
   num(out, "unmaps", s.unmaps).ch(',');
   num(out, "lock_waits", s.contended).ch(',');
   num(out, "reserve_bytes", s.reserve_bytes).ch(',');
-  num(out, "free_chunks", s.free_chunks);
+  num(out, "free_chunks", s.free_chunks).str("},\n");
+  const large::cache::Stats &lc = s.large_cache;
+  key(out, "large_cache").ch('{');
+  num(out, "mappings", lc.mappings).ch(',');
+  num(out, "bytes", lc.bytes).ch(',');
+  num(out, "hits", lc.hits).ch(',');
+  num(out, "resized", lc.resized).ch(',');
+  num(out, "misses", lc.misses).ch(',');
+  num(out, "returned", lc.returned);
   out.str("}}\n");
 }
 

@@ -118,6 +118,37 @@ TEST(double_free_tiny_frees_between) { double_free(SZ_TINY, 8); }
 TEST(double_free_small_frees_between) { double_free(SZ_SMALL, 8); }
 TEST(double_free_large_frees_between) { double_free(SZ_LARGE, 8); }
 
+/* The second free comes when the block's mapping waits in the LARGE cache, long after the
+ * allocator's short memory of recent frees moved on (70 frees of another block in between). */
+TEST(double_free_large_cached_long_after)
+{
+    char *p = malloc(1 << 20);
+    char *other = malloc(2 << 20);
+    CHECK(p && other, "malloc failed");
+    memset(p, 2, 1 << 20);
+    free(p);
+    free(other);
+    for (int i = 0; i < 70; i++) {
+        char *q = malloc(2 << 20);
+        CHECK(q != NULL, "malloc failed");
+        q[0] = 1;
+        free(q);
+    }
+    bad_free(launder(p));
+    after();
+}
+
+/* A pointer into a freed LARGE block whose mapping the cache keeps: not ours any more. */
+TEST(free_inside_cached_large)
+{
+    char *p = malloc(1 << 20);
+    CHECK(p != NULL, "malloc failed");
+    memset(p, 2, 1 << 20);
+    free(p);
+    bad_free(launder(p + 8192));
+    after();
+}
+
 TEST(double_free_zero_size)
 {
     double_free(0, 3);
@@ -239,6 +270,8 @@ static const test_case cases[] = {
     CASE(double_free_tiny_frees_between),
     CASE(double_free_small_frees_between),
     CASE(double_free_large_frees_between),
+    CASE(double_free_large_cached_long_after),
+    CASE(free_inside_cached_large),
     CASE(double_free_zero_size),
     CASE(realloc_freed),
     CASE(realloc_freed_small),

@@ -292,7 +292,8 @@ TEST_EXTERN(inject_realloc_mremap)
         expect_intact(q, n, k + 10, "realloc");
         free(q);
     }
-    /* A TINY block that cannot grow into a LARGE mapping. */
+    /* A TINY block that cannot grow into a LARGE mapping (none cached to reuse either). */
+    malloc_trim(0);
     unsigned char *t = malloc(50);
     fill(t, 50, 99);
     fail_next(0, 1);

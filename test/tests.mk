@@ -107,6 +107,10 @@ $(call test_bins,remote_misuse remote_misuse_plain): test/remote_misuse.c test/r
 $(call test_bins,remote_misuse remote_misuse_plain): private TEST_LIBS := -lpthread
 $(TEST_BUILD)/remote_misuse_plain: private TEST_EXTRA := -DFT_TEST_REMOTE_PRELOAD
 
+# ---- the cache of freed LARGE mappings (test/large_cache.c, test/runner/large_cache.py) --------------
+TEST_FT += large_cache
+$(call test_bins,large_cache): test/large_cache.c
+
 # ---- the rules ------------------------------------------------------------------------------------
 TEST_FT_BINS     := $(TEST_FT:%=$(TEST_BUILD)/%)
 TEST_UBSAN_BINS  := $(TEST_UBSAN:%=$(TEST_BUILD)/%)

@@ -140,6 +140,7 @@ constexpr Setting kSettings[] = {
      },
      "abort, warn or ignore", "abort"},
     FT_FLAG("FT_MALLOC_TCACHE", tcache, "1 (on)"),
+    FT_FLAG("FT_MALLOC_LARGE_CACHE", large_cache, "1 (on)"),
     FT_FLAG("FT_MALLOC_SCRIBBLE", scribble, "0 (off)"),
     FT_FLAG("FT_MALLOC_GUARD", guard, "0 (off)"),
     FT_FLAG("FT_MALLOC_CHECK", check, "0 (off)"),

@@ -15,6 +15,7 @@ enum class ErrorMode : uint8_t {
 struct Config {
   ErrorMode errors = ErrorMode::kAbort;
   bool tcache = true;     // FT_MALLOC_TCACHE=0: no per-thread cache, every call takes the lock
+  bool large_cache = true;  // FT_MALLOC_LARGE_CACHE=0: every freed LARGE mapping unmapped at once
   bool scribble = false;  // FT_MALLOC_SCRIBBLE=1: new blocks 0xAA, freed ones 0x55
   bool guard = false;     // FT_MALLOC_GUARD=1: LARGE blocks end against a PROT_NONE page
   bool check = false;     // FT_MALLOC_CHECK=1: a canary after every block

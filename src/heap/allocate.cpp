@@ -37,7 +37,7 @@ void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least)
     p = zone_alloc(c, n, zero);
     room = kLayouts[c].chunk_size;
   } else {
-    p = large::allocate(n, need, align);  // fresh pages: zero already
+    p = large::allocate(n, need, align, zero);
   }
   if (p && g_config.debug()) {
     debug::on_alloc(p, n, zero);

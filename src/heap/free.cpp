@@ -22,7 +22,7 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   if (size == kUnchecked && tcache::free_unlocked(p)) return;
   int saved_errno = errno;
   Zone *unmap_zone = nullptr;
-  large::Unmap gone{0, 0};
+  large::Unmaps gone;
   uint32_t owner = 0;  // a zone a thread cache owns: its owner writes its bits, not the lock's holder
   {
     HeapLock lock;
@@ -46,7 +46,7 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
       vg::on_free(p);
     } else {
       vg::on_free(p);
-      gone = large::release(r.large);
+      large::release(r.large, &gone);
     }
   }
   // The size was right: the block goes as free() sends it (and if another thread freed it since

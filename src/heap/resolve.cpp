@@ -2,6 +2,7 @@
 
 #include "debug/debug_modes.h"
 #include "heap/fork_rescue.h"
+#include "large/large_cache.h"
 #include "os/heap_lock.h"
 #include "zone/registry.h"
 
@@ -34,7 +35,7 @@ Ref resolve(const void *ptr) {
   r.fault.kind = Kind::kLarge;
   if ((r.large = large::find(p))) return r;
   size_t freed_size;
-  if (large::was_freed(p, &freed_size)) {
+  if (large::was_freed(p, &freed_size) || large::cache::holds_freed(p, &freed_size)) {
     r.fault = FaultInfo{Fault::kDoubleFree, Kind::kLarge, p, freed_size, 0};
   } else if (const LargeBlock *b = large::containing(p)) {
     r.fault = FaultInfo{Fault::kInterior, Kind::kLarge, b->user, b->size, 0};

@@ -91,6 +91,7 @@ void take_snapshot(Snapshot *s) {
   s->unmaps = counters::g_counters.unmaps;
   s->contended = __atomic_load_n(&g_lock_waits, __ATOMIC_RELAXED);
   s->lock_acquisitions = g_lock_acquisitions;
+  s->large_cache = large::cache::stats();
 }
 
 namespace {
@@ -134,6 +135,9 @@ void print_report(int fd) {
   out.str(", remote frees ").dec(s.remote_frees);
   out.str(", peak live ").dec(s.peak_live_bytes).str(" B (chunks and mappings), reserve zones ");
   out.dec(s.reserve_bytes).str(" B\n");
+  const large::cache::Stats &lc = s.large_cache;
+  out.str("large cache: ").dec(lc.mappings).str(" mappings, ").dec(lc.bytes).str(" B; hits ").dec(lc.hits);
+  out.str(", resized ").dec(lc.resized).str(", misses ").dec(lc.misses).str(", returned ").dec(lc.returned).ch('\n');
 }
 
 Mallinfo2 mallinfo2() {
@@ -215,6 +219,9 @@ void write_malloc_info(LineWriter &out, const Snapshot &s) {
   for (unsigned k = 0; k < kClassCount; ++k) cached_bytes += s.cls[k].cached_chunks * class_size(k);
   x.open("cache").attr("chunks", s.total.cached_chunks).attr("bytes", cached_bytes).close();
   x.open("reserve").attr("bytes", s.reserve_bytes).close();
+  const large::cache::Stats &lc = s.large_cache;
+  x.open("large_cache").attr("mappings", lc.mappings).attr("bytes", lc.bytes).attr("hits", lc.hits)
+      .attr("resized", lc.resized).attr("misses", lc.misses).attr("returned", lc.returned).close();
   x.open("total").attr("type", "fast").attr("count", uint64_t{0}).attr("size", uint64_t{0}).close();
   x.open("total").attr("type", "rest").attr("count", s.free_chunks).attr("size", free_bytes).close();
   x.open("total").attr("type", "mmap").attr("count", large.zones).attr("size", large.bytes_mapped).close();

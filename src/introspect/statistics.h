@@ -7,6 +7,7 @@
 
 #include "base/counters.h"
 #include "base/size_class.h"
+#include "large/large_cache.h"
 
 namespace ft {
 
@@ -36,6 +37,7 @@ struct Snapshot {
   uint64_t peak_mapped_bytes;         // the most bytes ever mapped at once (zones and LARGE)
   uint64_t reserve_bytes;             // wholly free zones kept: what malloc_trim() would return
   uint64_t free_chunks;               // free chunks in zones
+  large::cache::Stats large_cache;    // freed LARGE mappings kept for reuse
 };
 void take_snapshot(Snapshot *s);
 

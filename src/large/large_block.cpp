@@ -1,14 +1,39 @@
 #include "large/large_block.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "base/counters.h"
 #include "base/settings.h"
+#include "base/valgrind_hooks.h"
+#include "large/large_cache.h"
 #include "os/mapping.h"
 
 namespace ft::large {
 
-void *allocate(size_t n, size_t need, size_t align) {
+namespace {
+
+// Where the block goes in a mapping of map_len bytes at base: at its start, or with a guard page
+// at its end, as late as its alignment lets it.
+LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t need, size_t align) {
+  uintptr_t end = base + map_len - guard;
+  uintptr_t user = base;
+  if (guard) {
+    size_t a = align < 16 ? 16 : align;
+    user = (end - need) & ~(a - 1);
+  }
+  return LargeBlock{user, base, map_len, n, end};
+}
+
+// calloc() of a cached mapping: its pages held a block before (valgrind saw that block freed).
+void zero_reused(void *p, size_t n) {
+  vg::open(p, n);
+  memset(p, 0, n);
+}
+
+}  // namespace
+
+void *allocate(size_t n, size_t need, size_t align, bool zero) {
   size_t page = os::page_size();
   size_t guard = g_config.guard ? page : 0;
   // With a guard the block sits at the end of its pages, rounded down to its alignment: room for
@@ -19,41 +44,71 @@ void *allocate(size_t n, size_t need, size_t align) {
     errno = ENOMEM;
     return nullptr;
   }
+  size_t total = len + guard;
+  cache::Mapping m;
+  bool resize = false;
+  {
+    HeapLock lock;
+    // A cached mapping that fits as it is: no system call. With a guard page, only one of the
+    // same length (its guard already in place).
+    if (cache::take(total, guard ? page : align, guard != 0, &m)) {
+      LargeBlock b = place(m.base, m.len, guard, n, need, align);
+      if (insert(b)) {
+        lock.unlock();
+        if (zero) zero_reused(reinterpret_cast<void *>(b.user), n);
+        counters::note_allocs(counters::kLargeSlot);
+        return reinterpret_cast<void *>(b.user);
+      }
+      lock.unlock();  // the table could not grow: the mapping goes back to the system
+      os::unmap(reinterpret_cast<void *>(m.base), m.len);
+      errno = ENOMEM;
+      return nullptr;
+    }
+    // One to resize costs one system call instead of two, and its pages are resident.
+    if (!guard && align <= page) resize = cache::take_to_resize(total, &m);
+    if (!resize) cache::note_miss();
+  }
+  void *p = nullptr;
+  if (resize && m.len > total) {
+    os::unmap(reinterpret_cast<void *>(m.base + total), m.len - total);
+    p = reinterpret_cast<void *>(m.base);
+  } else if (resize) {
+    if (!(p = os::remap(reinterpret_cast<void *>(m.base), m.len, total))) os::unmap(reinterpret_cast<void *>(m.base), m.len);
+  }
+  if (p && zero) zero_reused(p, m.len < n ? m.len : n);  // what mremap added reads as zero
   // With a guard, the block is placed at the end of its pages, so alignment comes from there.
-  void *p = os::map_aligned(len + guard, guard || align < page ? page : align);
+  if (!p) p = os::map_aligned(total, guard || align < page ? page : align);
   if (!p) {
     errno = ENOMEM;
     return nullptr;
   }
   uintptr_t base = reinterpret_cast<uintptr_t>(p);
-  uintptr_t end = base + len;
-  uintptr_t user = base;
-  if (guard) {
-    os::protect_none(reinterpret_cast<void *>(end), guard);
-    size_t a = align < 16 ? 16 : align;
-    user = (end - need) & ~(a - 1);
-    if (user < base) {  // an alignment beyond the block's pages: give up the tight fit
-      os::unmap(p, len + guard);
-      errno = ENOMEM;
-      return nullptr;
-    }
+  if (guard) os::protect_none(reinterpret_cast<void *>(base + len), guard);
+  LargeBlock b = place(base, total, guard, n, need, align);
+  if (b.user < base) {  // an alignment beyond the block's pages: give up the tight fit
+    os::unmap(p, total);
+    errno = ENOMEM;
+    return nullptr;
   }
   bool recorded;
   {
     HeapLock lock;
-    recorded = insert(LargeBlock{user, base, len + guard, n, end});
+    recorded = insert(b);
   }
   if (!recorded) {
-    os::unmap(p, len + guard);
+    os::unmap(p, total);
     errno = ENOMEM;
     return nullptr;
   }
   counters::note_allocs(counters::kLargeSlot);
-  return reinterpret_cast<void *>(user);
+  return reinterpret_cast<void *>(b.user);
 }
 
-void Unmap::run() const {
-  if (len) os::unmap(reinterpret_cast<void *>(addr), len);
+void release(LargeBlock *b, Unmaps *gone) {
+  LargeBlock freed = *b;
+  remember_freed(freed);
+  erase(b);
+  cache::keep(freed.base, freed.map_len, freed.user, freed.size, mapped_bytes(), gone);
 }
 
 Unmap shrink(LargeBlock *b, size_t n, size_t need) {

@@ -1,34 +1,26 @@
 // LARGE blocks (above the largest SMALL class): one mapping each, recorded in the LARGE table.
-// What is done to a block: mapped and recorded, released, shrunk in place, grown with mremap.
-// Mapping and unmapping happen outside the heap lock; the table is changed under it.
+// What is done to a block: mapped (or its mapping taken from the cache of freed ones) and
+// recorded, released (its mapping into the cache), shrunk in place, grown with mremap.
+// Mapping and unmapping happen outside the heap lock; the table and the cache change under it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
+#include "large/deferred_unmap.h"
 #include "large/large_table.h"
 #include "os/heap_lock.h"
 
 namespace ft::large {
 
-// Maps a block of n bytes (room for `need` >= n) aligned to `align` (a power of two) and records
-// it. Takes the heap lock itself, around the table only. nullptr with errno = ENOMEM when the
-// system refuses. Under FT_MALLOC_GUARD the block ends against a PROT_NONE page.
-void *allocate(size_t n, size_t need, size_t align);
+// A block of n bytes (room for `need` >= n) aligned to `align` (a power of two), recorded; its
+// first n bytes zero when `zero` (a cached mapping is not). Takes the heap lock itself, around
+// the table and the cache only. nullptr with errno = ENOMEM when the system refuses. Under
+// FT_MALLOC_GUARD the block ends against a PROT_NONE page.
+void *allocate(size_t n, size_t need, size_t align, bool zero);
 
-// Pages to give back to the system once the heap lock is dropped (len 0: none).
-struct Unmap {
-  uintptr_t addr;
-  size_t len;
-  void run() const;  // unmaps them; call without the lock
-};
-
-// The block is freed (under the lock): out of the table, remembered for double-free reports.
-inline Unmap release(LargeBlock *b) {
-  LargeBlock gone = *b;
-  remember_freed(gone);
-  erase(b);
-  return Unmap{gone.base, gone.map_len};
-}
+// The block is freed (under the lock): out of the table, remembered for double-free reports, its
+// mapping cached or put in `gone` with what it pushed out of the cache.
+void release(LargeBlock *b, Unmaps *gone);
 
 // Shrinks b in place to n bytes (room for `need`), under the lock: the whole pages past the new
 // end leave the mapping, to be unmapped by the caller after dropping the lock.

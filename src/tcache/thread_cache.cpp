@@ -7,6 +7,7 @@
 #include "base/counters.h"
 #include "base/misuse_report.h"
 #include "base/settings.h"
+#include "large/large_cache.h"
 #include "os/heap_lock.h"
 #include "os/mapping.h"
 #include "zone/registry.h"
@@ -251,6 +252,7 @@ ThreadCache *attach() {
 bool refill(ThreadCache *tc, unsigned c, uint16_t *slot) {
   fold_counts(tc, c);
   take_in_remote_frees(tc);
+  large::cache::expire_if_due();  // a slow path that runs often: idle LARGE mappings go back
   ClassCache &cc = tc->classes[c];
   for (;;) {
     Zone *z = cc.current;

@@ -14,6 +14,7 @@ from runner.core import BINARIES, LOGS, ROOT, TESTS, Fail, make_binaries
 # The groups of tests, in their order (each registers its tests when imported).
 from runner import suites, dumps, linking, preload, debug, stats, leaks, valgrind, fork_glibc  # noqa: E402,F401
 from runner import remote_misuse  # noqa: E402,F401  (remote frees misused across threads)
+from runner import large_cache  # noqa: E402,F401  (freed LARGE mappings reused)
 from runner import build_checks  # noqa: E402,F401
 # The heap tools: ft_heap and its reports, the call log.
 from runner import tools_common, tools_reports, tools_svg_json, tools_trace  # noqa: E402,F401

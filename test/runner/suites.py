@@ -71,7 +71,16 @@ def bad_input_test(case, mode, preload=False):
         printed = int(re.search(r"0x([0-9a-f]+)", line.split("(): ", 1)[1]).group(1), 16)
         if printed != passed:
             raise Fail("error line shows %#x, the pointer passed was %#x" % (printed, passed), r.log())
+        want = EXPECTED_WORDS.get(case)
+        if want and want not in line:
+            raise Fail("the error line does not say %r: %s" % (want, line), r.log())
     return fn
+
+
+# Cases whose report must name the misuse exactly (the others: any report of the right call).
+EXPECTED_WORDS = {"double_free_large": "double free", "double_free_large_frees_between": "double free",
+                  "double_free_large_cached_long_after": "double free",
+                  "free_inside_cached_large": "not allocated by ft_malloc"}
 
 
 for case in case_names(BINARIES["bad_input"].src):

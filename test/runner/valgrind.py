@@ -53,6 +53,16 @@ def test_vg_uaf():
         raise Fail("memcheck does not report the read of a freed block (Invalid read ... free'd)", r.log())
 
 
+def test_vg_uaf_large():
+    r = run_vg("use_after_free_large")
+    if not re.search(r"Invalid read of size \d+", r.err) or "inside a block of size 1,048,576 free'd" not in r.err:
+        raise Fail("memcheck does not report the read of a freed LARGE block whose mapping is cached", r.log())
+    errs = re.search(r"ERROR SUMMARY: ([\d,]+) errors", r.err)
+    if not errs or errs.group(1) != "1":
+        raise Fail("memcheck reports more than the one read after free (%s): the reused mapping is not clean" % (
+            errs.group(0) if errs else "no summary"), r.log())
+
+
 def test_vg_overflow():
     r = run_vg("overflow")
     if not re.search(r"Invalid write of size 1\b", r.err) or "0 bytes after a block of size 30 alloc'd" not in r.err:
@@ -89,6 +99,7 @@ def test_vg_readme_command():
 if have("valgrind"):
     register("valgrind/leak_definitely_lost", test_vg_leak, ["vg_prog"], timeout=300)
     register("valgrind/use_after_free_invalid_read", test_vg_uaf, ["vg_prog"], timeout=300)
+    register("valgrind/use_after_free_large_cached", test_vg_uaf_large, ["vg_prog"], timeout=300)
     register("valgrind/overflow_invalid_write", test_vg_overflow, ["vg_prog"], timeout=300)
     for case in ("clean_basic", "clean", "clean_realloc", "clean_realloc_large"):
         register("valgrind/%s_no_error" % case, test_vg_clean(case), ["vg_prog"], timeout=300)

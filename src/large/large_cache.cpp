@@ -1,0 +1,133 @@
+#include "large/large_cache.h"
+
+#include "base/counters.h"
+#include "base/settings.h"
+#include "os/clock.h"
+#include "os/heap_lock.h"
+
+namespace ft::large::cache {
+namespace {
+
+constinit Mapping g_slots[kSlots] = {};
+constinit unsigned g_count = 0;
+constinit size_t g_bytes = 0;
+// The oldest mapping's last use (0: empty), read without the lock by expire_if_due.
+constinit uint64_t g_oldest_ms = 0;
+constinit Stats g_stats = {};
+
+void refresh_oldest() {
+  uint64_t oldest = 0;
+  for (unsigned i = 0; i < g_count; ++i)
+    if (!oldest || g_slots[i].used_ms < oldest) oldest = g_slots[i].used_ms;
+  __atomic_store_n(&g_oldest_ms, oldest, __ATOMIC_RELAXED);
+}
+
+// Slot i leaves the cache (taken or given back); the last slot fills its place.
+Mapping remove(unsigned i) {
+  Mapping m = g_slots[i];
+  g_slots[i] = g_slots[--g_count];
+  g_bytes -= m.len;
+  counters::note_mapped(-static_cast<int64_t>(m.len));  // counted again as a block's, or gone
+  refresh_oldest();
+  return m;
+}
+
+void give_back(unsigned i, Unmaps *gone) {
+  Mapping m = remove(i);
+  gone->add(m.base, m.len);
+  ++g_stats.returned;
+}
+
+void expire(uint64_t now, Unmaps *gone) {
+  if (!g_oldest_ms || now - g_oldest_ms < kIdleMs) return;
+  for (unsigned i = g_count; i-- > 0;)
+    if (now - g_slots[i].used_ms >= kIdleMs) give_back(i, gone);
+}
+
+}  // namespace
+
+bool take(size_t len, size_t align, bool exact, Mapping *out) {
+  unsigned best = kSlots;
+  for (unsigned i = 0; i < g_count; ++i) {
+    const Mapping &m = g_slots[i];
+    if (m.len < len || m.len > len + len / 4 || (exact && m.len != len) || (m.base & (align - 1))) continue;
+    if (best == kSlots || m.len < g_slots[best].len) best = i;
+  }
+  if (best == kSlots) return false;
+  *out = remove(best);
+  ++g_stats.hits;
+  return true;
+}
+
+bool take_to_resize(size_t len, Mapping *out) {
+  if (!g_count) return false;
+  unsigned best = 0;
+  for (unsigned i = 1; i < g_count; ++i) {
+    size_t have = g_slots[i].len, chosen = g_slots[best].len;
+    // The smallest that is long enough (trimmed, all its pages reused), else the longest.
+    bool better = have >= len ? chosen < len || have < chosen : chosen < len && have > chosen;
+    if (better) best = i;
+  }
+  *out = remove(best);
+  ++g_stats.resized;
+  return true;
+}
+
+void note_miss() { ++g_stats.misses; }
+
+void keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone) {
+  uint64_t now = os::coarse_ms();
+  expire(now, gone);
+  size_t bound = live_bytes / kLiveShare > kMinBytes ? live_bytes / kLiveShare : kMinBytes;
+  if (!g_config.large_cache || len > bound) {
+    gone->add(base, len);
+    return;
+  }
+  while (g_count == kSlots || g_bytes + len > bound) {  // the least recently used make room
+    unsigned oldest = 0;
+    for (unsigned i = 1; i < g_count; ++i)
+      if (g_slots[i].used_ms < g_slots[oldest].used_ms) oldest = i;
+    give_back(oldest, gone);
+  }
+  g_slots[g_count++] = Mapping{base, len, user, size, now};
+  g_bytes += len;
+  counters::note_mapped(static_cast<int64_t>(len));  // still mapped, though no block's
+  if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
+}
+
+bool holds_freed(uintptr_t user, size_t *size) {
+  for (unsigned i = 0; i < g_count; ++i)
+    if (g_slots[i].last_user == user) {
+      *size = g_slots[i].last_size;
+      return true;
+    }
+  return false;
+}
+
+bool empty(Unmaps *gone) {
+  bool any = g_count != 0;
+  while (g_count) give_back(g_count - 1, gone);
+  return any;
+}
+
+void expire_if_due() {
+  uint64_t oldest = __atomic_load_n(&g_oldest_ms, __ATOMIC_RELAXED);
+  if (!oldest) return;
+  uint64_t now = os::coarse_ms();
+  if (now - oldest < kIdleMs) return;
+  Unmaps gone;
+  {
+    HeapLock lock;
+    expire(now, &gone);
+  }
+  gone.run();
+}
+
+Stats stats() {
+  Stats s = g_stats;
+  s.mappings = g_count;
+  s.bytes = g_bytes;
+  return s;
+}
+
+}  // namespace ft::large::cache
