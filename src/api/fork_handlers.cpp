@@ -8,13 +8,12 @@
 #include "os/heap_lock.h"
 #include "tcache/thread_cache.h"
 
-// glibc's own, exported since glibc 2.2.5 (libio) and 2.32 (__libc_single_threaded). Weak: a
-// static program that never uses stdio need not link libio for them.
+// glibc's own, exported since glibc 2.2.5 (libio); __libc_single_threaded (2.32) comes with
+// os/heap_lock.h. Weak: a static program that never uses stdio need not link libio for them.
 extern "C" {
 void _IO_list_lock(void) __attribute__((weak));
 void _IO_list_unlock(void) __attribute__((weak));
 void _IO_list_resetlock(void) __attribute__((weak));
-extern char __libc_single_threaded __attribute__((weak));
 }
 
 namespace ft {
@@ -28,6 +27,7 @@ enum ForkState : uint8_t {
 // Per thread: prepare and the parent's or child's handler run on the thread that forks.
 __thread ForkState t_fork_state __attribute__((tls_model("initial-exec"))) = kNoFork;
 __thread bool t_took_stdio_lock __attribute__((tls_model("initial-exec"))) = false;
+__thread bool t_took_heap_mutex __attribute__((tls_model("initial-exec"))) = false;
 
 // Only where glibc's fork() takes the stdio list lock itself (a process with threads): then its
 // order is ours; a single-threaded fork() takes none, and neither do we.
@@ -43,13 +43,13 @@ void before_fork() {
   }
   t_took_stdio_lock = stdio_list_lock_wanted();
   if (t_took_stdio_lock) _IO_list_lock();
-  heap_lock();
+  t_took_heap_mutex = heap_lock();
   t_fork_state = kLocked;
 }
 
 void after_fork_in_parent() {
   if (t_fork_state == kLocked) {
-    heap_unlock();
+    heap_unlock(t_took_heap_mutex);
     if (t_took_stdio_lock) _IO_list_unlock();
   }
   t_fork_state = kNoFork;

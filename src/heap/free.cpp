@@ -19,7 +19,6 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   if (g_config.trace && call != Call::kRealloc) call_log::record(call_log::Op::kFree, reinterpret_cast<uint64_t>(p), 0, 0);
   if (!p) return;
   if (rescue::on()) return rescue::release(p);
-  if (size == kUnchecked && tcache::free_unlocked(p)) return;
   int saved_errno = errno;
   Zone *unmap_zone = nullptr;
   large::Unmaps gone;

@@ -44,7 +44,8 @@ void *reallocate(void *p, size_t n, void *caller) {
   if (rescue::on()) return rescue_realloc(p, n);
   if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
-    heap_free_slow(p, Call::kRealloc);  // glibc: realloc(p, 0) frees p and returns NULL
+    // glibc: realloc(p, 0) frees p and returns NULL
+    if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kRealloc);
     return nullptr;
   }
   if (n > kMaxRequest) return fail(ENOMEM);

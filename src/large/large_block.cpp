@@ -106,9 +106,10 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
 
 void release(LargeBlock *b, Unmaps *gone) {
   LargeBlock freed = *b;
-  remember_freed(freed);
   erase(b);
-  cache::keep(freed.base, freed.map_len, freed.user, freed.size, mapped_bytes(), gone);
+  // A cached mapping remembers its last block for double-free reports; the table's short memory
+  // of frees covers those unmapped.
+  if (!cache::keep(freed.base, freed.map_len, freed.user, freed.size, mapped_bytes(), gone)) remember_freed(freed);
 }
 
 Unmap shrink(LargeBlock *b, size_t n, size_t need) {

@@ -28,8 +28,13 @@ Mapping remove(unsigned i) {
   g_slots[i] = g_slots[--g_count];
   g_bytes -= m.len;
   counters::note_mapped(-static_cast<int64_t>(m.len));  // counted again as a block's, or gone
-  refresh_oldest();
+  if (!g_count) __atomic_store_n(&g_oldest_ms, 0, __ATOMIC_RELAXED);
+  else if (m.used_ms == g_oldest_ms) refresh_oldest();
   return m;
+}
+
+bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
+  return m.len >= len && m.len <= len + len / 4 && (!exact || m.len == len) && !(m.base & (align - 1));
 }
 
 void give_back(unsigned i, Unmaps *gone) {
@@ -47,13 +52,15 @@ void expire(uint64_t now, Unmaps *gone) {
 }  // namespace
 
 bool take(size_t len, size_t align, bool exact, Mapping *out) {
-  unsigned best = kSlots;
-  for (unsigned i = 0; i < g_count; ++i) {
-    const Mapping &m = g_slots[i];
-    if (m.len < len || m.len > len + len / 4 || (exact && m.len != len) || (m.base & (align - 1))) continue;
-    if (best == kSlots || m.len < g_slots[best].len) best = i;
+  if (!g_count) return false;
+  // The mapping freed last first: a loop of one size finds it there without a scan.
+  unsigned best = g_count - 1;
+  if (g_slots[best].len != len || !fits(g_slots[best], len, align, exact)) {
+    best = kSlots;
+    for (unsigned i = 0; i < g_count; ++i)
+      if (fits(g_slots[i], len, align, exact) && (best == kSlots || g_slots[i].len < g_slots[best].len)) best = i;
+    if (best == kSlots) return false;
   }
-  if (best == kSlots) return false;
   *out = remove(best);
   ++g_stats.hits;
   return true;
@@ -75,13 +82,13 @@ bool take_to_resize(size_t len, Mapping *out) {
 
 void note_miss() { ++g_stats.misses; }
 
-void keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone) {
+bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone) {
   uint64_t now = os::coarse_ms();
   expire(now, gone);
   size_t bound = live_bytes / kLiveShare > kMinBytes ? live_bytes / kLiveShare : kMinBytes;
   if (!g_config.large_cache || len > bound) {
     gone->add(base, len);
-    return;
+    return false;
   }
   while (g_count == kSlots || g_bytes + len > bound) {  // the least recently used make room
     unsigned oldest = 0;
@@ -93,6 +100,7 @@ void keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_b
   g_bytes += len;
   counters::note_mapped(static_cast<int64_t>(len));  // still mapped, though no block's
   if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
+  return true;
 }
 
 bool holds_freed(uintptr_t user, size_t *size) {

@@ -41,9 +41,9 @@ bool take(size_t len, size_t align, bool exact, Mapping *out);
 bool take_to_resize(size_t len, Mapping *out);
 void note_miss();
 
-// The freed block's mapping is kept, or put in `gone` (too big for the bound, cache off); older
-// mappings it pushes out of the bounds join it there. live_bytes: the live LARGE bytes left.
-void keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone);
+// The freed block's mapping is kept (true), or put in `gone` (too big for the bound, cache off);
+// older mappings it pushes out of the bounds join it there. live_bytes: the live LARGE bytes left.
+bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone);
 // Whether `user` is the pointer of the last block of a cached mapping: a second free of it.
 bool holds_freed(uintptr_t user, size_t *size);
 // malloc_trim(): every mapping into `gone`. False when there was none.

@@ -1,8 +1,12 @@
-// The one mutex that guards the shared heap (zones, class lists, the LARGE table, statistics).
+// The one mutex that guards the shared heap (zones, class lists, the LARGE table, statistics),
+// taken whenever the process has a second thread.
 #pragma once
 #include <pthread.h>
 
 #include <cstdint>
+
+// glibc's "this process has one thread" (<sys/single_threaded.h>), weak: see heap_mutex_needed.
+extern "C" char __libc_single_threaded __attribute__((weak));
 
 namespace ft {
 
@@ -17,17 +21,28 @@ extern uint64_t g_lock_acquisitions;  // every acquisition; written under the lo
 // for it (api/fork_handlers.cpp). A byte of initial-exec TLS.
 extern __thread uint8_t t_lock_depth __attribute__((tls_model("initial-exec")));
 
-inline void heap_lock() {
+// Whether another thread may run: glibc's own flag (2.32 and later; weak, so that an older libc
+// or a static link without it reads "maybe": the mutex is always taken then). A process that
+// never made a thread skips the mutex, as glibc's malloc does (SINGLE_THREAD_P): nothing can
+// contend for the heap, and the pair of atomic operations was a quarter of a LARGE malloc/free.
+// Read at every acquisition: the flag turns false before a first thread starts, and the caller
+// of pthread_create() holds no heap lock then.
+inline bool heap_mutex_needed() { return !&__libc_single_threaded || !__libc_single_threaded; }
+
+// Returns whether the mutex was taken (the matching heap_unlock needs it).
+inline bool heap_lock() {
   __atomic_store_n(&t_lock_depth, t_lock_depth + 1, __ATOMIC_RELAXED);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  if (__builtin_expect(pthread_mutex_trylock(&g_heap_mutex) != 0, 0)) {
+  bool mutex = heap_mutex_needed();
+  if (mutex && __builtin_expect(pthread_mutex_trylock(&g_heap_mutex) != 0, 0)) {
     __atomic_fetch_add(&g_lock_waits, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&g_heap_mutex);
   }
   ++g_lock_acquisitions;
+  return mutex;
 }
-inline void heap_unlock() {
-  pthread_mutex_unlock(&g_heap_mutex);
+inline void heap_unlock(bool mutex) {
+  if (mutex) pthread_mutex_unlock(&g_heap_mutex);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   __atomic_store_n(&t_lock_depth, t_lock_depth - 1, __ATOMIC_RELAXED);
 }
@@ -35,16 +50,16 @@ inline void heap_unlock() {
 // Holds the heap lock for a scope. unlock() ends it early (to make a system call outside it).
 class HeapLock {
  public:
-  HeapLock() { heap_lock(); }
+  HeapLock() { mutex_ = heap_lock(); }
   ~HeapLock() {
-    if (held_) heap_unlock();
+    if (held_) heap_unlock(mutex_);
   }
   void unlock() {
-    heap_unlock();
+    heap_unlock(mutex_);
     held_ = false;
   }
   void relock() {
-    heap_lock();
+    mutex_ = heap_lock();
     held_ = true;
   }
   HeapLock(const HeapLock &) = delete;
@@ -52,6 +67,7 @@ class HeapLock {
 
  private:
   bool held_ = true;
+  bool mutex_;
 };
 
 }  // namespace ft
