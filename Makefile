@@ -76,10 +76,13 @@ $(NAME_A): $(BUILD)/ft_malloc.o
 	rm -f $@
 	ar rcs $@ $^
 
-# Linked by the C driver so that nothing from libstdc++ is pulled in; libgcc (the unwinder the
-# leak reports use) is linked in statically, so preloading adds no library to the process.
+# Linked by the C driver so that nothing from libstdc++ is pulled in; libgcc's unwinder (the leak
+# reports') is linked in statically, so preloading adds no library to the process. The library
+# declares it weak (src/debug/leaks.cpp: a C program linked with the archive does not load it at
+# start-up), and a weak reference pulls nothing from an archive: -u asks for it here.
 $(NAME_SO): $(BUILD)/ft_malloc.o
-	$(CC) -shared -static-libgcc -o $@ $^ -Wl,-z,now -Wl,--no-undefined -lpthread
+	$(CC) -shared -static-libgcc -o $@ $^ -Wl,-z,now -Wl,--no-undefined \
+	  -Wl,-u,_Unwind_Backtrace -Wl,-u,_Unwind_GetIP -lpthread
 	@rm -f libft_malloc.so
 
 -include $(DEPS)

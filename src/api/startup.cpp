@@ -6,6 +6,7 @@
 #include "base/secret.h"
 #include "base/settings.h"
 #include "debug/call_log.h"
+#include "debug/leaks.h"
 #include "os/mapping.h"
 
 namespace ft {
@@ -23,6 +24,7 @@ void start_slow() {
     // After kStarted: pthread_atfork may itself call malloc, which must then find us ready.
     install_fork_handlers();
     if (g_config.trace) call_log::open(g_config.trace_path);
+    if (g_config.leaks) leaks::prepare();
     return;
   }
   // Another thread is reading the environment: a few instructions, no allocation.

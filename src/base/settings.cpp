@@ -1,4 +1,5 @@
 #include "base/settings.h"
+#include "base/compiler.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -21,7 +22,7 @@ namespace {
 // sanitizer runtimes make), the variables are read from /proc/self/environ instead: once, into a
 // static buffer, without allocating.
 constexpr size_t kEnvironBytes = 64 * 1024;
-constinit char g_environ_copy[kEnvironBytes] = {};
+FT_BIG_TABLE constinit char g_environ_copy[kEnvironBytes] = {};
 constinit size_t g_environ_len = 0;
 
 const char *early_env(const char *name) {

@@ -17,6 +17,8 @@
 // heap's mmap calls in the statistics, nor fail under the tests' fault injection.
 #include "debug/call_log.h"
 
+#include "base/compiler.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sched.h>
@@ -62,7 +64,7 @@ constinit int g_grow_lock = 0;
 constinit bool g_can_fallocate = true;
 constinit bool g_full = false;         // the log could not grow: nothing more is logged
 constinit uint64_t g_start_mono = 0, g_start_real = 0;
-constinit char g_path[kPathMax] = {};
+FT_BIG_TABLE constinit char g_path[kPathMax] = {};
 // 1 in the process that opened the log, 0 in a fork child (MADV_WIPEONFORK), 2 while the child
 // opens its own. nullptr where the kernel cannot wipe on fork: then g_owner is compared with getpid().
 constinit int *g_canary = nullptr;

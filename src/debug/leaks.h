@@ -8,6 +8,8 @@
 
 namespace ft::leaks {
 
+// At start-up, when tracking is on: gets the unwinder ready (it may allocate, once).
+void prepare();
 // Records (or updates) the block p of n bytes, allocated from `caller` (the return address of
 // the allocator entry point the program called).
 void record(void *p, size_t n, void *caller);

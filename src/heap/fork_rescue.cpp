@@ -1,4 +1,5 @@
 #include "heap/fork_rescue.h"
+#include "base/compiler.h"
 
 #include <sched.h>
 #include <sys/mman.h>
@@ -29,7 +30,7 @@ struct Mapping {
 // The child may start threads: a spin lock (never the heap's mutex, which the interrupted frame
 // still holds for all the child knows) guards the table.
 constinit int g_spin = 0;
-constinit Mapping g_maps[kMaxMappings] = {};
+FT_BIG_TABLE constinit Mapping g_maps[kMaxMappings] = {};
 constinit unsigned g_count = 0;
 constinit uintptr_t g_next = 0, g_limit = 0;  // the current arena's free part
 

@@ -1,5 +1,7 @@
 #include "large/large_cache.h"
 
+#include "base/compiler.h"
+
 #include "base/counters.h"
 #include "base/settings.h"
 #include "os/clock.h"
@@ -8,7 +10,7 @@
 namespace ft::large::cache {
 namespace {
 
-constinit Mapping g_slots[kSlots] = {};
+FT_BIG_TABLE constinit Mapping g_slots[kSlots] = {};  // touched by programs with LARGE blocks
 constinit unsigned g_count = 0;
 constinit size_t g_bytes = 0;
 // The oldest mapping's last use (0: empty), read without the lock by expire_if_due.

@@ -1,5 +1,7 @@
 #include "large/large_table.h"
 
+#include "base/compiler.h"
+
 #include "base/counters.h"
 #include "os/mapping.h"
 
@@ -18,7 +20,7 @@ struct Freed {
   uintptr_t user;
   size_t size;
 };
-constinit Freed g_freed[kFreedMemory] = {};
+FT_BIG_TABLE constinit Freed g_freed[kFreedMemory] = {};
 constinit unsigned g_freed_next = 0;
 
 size_t home(uintptr_t user, size_t capacity) {

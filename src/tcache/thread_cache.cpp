@@ -1,4 +1,5 @@
 #include "tcache/thread_cache.h"
+#include "base/compiler.h"
 
 #include <pthread.h>
 
@@ -15,8 +16,10 @@
 
 namespace ft {
 
-constinit ThreadCache g_no_cache = {};  // .bss: never written (every fast path leaves it at once)
-__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {&g_no_cache, &g_no_cache.classes[0]};
+// Read-only zeros: never written (every fast path leaves it at once), and read from pages of the
+// program's file that are mapped already rather than from a page of .bss touched for it alone.
+constinit const ThreadCache g_no_cache = {};
+__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), &no_cache()->classes[0]};
 constinit ThreadCache *g_all_caches = nullptr;
 
 namespace tcache {
@@ -34,7 +37,12 @@ constinit pthread_key_t g_key;
 // ring of notices through it. Ids are given once per cache (caches are reused, never unmapped).
 // 65535 ids: 512 KiB of .bss, touched only where used.
 constexpr uint32_t kMaxCaches = registry::kOwnerIdMask;
-constinit ThreadCache *g_by_id[kMaxCaches + 1] = {};
+// The caches by owner id: the first few among the small globals (a program with a thread or two
+// touches no page for the table), the rest in a big table.
+constexpr uint32_t kFirstIds = 64;
+constinit ThreadCache *g_first_ids[kFirstIds] = {};
+FT_BIG_TABLE constinit ThreadCache *g_more_ids[kMaxCaches + 1 - kFirstIds] = {};
+ThreadCache **by_id(uint32_t id) { return id < kFirstIds ? &g_first_ids[id] : &g_more_ids[id - kFirstIds]; }
 constinit uint32_t g_ids_given = 0;
 
 // ---- A class's zones (links in the zones, written by the owner only) ----
@@ -177,7 +185,7 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
 // slow paths instead.
 void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
-  t_fast = FastPathState{&g_no_cache, &g_no_cache.classes[0]};
+  t_fast = FastPathState{no_cache(), &no_cache()->classes[0]};
   t_state = kOff;
   take_in_remote_frees(tc);
   give_up_all(tc, false);
@@ -222,7 +230,6 @@ ThreadCache *attach() {
       t_state = kUnattached;  // try again on a later call
       return nullptr;
     }
-    for (unsigned c = 0; c < kCachedClasses; ++c) tc->classes[c].capacity = static_cast<uint16_t>(cache_capacity(c));
     HeapLock lock;
     if (g_ids_given == kMaxCaches) {
       lock.unlock();
@@ -231,7 +238,7 @@ ThreadCache *attach() {
       return nullptr;
     }
     tc->owner_id = ++g_ids_given;
-    __atomic_store_n(&g_by_id[tc->owner_id], tc, __ATOMIC_RELEASE);
+    __atomic_store_n(by_id(tc->owner_id), tc, __ATOMIC_RELEASE);
     tc->next_all = g_all_caches;
     g_all_caches = tc;
   }
@@ -254,15 +261,21 @@ bool refill(ThreadCache *tc, unsigned c, uint16_t *slot) {
   take_in_remote_frees(tc);
   large::cache::expire_if_due();  // a slow path that runs often: idle LARGE mappings go back
   ClassCache &cc = tc->classes[c];
+  // Set at the class's first refill, not when the cache is made: a program touches the pages of
+  // the classes it uses only. Until then a capacity of 0 sends every free of the class here.
+  if (!cc.capacity) cc.capacity = static_cast<uint16_t>(cache_capacity(c));
   for (;;) {
     Zone *z = cc.current;
     if (z && z->avail) {
       // Half the capacity: the next frees have room, the next mallocs have chunks.
-      unsigned want = cc.capacity / 2 ? cc.capacity / 2 : 1, got = 0;
-      while (got < want && z->avail) {
+      unsigned want = cc.capacity / 2 ? cc.capacity / 2 : 1;
+      unsigned got = want < z->avail ? want : z->avail;
+      // Stacked from the top down, so that the lowest address is handed out first: the pages
+      // of a zone are touched in order, the first beside the zone's header.
+      for (unsigned k = got; k-- > 0;) {
         bool fresh;
         uint32_t i = z->take(&fresh);
-        cc.slot[got++] = static_cast<uint16_t>(i | (fresh ? kFreshSlot : 0));
+        cc.slot[k] = static_cast<uint16_t>(i | (fresh ? kFreshSlot : 0));
       }
       cc.out_delta += got;
       cc.count = static_cast<uint16_t>(got - 1);
@@ -422,7 +435,7 @@ void after_fork_in_child() {
 }
 
 void turn_off_in_this_thread() {
-  t_fast = FastPathState{&g_no_cache, &g_no_cache.classes[0]};
+  t_fast = FastPathState{no_cache(), &no_cache()->classes[0]};
   t_state = kOff;
 }
 
@@ -445,7 +458,7 @@ void fold_counts(ThreadCache *tc, unsigned c) {
 }  // namespace tcache
 
 ThreadCache *remote::cache_with_id(uint32_t id) {
-  return id <= registry::kOwnerIdMask ? __atomic_load_n(&tcache::g_by_id[id], __ATOMIC_ACQUIRE) : nullptr;
+  return id <= registry::kOwnerIdMask ? __atomic_load_n(tcache::by_id(id), __ATOMIC_ACQUIRE) : nullptr;
 }
 
 }  // namespace ft

@@ -85,16 +85,19 @@ static_assert(offsetof(ClassCache, slot) == 64, "the fast paths' fields fill the
 // A ZoneOwner: its id is what the registry keeps beside each zone it owns (1 to 65535; a thread
 // beyond that many caches at once runs without one).
 struct ThreadCache : ZoneOwner {
+  // The fields every thread writes first, ahead of the classes: they share the first page with
+  // the smallest classes (a program touches the pages of the classes it uses only).
   bool idle;               // its thread has exited (under the heap lock)
-  ClassCache classes[kCachedClasses];
-  // Mallocs served by the cache, not yet folded into the counters (base/counters.h).
-  uint64_t pending_allocs[kCachedClasses];
   uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
   ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
+  // Mallocs served by the cache, not yet folded into the counters (base/counters.h).
+  uint64_t pending_allocs[kCachedClasses];
   // The words of this cache's zones with remote frees to take in, announced by the threads that
-  // freed them (remote_free.h). Its own cache lines: others write it.
+  // freed them (remote_free.h). Its own cache lines: others write it. Its indexes, read at every
+  // refill, on the first page too.
   remote::Notices notices;
+  ClassCache classes[kCachedClasses];
 };
 
 // Every cache, for the statistics; guarded by the heap lock.
@@ -110,7 +113,9 @@ struct FastPathState {
   ClassCache *recent;   // the class of the last malloc served from a stack: free looks at its
                         // current zone first (a block is most often freed soon, by its thread)
 };
-extern ThreadCache g_no_cache;
+extern const ThreadCache g_no_cache;
+// The fast paths' pointer to it (they never write through it).
+constexpr ThreadCache *no_cache() { return const_cast<ThreadCache *>(&g_no_cache); }
 extern __thread FastPathState t_fast __attribute__((tls_model("initial-exec")));
 
 // This thread's cache, or nullptr (the slow paths' view).

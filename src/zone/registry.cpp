@@ -1,4 +1,5 @@
 #include "zone/registry.h"
+#include "base/compiler.h"
 
 #include "os/mapping.h"
 #include "zone/zone.h"
@@ -7,7 +8,7 @@ namespace ft::registry {
 static_assert(size_t{1} << kGranuleBits == kZoneGranule);
 static_assert(kOwnerIdMask < kZoneGranule, "an owner id fits in a zone address's low bits");
 
-constinit Leaf *g_root[size_t{1} << kRootBits] = {};
+FT_BIG_TABLE constinit Leaf *g_root[size_t{1} << kRootBits] = {};
 
 namespace {
 
