@@ -156,8 +156,11 @@ static void *reader(void *arg)
 static void *flusher(void *arg)
 {
     (void)arg;
-    while (!g_stop)
+    for (unsigned i = 0; !g_stop; i++) {
         fflush(NULL);
+        if (i % 256 == 0)
+            usleep(50);
+    }
     return NULL;
 }
 
@@ -168,6 +171,10 @@ static void *allocator(void *arg)
     for (unsigned i = 0; !g_stop; i++) {
         free(held[i % 32]);
         held[i % 32] = malloc(1 + i % 3000);
+        /* A pause now and then: a loop that never leaves user space takes a whole core of the
+         * two a CI machine has, and the forks (the test) would wait for the scheduler. */
+        if (i % 1024 == 0)
+            usleep(50);
     }
     for (unsigned i = 0; i < 32; i++)
         free(held[i]);

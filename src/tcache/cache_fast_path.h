@@ -2,7 +2,8 @@
 // chunk of its class from this thread's cache, free pushes one back. They read only the cache
 // (its copy of the current zone's layout, tcache/thread_cache.h) and write the zone's live bit
 // and size code with plain stores: no lock, no locked instruction, no zone header read. Each
-// falls back to the slow path it is given, which also reports misuse.
+// falls back to the slow path it is given, which also reports misuse; a chunk popped that lies
+// in another of the thread's zones is handed out through that zone's header.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,37 +16,47 @@ namespace ft {
 
 inline constexpr ClassTable<kCacheMaxSize> kCachedClassOf{};
 
-// The chunk's address in the current zone of cc.
-FT_INLINE char *chunk_at(const ClassCache &cc, uint32_t i) {
-  return reinterpret_cast<char *>(cc.data + size_t{i} * cc.chunk_size);
-}
-
-// Hands chunk `slot` of cc's stack to the program: live bit set, size recorded, zeroed if asked
-// (and not fresh from the kernel). The fields are read before anything is stored: the stores may
-// alias them for all the compiler knows.
-FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uint16_t slot, size_t n, bool zero) {
-  uint32_t i = slot & ~kFreshSlot, size = cc.chunk_size;
-  uint64_t *live = cc.live;
-  uint8_t *codes = cc.codes;
-  char *p = reinterpret_cast<char *>(cc.data + size_t{i} * size);
+// Marks chunk i (at p) of a zone handed to the program: live bit set, size recorded, zeroed if
+// asked and not `fresh` from the kernel. Plain stores: the zone's writer is this thread.
+FT_INLINE void *mark_handed_out(uint64_t *live, uint8_t *codes, uint32_t size, unsigned c, uint32_t i, char *p,
+                                size_t n, bool zero, bool fresh) {
   set_bit(live, i);
   if (class_is_tiny(c)) write_tiny_code(codes, p, size, i, n);
   else write_small_size(codes, i, n);
-  if (zero && !(slot & kFreshSlot)) {
+  if (zero && !fresh) {
     bool tail = class_is_tiny(c) && size - n >= kTinyTailCode;  // the size sits in the chunk's end
     memset(p, 0, tail ? size - kTinyTailBytes : size);
   }
   return p;
 }
 
+// The chunk index of offset `off` into a zone's chunks, and whether off is a chunk's start: one
+// multiplication gives both (the high half is off / size; the low half is below the magic
+// exactly when the division has no remainder, for every 32-bit off).
+FT_INLINE uint64_t chunk_index(uint64_t off, uint64_t div_magic, bool *exact) {
+  unsigned __int128 m = static_cast<unsigned __int128>(off) * div_magic;
+  *exact = static_cast<uint64_t>(m) < div_magic;
+  return static_cast<uint64_t>(m >> 64);
+}
+
+// Hands stack entry `slot` of cc to the program. The fields are read before anything is stored:
+// the stores may alias them for all the compiler knows.
+FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+  uint64_t off = slot - cc.data;
+  if (__builtin_expect(off >= cc.span, 0)) return tcache::hand_out_elsewhere(cc, c, slot, n, zero);
+  bool exact;
+  uint32_t i = static_cast<uint32_t>(chunk_index(off, cc.div_magic, &exact));
+  return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, reinterpret_cast<char *>(slot), n, zero, false);
+}
+
 // A chunk of class c from cache tc, refilled if empty (which may take the lock once); nullptr
 // when out of memory.
 FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
   ClassCache &cc = tc->classes[c];
-  uint16_t slot;
+  uintptr_t slot;
   if (__builtin_expect(cc.count != 0, 1)) slot = cc.slot[--cc.count];
   else if (!tcache::refill(tc, c, &slot)) return nullptr;
-  ++tc->pending_allocs[c];
+  ++cc.allocs;
   t_fast.recent = &cc;
   return hand_out(cc, c, slot, n, zero);
 }
@@ -63,8 +74,8 @@ FT_INLINE void *cache_malloc(size_t n) {
     ClassCache *cc = &tc->classes[c];
     __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
     if (__builtin_expect(cc->count != 0, 1)) {
-      uint16_t slot = cc->slot[--cc->count];
-      ++tc->pending_allocs[c];
+      uintptr_t slot = cc->slot[--cc->count];
+      ++cc->allocs;
       t_fast.recent = cc;
       return hand_out(*cc, c, slot, n, false);
     }
@@ -72,21 +83,23 @@ FT_INLINE void *cache_malloc(size_t n) {
   return Slow(n, __builtin_return_address(0));
 }
 
-// Frees p into the current zone of cc, if it is one of its chunks, live, not freed by another
-// thread meanwhile, and the stack has room: the live bit cleared, the chunk pushed. False leaves
-// everything as it was. Reads only the cache's copy of the zone's layout.
+// Frees p into the current zone of cc, if it is one of its chunks, held by the program (live,
+// not freed by another thread meanwhile), and the stack has room: the live bit cleared, the
+// chunk pushed. False leaves everything as it was. Reads only the cache's copy of the zone's
+// layout.
 FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
   if (__builtin_expect(off >= cc.span, 0)) return false;
-  uint32_t i = static_cast<uint32_t>((static_cast<unsigned __int128>(off) * cc.div_magic) >> 64);
-  uint16_t count = cc.count;  // read before the stores below, which may alias it
+  bool exact;
+  uint64_t i = chunk_index(off, cc.div_magic, &exact);
+  uint32_t count = cc.count;  // read before the stores below, which may alias it
+  if (__builtin_expect(!exact || count == cc.capacity, 0)) return false;
   uint64_t *w = &cc.live[i / 64], v = __atomic_load_n(w, __ATOMIC_RELAXED);
-  if (__builtin_expect(off != uint64_t{i} * cc.chunk_size || !((v >> (i & 63)) & 1) || pending_in(cc.pending, i) ||
-                           count == cc.capacity, 0))
-    return false;
+  uint64_t held = v & ~__atomic_load_n(&cc.pending[i / 64], __ATOMIC_RELAXED);
+  if (__builtin_expect(!((held >> (i & 63)) & 1), 0)) return false;
   __atomic_store_n(w, v & ~(uint64_t{1} << (i & 63)), __ATOMIC_RELAXED);
-  cc.slot[count] = static_cast<uint16_t>(i);
-  cc.count = static_cast<uint16_t>(count + 1);
+  cc.slot[count] = reinterpret_cast<uintptr_t>(p);
+  cc.count = count + 1;
   return true;
 }
 

@@ -2,14 +2,14 @@
 // lock and without writing the owner's bitmaps (which only the owner writes).
 //
 //   1. the freeing thread checks the chunk (live, not already pending), then one atomic OR sets
-//      its pending bit and its pending word's announced bit (Zone::remote_free): the chunk is
+//      its pending bit (Zone::remote_free): the chunk is
 //      free from that instant, and the zone is not touched again (the owner may take it in and
 //      unmap the zone at once);
-//   2. if the word was not announced yet, the freeing thread announces it: the entry
+//   2. if the word was zero before (not announced yet), the freeing thread announces it: the entry
 //      (zone | word) goes into the owner's ring of notices, which lives in the owner's cache,
 //      never unmapped; a full ring raises the owner's `lost` flag instead;
 //   3. the owner, when its cache runs dry for some class (tcache::refill), takes in the announced
-//      words: each word's pending bits with one exchange, which also clears its announced bit, so
+//      words: each word's pending bits with one exchange, which leaves it zero, so
 //      a later free announces the word again and no free waits unseen. An entry is checked
 //      against the registry first (tcache::take_in_remote_frees): a zone unmapped or given away
 //      since is never read. A lost flag makes the owner take in every zone it owns.
@@ -37,7 +37,7 @@ inline constexpr unsigned kNoticeSlots = 512;
 
 // An entry: the zone's address (64 KiB aligned) with the pending word's index in its low bits.
 inline constexpr uintptr_t kEntryWordMask = kZoneGranule - 1;
-static_assert(kMaxChunksPerZone / kPendingChunksPerWord < kEntryWordMask, "a word index fits below a zone address");
+static_assert(kMaxBitmapWords < kEntryWordMask, "a word index fits below a zone address");
 
 struct Notices {
   alignas(64) uint64_t tail;  // next slot to fill: producers move it with a compare-and-swap

@@ -78,30 +78,87 @@ void make_current(ClassCache &cc, Zone *z) {
   cc.codes = z->codes();
 }
 
-// No current zone: a pointer is never in its span.
-void clear_current(ClassCache &cc) {
-  if (cc.current) cc.current->list = zone_pool::kOffList;
+// The zone of a chunk on tc's stacks: one of tc's, mapped as long as the chunk is there.
+Zone *zone_of_cached(uintptr_t p) { return registry::entry_zone(registry::lookup_entry(reinterpret_cast<void *>(p))); }
+
+// Whether stack entry s is a chunk of the current zone.
+bool in_current(const ClassCache &cc, uintptr_t s) { return (s & ~kFreshBit) - cc.data < cc.span; }
+
+// The written pages of the current zone that stayed resident when it last held no block stop
+// counting against the thread's budget (the zone is no longer current, or they went back).
+void forget_unpurged(ThreadCache *tc, ClassCache &cc) {
+  tc->unpurged_bytes -= cc.unpurged;
+  cc.unpurged = 0;
+}
+
+// No current zone: a pointer is never in its span. The zone counts its chunks on the stack from
+// now on (the fast paths did not, while it was current).
+void clear_current(ThreadCache *tc, ClassCache &cc) {
+  if (Zone *z = cc.current) {
+    z->list = zone_pool::kOffList;
+    uint16_t n = 0;
+    for (unsigned k = 0; k < cc.count; ++k) n = static_cast<uint16_t>(n + in_current(cc, cc.slot[k]));
+    z->cached = n;
+  }
+  forget_unpurged(tc, cc);
   cc.current = nullptr;
   cc.data = 0;
   cc.span = 0;
 }
 
-// The stack's chunks (all of the current zone) back into it.
+// Entry s of cc's stack back into its zone (avail again). Another zone than the current one is
+// returned, for the caller to settle (or nullptr).
+Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
+  uintptr_t p = s & ~kFreshBit;
+  --cc.out_delta;
+  if (in_current(cc, p)) {
+    cc.current->give(cc.current->index_of(p));
+    return nullptr;
+  }
+  Zone *z = zone_of_cached(p);
+  FT_ASSERT(z && z->cached > 0);
+  --z->cached;
+  z->give(z->index_of(p));
+  return z;
+}
+
+// Every entry of cc's stack back into its zone, the zones' lists left to the caller (its thread
+// exits, or gives up its zones).
 void flush_stack(ClassCache &cc) {
-  for (unsigned k = 0; k < cc.count; ++k) cc.current->give(cc.slot[k] & ~kFreshSlot);
-  cc.out_delta -= cc.count;
+  for (unsigned k = 0; k < cc.count; ++k) give_back_entry(cc, cc.slot[k]);
   cc.count = 0;
 }
 
-// Zone z of class cc gained free chunks (a free, remote frees taken in): from the full list to the
-// partial one; wholly free and not current: back to the pool (one lock). True when it went back
-// (it may be unmapped already: not to be read again).
-bool after_gain(ClassCache &cc, Zone *z) {
+// The stack's chunks of z, a zone that holds no block any more, back into it (the stack keeps
+// its order otherwise).
+void evict(ClassCache &cc, Zone *z) {
+  uintptr_t lo = z->data(), hi = lo + size_t{z->chunks} * z->chunk_size;
+  unsigned kept = 0;
+  for (unsigned k = 0; k < cc.count; ++k) {
+    uintptr_t s = cc.slot[k], p = s & ~kFreshBit;
+    if (p - lo < hi - lo) {
+      z->give(z->index_of(p));
+      --cc.out_delta;
+    } else {
+      cc.slot[kept++] = s;
+    }
+  }
+  cc.count = kept;
+  z->cached = 0;
+}
+
+// Zone z of class cc, owned and not current, gained free chunks (frees taken in, stack entries
+// given back) or chunks on the stack: from the full list to the partial one; holding no block
+// any more: its chunks leave the stack and it goes back to the pool (one lock). True when it went
+// back (it may be unmapped already: not to be read again).
+[[gnu::noinline]] bool settle(ClassCache &cc, Zone *z) {
+  if (z->list == kOwnedCurrent) return false;
   if (z->list == kOwnedFull && z->avail) {
     list_unlink(cc.full, z);
     list_push(cc.partial, z, kOwnedPartial);
   }
-  if (!z->empty() || z->list == kOwnedCurrent) return false;
+  if (z->avail + z->cached != z->chunks) return false;
+  if (z->cached) evict(cc, z);
   list_unlink(list_of(cc, z), z);
   zone_pool::release(z);
   return true;
@@ -120,7 +177,7 @@ bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
   ClassCache &cc = tc->classes[z->class_index];
   cc.out_delta -= got;
   if (second_free) report_double_free(z, second_free - 1);
-  return got && after_gain(cc, z);
+  return got && settle(cc, z);
 }
 
 // One announced word off tc's ring. The registry says whether z is still tc's (it is never read
@@ -143,7 +200,7 @@ void take_in_everything(ThreadCache *tc) {
     for (unsigned l = 0; l < 3; ++l)
       for (Zone *z = lists[l]; z;) {
         Zone *next = l ? z->next : nullptr;  // take_in_word may move z to another list, or give it up
-        for (uint32_t pw = 0, n = pending_words_for(z->chunks); pw < n; ++pw)
+        for (uint32_t pw = 0, n = z->layout().words; pw < n; ++pw)
           if (take_in_word(tc, z, pw)) break;
         z = next;
       }
@@ -163,16 +220,18 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
   for (unsigned c = 0; c < kCachedClasses; ++c) {
     ClassCache &cc = tc->classes[c];
     fold_counts(tc, c);
+    if (drop_stacks) cc.count = 0;  // the chunks are lost with the thread
+    else flush_stack(cc);
     if (Zone *z = cc.current) {
-      if (drop_stacks) cc.count = 0;
-      else flush_stack(cc);
-      clear_current(cc);
+      clear_current(tc, cc);
+      z->cached = 0;
       give_up(z);
     }
     OwnedList *lists[] = {&cc.partial, &cc.full};
     for (OwnedList *l : lists)
       while (Zone *z = l->head) {
         list_unlink(*l, z);
+        z->cached = 0;
         give_up(z);
       }
   }
@@ -256,14 +315,23 @@ ThreadCache *attach() {
   return tc;
 }
 
-bool refill(ThreadCache *tc, unsigned c, uint16_t *slot) {
-  fold_counts(tc, c);
+bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
+  // The counts reach the shared counters every kFoldEvery refills, not at each: the statistics
+  // add what the caches hold (introspect/statistics.cpp).
+  if (++tc->refills >= kFoldEvery) {
+    tc->refills = 0;
+    for (unsigned k = 0; k < kCachedClasses; ++k) fold_counts(tc, k);
+  }
   take_in_remote_frees(tc);
   large::cache::expire_if_due();  // a slow path that runs often: idle LARGE mappings go back
   ClassCache &cc = tc->classes[c];
   // Set at the class's first refill, not when the cache is made: a program touches the pages of
   // the classes it uses only. Until then a capacity of 0 sends every free of the class here.
-  if (!cc.capacity) cc.capacity = static_cast<uint16_t>(cache_capacity(c));
+  if (!cc.capacity) cc.capacity = cache_capacity(c);
+  if (cc.count) {  // remote frees taken in above were pushed? (never: they go to their zones)
+    *slot = cc.slot[--cc.count];
+    return true;
+  }
   for (;;) {
     Zone *z = cc.current;
     if (z && z->avail) {
@@ -275,15 +343,15 @@ bool refill(ThreadCache *tc, unsigned c, uint16_t *slot) {
       for (unsigned k = got; k-- > 0;) {
         bool fresh;
         uint32_t i = z->take(&fresh);
-        cc.slot[k] = static_cast<uint16_t>(i | (fresh ? kFreshSlot : 0));
+        cc.slot[k] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh && z->chunk_size >= kFreshMinChunk ? kFreshBit : 0);
       }
       cc.out_delta += got;
-      cc.count = static_cast<uint16_t>(got - 1);
+      cc.count = got - 1;
       *slot = cc.slot[got - 1];
       return true;
     }
     if (z) {  // nothing left in it: on the full list until a chunk of it is freed
-      clear_current(cc);
+      clear_current(tc, cc);
       list_push(cc.full, z, kOwnedFull);
     }
     if (Zone *next = cc.partial.head) {
@@ -297,77 +365,112 @@ bool refill(ThreadCache *tc, unsigned c, uint16_t *slot) {
   }
 }
 
-void push_flushing_half(ClassCache &cc, uint16_t i) {
-  unsigned half = (cc.count + 1) / 2;  // at least one: a stack of one chunk flushes it
+void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+  char *p = reinterpret_cast<char *>(slot & ~kFreshBit);
+  bool fresh = slot & kFreshBit;
+  if (in_current(cc, slot)) {
+    bool exact;
+    uint32_t i = static_cast<uint32_t>(chunk_index(reinterpret_cast<uintptr_t>(p) - cc.data, cc.div_magic, &exact));
+    return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, p, n, zero, fresh);
+  }
+  Zone *z = zone_of_cached(reinterpret_cast<uintptr_t>(p));
+  FT_ASSERT(z && z->class_index == c && z->cached > 0);
+  --z->cached;
+  return mark_handed_out(z->live_map(), z->codes(), z->chunk_size, c, z->index_of(reinterpret_cast<uintptr_t>(p)), p,
+                         n, zero, fresh);
+}
+
+namespace {
+
+// The current zone of cc holds no block (every chunk avail or on the stack): its written pages
+// stay resident for the class's next blocks while the thread's budget allows, else go back, as
+// the pool's reserve's do, so that a freed peak does not stay resident.
+void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
   Zone *z = cc.current;
-  for (unsigned k = 0; k < half; ++k) z->give(cc.slot[k] & ~kFreshSlot);
-  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
-  cc.count = static_cast<uint16_t>(cc.count - half);
-  cc.out_delta -= half;
-  cc.slot[cc.count++] = i;
-  // The program holds nothing of the zone any more (a big structure freed): its pages go back,
-  // as the pool's reserve's do, so that a freed peak does not stay resident.
-  if (z->avail + cc.count == z->chunks) {
-    zone_pool::give_back_pages(z);
-    // The stacked chunks will be written again and come back as avail: the high-water mark
-    // stays above them, so that none is taken later as untouched (zero).
-    for (unsigned k = 0; k < cc.count; ++k) {
-      uint32_t j = (cc.slot[k] & ~kFreshSlot) + 1u;
-      if (j > z->hwm) z->hwm = j;
-      cc.slot[k] &= static_cast<uint16_t>(~kFreshSlot);
-    }
+  size_t written = size_t{z->hwm} * z->chunk_size;
+  if (written <= cc.unpurged) return;  // counted already
+  if (tc->unpurged_bytes - cc.unpurged + written <= kUnpurgedBudget) {
+    tc->unpurged_bytes += written - cc.unpurged;
+    cc.unpurged = written;
+    return;
+  }
+  forget_unpurged(tc, cc);
+  zone_pool::give_back_pages(z);
+  // The stacked chunks will be written again and come back as avail: the high-water mark
+  // stays above them, so that none is taken later as untouched (zero).
+  for (unsigned k = 0; k < cc.count; ++k) {
+    uintptr_t p = cc.slot[k] & ~kFreshBit;
+    if (!in_current(cc, p)) continue;
+    uint32_t j = z->index_of(p) + 1u;
+    if (j > z->hwm) z->hwm = j;
+    cc.slot[k] = p;
   }
 }
 
+// The stack is full: its oldest half goes back to the zones (no lock; a zone left holding no
+// block goes back to the pool).
+[[gnu::noinline]] void flush_half(ClassCache &cc) {
+  unsigned half = (cc.count + 1) / 2;  // at least one: a stack of one chunk flushes it
+  uintptr_t gone[kCacheSlots];
+  for (unsigned k = 0; k < half; ++k) gone[k] = cc.slot[k];
+  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
+  cc.count = cc.count - half;
+  for (unsigned k = 0; k < half; ++k)
+    if (Zone *z = give_back_entry(cc, gone[k])) settle(cc, z);
+}
+
+// After a push onto cc's stack, when the current zone's free chunks and the stack together could
+// make up all its chunks: whether it holds no block now (a scan of the stack).
+[[gnu::noinline]] void check_current(ThreadCache *tc, ClassCache &cc) {
+  Zone *z = cc.current;
+  uint32_t on_stack = 0;
+  for (unsigned k = 0; k < cc.count; ++k) on_stack += in_current(cc, cc.slot[k]);
+  if (z->avail + on_stack == z->chunks) current_holds_nothing(tc, cc);
+}
+
+}  // namespace
+
 bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
-  uint64_t *live = z->live_map(), m = uint64_t{1} << (i % 64);
-  uint64_t v = __atomic_load_n(&live[i / 64], __ATOMIC_RELAXED);
-  if (!(v & m) || pending_in(z->pending_map(), i)) return false;  // a second free: the caller reports it
+  uint64_t *live = &z->live_map()[i / 64], m = uint64_t{1} << (i % 64);
+  uint64_t v = __atomic_load_n(live, __ATOMIC_RELAXED);
+  // A chunk not held (not live, or freed by another thread already): a second free, which the
+  // caller reports.
+  if (!(v & m & ~__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED))) return false;
   ClassCache &cc = tc->classes[z->class_index];
-  __atomic_store_n(&live[i / 64], v & ~m, __ATOMIC_RELAXED);
+  __atomic_store_n(live, v & ~m, __ATOMIC_RELAXED);
+  if (cc.count == cc.capacity) flush_half(cc);  // never z's last chunks: z holds this one
+  cc.slot[cc.count++] = reinterpret_cast<uintptr_t>(z->chunk(i));
   if (z == cc.current) {
-    if (cc.count == cc.capacity) push_flushing_half(cc, static_cast<uint16_t>(i));
-    else cc.slot[cc.count++] = static_cast<uint16_t>(i);
-    return true;
+    if (z->avail + cc.count >= z->chunks) check_current(tc, cc);
+  } else if (z->avail + ++z->cached == z->chunks) {
+    settle(cc, z);  // it holds no block now
   }
-  // Back into its zone (Zone::give, inline: a big structure freed comes here once per block).
-  uint64_t *avail = &z->avail_map()[i / 64];
-  __atomic_store_n(avail, *avail | m, __ATOMIC_RELEASE);
-  z->summary |= uint64_t{1} << (i / 64);
-  uint32_t n = ++z->avail;
-  --cc.out_delta;
-  if (__builtin_expect(n == 1 || n == z->chunks, 0)) after_gain(cc, z);
   return true;
 }
 
 bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
   if (z->class_index >= kCachedClasses || !zone_pool::adopt(z, tc)) return false;
   ClassCache &cc = tc->classes[z->class_index];
+  if (!cc.capacity) cc.capacity = cache_capacity(z->class_index);
   if (z->avail) list_push(cc.partial, z, kOwnedPartial);
   else list_push(cc.full, z, kOwnedFull);
   if (free_owned(tc, z, i)) return true;
-  after_gain(cc, z);  // not a live chunk: the zone is ours all the same
+  settle(cc, z);  // not a live chunk: the zone is ours all the same
   return false;
 }
 
 bool free_unlocked(void *p) {
   uintptr_t e = registry::lookup_entry(p);
   Zone *z = registry::entry_zone(e);
-  if (!z) return false;
-  ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
-  uint32_t id = registry::entry_owner(e);
-  if (tc && id == tc->owner_id) {
-    // One of this thread's zones. Its current zone of the class is freed into through the
-    // cache's own copy of its layout, without trusting the header: a class_index overwritten
-    // would name a class whose current zone is another.
-    unsigned c = z->class_index;
-    if (c < kCachedClasses && tc->classes[c].current == z && free_to_current(tc->classes[c], p)) return true;
-  }
+  if (!z || !z->magic_ok()) return false;
   uint32_t i;
   bool exact;
-  if (!z->magic_ok() || !z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
-  if (id) return tc && id == tc->owner_id ? free_owned(tc, z, i) : remote::free_chunk(z, i, id, tc);
-  return tc && adopt_and_free(tc, z, i);
+  if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
+  ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
+  uint32_t id = registry::entry_owner(e);
+  if (!id) return tc && adopt_and_free(tc, z, i);
+  if (tc && id == tc->owner_id) return z->class_index < kCachedClasses && free_owned(tc, z, i);
+  return remote::free_chunk(z, i, id, tc);
 }
 
 void take_in_remote_frees(ThreadCache *tc) {
@@ -406,11 +509,15 @@ void flush_current() {
   for (unsigned c = 0; c < kCachedClasses; ++c) {
     ClassCache &cc = tc->classes[c];
     fold_counts(tc, c);
-    if (!cc.current) continue;
-    flush_stack(cc);
-    if (cc.current->empty()) {
+    uintptr_t gone[kCacheSlots];
+    unsigned n = cc.count;
+    for (unsigned k = 0; k < n; ++k) gone[k] = cc.slot[k];
+    cc.count = 0;
+    for (unsigned k = 0; k < n; ++k)
+      if (Zone *z = give_back_entry(cc, gone[k])) settle(cc, z);  // holding no block: back to the pool
+    if (cc.current && cc.current->empty()) {
       Zone *z = cc.current;
-      clear_current(cc);
+      clear_current(tc, cc);
       zone_pool::release(z);
     }
   }
@@ -441,8 +548,8 @@ void turn_off_in_this_thread() {
 
 void fold_counts(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
-  if (uint64_t a = tc->pending_allocs[c]) {
-    tc->pending_allocs[c] = 0;
+  if (uint64_t a = cc.allocs) {
+    cc.allocs = 0;
     counters::note_allocs(c, a);
   }
   if (int64_t d = cc.out_delta) {

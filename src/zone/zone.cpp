@@ -54,13 +54,13 @@ void Zone::give(uint32_t i) {
 uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
   *double_free = 0;
   uint64_t *pending = pending_map(), *map = avail_map();
-  // Taking the bits and the announced bit in one exchange: a remote free after it finds the word
-  // unannounced and announces it again, so none waits unseen (Zone::remote_free).
+  // Taking the bits in one exchange leaves the word zero: a remote free after it announces the
+  // word again, so none waits unseen (Zone::remote_free).
   if (!__atomic_load_n(&pending[pw], __ATOMIC_RELAXED)) return 0;
-  uint64_t bits = __atomic_exchange_n(&pending[pw], 0, __ATOMIC_ACQ_REL) & kPendingChunkBits;
+  uint64_t bits = __atomic_exchange_n(&pending[pw], 0, __ATOMIC_ACQ_REL);
   uint32_t taken = 0;
   for (; bits; bits &= bits - 1) {
-    uint32_t i = pw * kPendingChunksPerWord + static_cast<uint32_t>(__builtin_ctzll(bits));
+    uint32_t i = pw * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
     if (!clear_live(i)) {  // freed by two threads, the second not seeing the first
       if (!*double_free) *double_free = i + 1;
       continue;
@@ -76,7 +76,7 @@ uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
 
 uint32_t Zone::collect_pending() {
   uint32_t taken = 0, ignored;
-  for (uint32_t pw = 0, n = pending_words_for(chunks); pw < n; ++pw) taken += collect_pending_word(pw, &ignored);
+  for (uint32_t pw = 0, n = layout().words; pw < n; ++pw) taken += collect_pending_word(pw, &ignored);
   return taken;
 }
 

@@ -14,7 +14,7 @@
 //   - pending bit set  => live: another thread freed the chunk (a remote free), which the zone's
 //                         writer takes in later (collect_pending): live cleared, avail set. A
 //                         chunk is held by the program <=> live and not pending (is_live);
-//   - neither avail nor live <=> the chunk is out of the zone but free: in its owner's cache;
+//   - neither avail nor live <=> the chunk is out of the zone but free: on its owner's stack;
 //   - avail and live together never.
 //   - summary bit w set <=> avail word w is non-zero, so finding a free chunk is two ctz: O(1).
 //   - chunks [hwm, chunks) have not been written since the zone was mapped or purged: zero.
@@ -45,7 +45,7 @@ namespace ft {
 
 // Zones start on 64 KiB boundaries, the granule of the zone registry (registry.h).
 inline constexpr size_t kZoneGranule = 64 * 1024;
-// Every TINY zone: 3874 chunks of 16 B, 254 chunks of 256 B (>= 100: the design card).
+// Every TINY zone: 3875 chunks of 16 B, 254 chunks of 256 B (>= 100: the design card).
 inline constexpr size_t kTinyZoneSize = 64 * 1024;
 // The design card: a zone holds at least 100 chunks of its class.
 inline constexpr unsigned kMinChunksPerZone = 100;
@@ -56,16 +56,10 @@ inline constexpr unsigned kMaxChunksPerZone = 64 * kMaxBitmapWords;
 inline constexpr size_t kMaxChunkAlign = 4096;
 // Two cache lines: what every free reads, and the writer's bookkeeping (see struct Zone).
 inline constexpr unsigned kZoneHeaderSize = 128;
-// The pending bitmap (remote frees): 63 chunks per word, and the top bit of each word says that
-// its frees were announced to the zone's owner (tcache/remote_free.h): one atomic OR both frees
-// a chunk and tells the freer whether it must announce the word. Word of chunk i: i / 63, which
-// (i * 2081) >> 17 computes exactly for every i a zone can have (checked below).
-inline constexpr unsigned kPendingChunksPerWord = 63;
-inline constexpr uint64_t kAnnounced = uint64_t{1} << 63;
-inline constexpr uint64_t kPendingChunkBits = kAnnounced - 1;
-constexpr uint32_t pending_word_of(uint32_t i) { return (i * 2081u) >> 17; }
-constexpr uint32_t pending_words_for(uint32_t chunks) { return (chunks + kPendingChunksPerWord - 1) / kPendingChunksPerWord; }
-
+// The pending bitmap (remote frees) has the live bitmap's geometry: chunk i is bit i % 64 of word
+// i / 64, so the owner's free tests both words with one index. A word's frees are announced to
+// the zone's owner when it goes from zero to non-zero (tcache/remote_free.h): the owner takes
+// the whole word with one exchange, back to zero, so the next free announces it again.
 // TINY size code meaning "the size is stored in the chunk's last kTinyTailBytes bytes".
 inline constexpr unsigned kTinyTailCode = 15;
 inline constexpr unsigned kTinyTailBytes = 4;
@@ -97,7 +91,7 @@ constexpr ZoneLayout make_layout(unsigned c, size_t zone_size) {
     size_t words = (n + 63) / 64;
     size_t live = kZoneHeaderSize + words * 8;
     size_t pending = live + words * 8;
-    size_t codes = pending + pending_words_for(static_cast<uint32_t>(n)) * 8;
+    size_t codes = pending + words * 8;
     size_t code_bytes = class_is_tiny(c) ? (n + 1) / 2 : 4 * n;
     size_t data = round_up(codes + code_bytes, align);
     if (data + n * size <= zone_size)
@@ -139,14 +133,8 @@ constexpr bool layouts_hold_the_design_card() {
   return true;
 }
 static_assert(layouts_hold_the_design_card());
-static_assert(kLayouts[0].chunks == 3874 && kLayouts[15].chunks == 254, "the counts in kTinyZoneSize's comment");
+static_assert(kLayouts[0].chunks == 3875 && kLayouts[15].chunks == 254, "the counts in kTinyZoneSize's comment");
 
-constexpr bool pending_word_of_is_exact() {
-  for (uint32_t i = 0; i <= kMaxChunksPerZone; ++i)
-    if (pending_word_of(i) != i / kPendingChunksPerWord) return false;
-  return true;
-}
-static_assert(pending_word_of_is_exact());
 static_assert(kLayouts[0].chunks * 17 > kTinyZoneSize, "16 B blocks must cost under 17 B resident");
 
 // ---- The bit operations, shared by a zone and its owner's copy of its layout (tcache/) ----
@@ -165,12 +153,7 @@ inline bool clear_bit(uint64_t *map, uint32_t i) {
   return v & m;
 }
 inline bool test_bit(const uint64_t *map, uint32_t i) { return (__atomic_load_n(&map[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
-inline bool pending_in(const uint64_t *pending, uint32_t i) {
-  uint32_t w = pending_word_of(i);
-  uint64_t v = __atomic_load_n(&pending[w], __ATOMIC_RELAXED);
-  // Nearly always 0: the bit's position (a division by 63) is only worked out when it is not.
-  return __builtin_expect(v != 0, 0) && ((v >> (i - w * kPendingChunksPerWord)) & 1);
-}
+inline bool pending_in(const uint64_t *pending, uint32_t i) { return test_bit(pending, i); }
 // The TINY size code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
 inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
   size_t d = chunk_size - n;
@@ -180,10 +163,9 @@ inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, ui
     memcpy(chunk + chunk_size - kTinyTailBytes, &v, sizeof v);
   }
   uint8_t *byte = codes + i / 2;
+  unsigned shift = (i & 1) * 4;  // even chunks have the low nibble
   unsigned old = __atomic_load_n(byte, __ATOMIC_RELAXED);
-  // Both placements computed and one kept (no variable shift): even chunks have the low nibble.
-  unsigned low = (old & 0xF0) | code, high = (old & 0x0F) | (code << 4);
-  __atomic_store_n(byte, static_cast<uint8_t>(i & 1 ? high : low), __ATOMIC_RELAXED);
+  __atomic_store_n(byte, static_cast<uint8_t>((old & (0xF0u >> shift)) | (code << shift)), __ATOMIC_RELAXED);
 }
 inline void write_small_size(uint8_t *codes, uint32_t i, size_t n) {
   __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
@@ -221,7 +203,11 @@ struct Zone {
   Zone *next, *prev;         // the list the zone is on: its class's in the pool, or its owner's
   Zone *next_all, *prev_all; // every zone, for the dump and the heap check
   uint8_t list;              // which list `next` and `prev` belong to (zone_pool.h, tcache/)
-  uint8_t pad_second_line[15];
+  uint8_t pad_after_list;
+  // Chunks of this zone on its owner's stacks, kept by the owner while the zone is not its
+  // current one (tcache/thread_cache.h); 0 in a zone no cache owns.
+  uint16_t cached;
+  uint8_t pad_second_line[12];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }
@@ -244,21 +230,9 @@ struct Zone {
   // Held by the program: handed out, and not freed by anyone since.
   bool is_live(uint32_t i) const { return live_bit(i) && !pending_bit(i); }
   bool is_avail(uint32_t i) const { return test_bit(const_cast<Zone *>(this)->avail_map(), i); }
-  // The pending bits of chunks [64 w, 64 w + 64), as a live word's geometry.
-  uint64_t pending_as_live_word(uint32_t w) const {
-    uint32_t first = w * 64, pw = pending_word_of(first), shift = first - pw * kPendingChunksPerWord;
-    uint64_t lo = __atomic_load_n(&pending_map()[pw], __ATOMIC_RELAXED) & kPendingChunkBits;
-    uint64_t bits = lo >> shift;
-    uint32_t have = kPendingChunksPerWord - shift;  // chunks this pending word gave: 1 to 63
-    if (first + have < chunks) {
-      uint64_t hi = __atomic_load_n(&pending_map()[pw + 1], __ATOMIC_RELAXED) & kPendingChunkBits;
-      bits |= hi << have;
-    }
-    return bits;
-  }
   // Word w of the chunks held by the program (live and not pending), for the walks.
   uint64_t live_word(uint32_t w) const {
-    return __atomic_load_n(&live_map()[w], __ATOMIC_RELAXED) & ~pending_as_live_word(w);
+    return __atomic_load_n(&live_map()[w], __ATOMIC_RELAXED) & ~__atomic_load_n(&pending_map()[w], __ATOMIC_RELAXED);
   }
 
   // Where p falls: the chunk index and whether p is that chunk's start. False if outside the chunks.
@@ -294,7 +268,7 @@ struct Zone {
     FT_ASSERT(i < chunks);
     return clear_bit(live_map(), i);
   }
-  // Takes in the remote frees waiting in pending word pw (its announced bit cleared with them):
+  // Takes in the remote frees waiting in pending word pw (the word left zero: unannounced):
   // each such chunk leaves the live bitmap and becomes avail. Returns how many. A pending bit on
   // a chunk that is not live is a second free (two threads freed it, the second before seeing the
   // first): *double_free gets one such chunk, 0 if none; it becomes nothing.
@@ -307,20 +281,19 @@ struct Zone {
   // Frees chunk i for a thread that is not the zone's writer. Checked first (without writing):
   // kNotLive, a chunk not held by the program (freed already and taken in, or never handed out);
   // kAlreadyPending, freed already and not yet taken in. Then one atomic OR sets the chunk's
-  // pending bit and the word's announced bit: the last access to the zone, which may be taken
-  // in and unmapped at once. kDoneAnnounce: this free found the word unannounced, so the caller
+  // pending bit: the last access to the zone, which may be taken in and unmapped at once.
+  // kDoneAnnounce: this free found the word zero (unannounced), so the caller
   // announces it to the owner (`*word` is the word). A racing second free that sets the bit
   // first makes this one kAlreadyPending.
   RemoteFree remote_free(uint32_t i, uint32_t *word) {
-    uint32_t pw = pending_word_of(i);
-    uint64_t m = uint64_t{1} << (i - pw * kPendingChunksPerWord);
-    uint64_t *w = &pending_map()[pw];
+    uint64_t m = uint64_t{1} << (i % 64);
+    uint64_t *w = &pending_map()[i / 64];
     if (!live_bit(i)) return RemoteFree::kNotLive;
     if (__atomic_load_n(w, __ATOMIC_RELAXED) & m) return RemoteFree::kAlreadyPending;
-    uint64_t old = __atomic_fetch_or(w, m | kAnnounced, __ATOMIC_ACQ_REL);
+    uint64_t old = __atomic_fetch_or(w, m, __ATOMIC_ACQ_REL);
     if (old & m) return RemoteFree::kAlreadyPending;
-    *word = pw;
-    return old & kAnnounced ? RemoteFree::kDone : RemoteFree::kDoneAnnounce;
+    *word = i / 64;
+    return old ? RemoteFree::kDone : RemoteFree::kDoneAnnounce;
   }
 
   // Records the size the program asked for. TINY: the writer only (two chunks share a byte);
