@@ -123,7 +123,7 @@ void *reallocate(void *p, size_t n, void *caller) {
 void *heap_realloc_slow(void *p, size_t n, void *caller) {
   void *q = reallocate(p, n, caller);
   // A block resized in place keeps its record, with the new size.
-  if (q == p && q && g_config.leaks) leaks::record(q, n, caller);
+  if (q == p && q && g_config.stacks) leaks::record(q, n, caller);
   return traced(call_log::Op::kRealloc, reinterpret_cast<uint64_t>(p), n, q);
 }
 
