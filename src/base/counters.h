@@ -31,6 +31,7 @@ struct Counters {
   uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
   int64_t live_bytes;
   uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
+  uint64_t large_mapped_bytes;        // LARGE mappings alone (also the freed ones kept for reuse)
 };
 extern Counters g_counters;
 
@@ -45,8 +46,9 @@ void note_chunks_out(unsigned c, int64_t n);
 // Raises a peak counter to v if it is lower (without the lock).
 void raise_to(uint64_t &peak, uint64_t v);
 // A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
-inline void note_mapped(int64_t bytes) {
+inline void note_mapped(int64_t bytes, bool large) {
   g_counters.mapped_bytes += static_cast<uint64_t>(bytes);
+  if (large) g_counters.large_mapped_bytes += static_cast<uint64_t>(bytes);
   if (g_counters.mapped_bytes > g_counters.peak_mapped_bytes) g_counters.peak_mapped_bytes = g_counters.mapped_bytes;
 }
 

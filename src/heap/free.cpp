@@ -58,6 +58,7 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   }
   gone.run();
   if (g_config.stacks) leaks::forget(p);
+  if (g_config.trace) call_log::record_mapping();
   errno = saved_errno;
 }
 
