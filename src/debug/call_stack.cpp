@@ -23,11 +23,15 @@ constexpr unsigned kUnwound = kMaxDepth + 16;
 struct Unwind {
   uintptr_t frames[kUnwound];
   unsigned n;
+  bool more;  // the stack goes on past kUnwound frames
 };
 
 _Unwind_Reason_Code collect(struct _Unwind_Context *ctx, void *arg) {
   auto *u = static_cast<Unwind *>(arg);
-  if (u->n == kUnwound) return _URC_END_OF_STACK;
+  if (u->n == kUnwound) {
+    u->more = true;
+    return _URC_END_OF_STACK;
+  }
   u->frames[u->n++] = _Unwind_GetIP(ctx);
   return _URC_NO_REASON;
 }
@@ -44,10 +48,12 @@ void prepare() {
   t_unwinding = false;
 }
 
-unsigned capture(void *caller, uintptr_t *frames) {
+unsigned capture(void *caller, uintptr_t *frames, bool *cut) {
+  *cut = false;
   if (t_unwinding) return 0;
   Unwind u;
   u.n = 0;
+  u.more = false;
   t_unwinding = true;
   if (&_Unwind_Backtrace && &_Unwind_GetIP) {
     _Unwind_Backtrace(collect, &u);
@@ -55,6 +61,7 @@ unsigned capture(void *caller, uintptr_t *frames) {
     void *raw[kUnwound];
     int n = backtrace(raw, static_cast<int>(kUnwound));
     for (int i = 0; i < n; ++i) u.frames[u.n++] = reinterpret_cast<uintptr_t>(raw[i]);
+    u.more = u.n == kUnwound;
   }
   t_unwinding = false;
   // Drop the allocator's own frames: keep from the caller of the entry point on.
@@ -73,6 +80,7 @@ unsigned capture(void *caller, uintptr_t *frames) {
     frames[depth] = u.frames[from + depth];
     ++depth;
   }
+  *cut = (from + depth < u.n && u.frames[from + depth]) || (from + depth == u.n && u.more);
   return depth;
 }
 

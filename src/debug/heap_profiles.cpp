@@ -27,12 +27,17 @@ struct Folded {
 bool folded_before(const Folded &a, const Folded &b) {
   for (unsigned i = 0; i < a.depth && i < b.depth; ++i)
     if (a.keys[i] != b.keys[i]) return a.keys[i] < b.keys[i];
-  return a.depth < b.depth;
+  if (a.depth != b.depth) return a.depth < b.depth;
+  return a.stack->cut < b.stack->cut;
 }
 
 bool same_functions(const Folded &a, const Folded &b) { return !folded_before(a, b) && !folded_before(b, a); }
 
+// The root of the stacks cut at kMaxDepth frames: one box for all of them in a flame graph.
+constexpr char kCutRoot[] = "[deeper frames not recorded]";
+
 void write_folded_line(LineWriter &out, const Folded &f) {
+  if (f.stack->cut) out.str(kCutRoot).ch(';');
   for (unsigned i = f.depth; i-- > 0;) {  // root (outermost) first
     frames::write(out, f.stack->frames[i], frames::Style::kFunction);
     if (i) out.ch(';');

@@ -57,10 +57,11 @@ void prepare() { call_stack::prepare(); }
 
 void record(void *p, size_t n, void *caller) {
   uintptr_t frames[call_stack::kMaxDepth];
-  unsigned depth = call_stack::capture(caller, frames);
+  bool cut;
+  unsigned depth = call_stack::capture(caller, frames, &cut);
   if (!depth) return;
   HeapLock lock;
-  Record r{reinterpret_cast<uintptr_t>(p), n, stacks::note_alloc(frames, depth, n)};
+  Record r{reinterpret_cast<uintptr_t>(p), n, stacks::note_alloc(frames, depth, cut, n)};
   if (Record *old = find(r.block)) {
     *old = r;
     return;

@@ -14,14 +14,14 @@ constinit uint32_t g_count = 0, g_capacity = 0;
 constinit uint32_t *g_index = nullptr;
 constinit uint32_t g_index_capacity = 0;
 
-uint32_t hash_of(const uintptr_t *frames, unsigned depth) {
-  uint64_t h = depth;
+uint32_t hash_of(const uintptr_t *frames, unsigned depth, bool cut) {
+  uint64_t h = depth * 2 + cut;
   for (unsigned i = 0; i < depth; ++i) h = (h ^ frames[i]) * 0x9e3779b97f4a7c15ull;
   return static_cast<uint32_t>(h >> 32);
 }
 
-bool same(const Stack &s, const uintptr_t *frames, unsigned depth, uint32_t hash) {
-  return s.hash == hash && s.depth == depth && !memcmp(s.frames, frames, depth * sizeof *frames);
+bool same(const Stack &s, const uintptr_t *frames, unsigned depth, bool cut, uint32_t hash) {
+  return s.hash == hash && s.depth == depth && s.cut == cut && !memcmp(s.frames, frames, depth * sizeof *frames);
 }
 
 void index_insert(uint32_t *index, uint32_t cap, uint32_t id) {
@@ -57,12 +57,12 @@ bool reserve_one() {
 
 }  // namespace
 
-uint32_t note_alloc(const uintptr_t *frames, unsigned depth, size_t n) {
-  uint32_t hash = hash_of(frames, depth);
+uint32_t note_alloc(const uintptr_t *frames, unsigned depth, bool cut, size_t n) {
+  uint32_t hash = hash_of(frames, depth, cut);
   uint32_t id = 0;
   if (g_index) {
     for (uint32_t i = hash & (g_index_capacity - 1); g_index[i]; i = (i + 1) & (g_index_capacity - 1))
-      if (same(g_stacks[g_index[i] - 1], frames, depth, hash)) {
+      if (same(g_stacks[g_index[i] - 1], frames, depth, cut, hash)) {
         id = g_index[i];
         break;
       }
@@ -73,6 +73,7 @@ uint32_t note_alloc(const uintptr_t *frames, unsigned depth, size_t n) {
     s = Stack{};
     s.depth = depth;
     s.hash = hash;
+    s.cut = cut;
     memcpy(s.frames, frames, depth * sizeof *frames);
     id = ++g_count;
     index_insert(g_index, g_index_capacity, id);

@@ -17,12 +17,13 @@ struct Stack {
   uint64_t allocs, alloc_bytes;      // every allocation from here (a realloc: one of its new size)
   uint64_t live_blocks, live_bytes;  // filled in by leaks::snapshot() only
   uint32_t depth, hash;
+  bool cut;                          // deeper than kMaxDepth: the outer frames are not here
   uintptr_t frames[call_stack::kMaxDepth];  // innermost first: [0] in the allocator's caller
 };
 
-// Under the heap lock: the id (from 1) of this stack, added if new, with one allocation of n bytes
-// counted; 0 when no memory could be mapped for it.
-uint32_t note_alloc(const uintptr_t *frames, unsigned depth, size_t n);
+// Under the heap lock: the id (from 1) of this stack (`cut`: its outer frames were left out),
+// added if new, with one allocation of n bytes counted; 0 when no memory could be mapped for it.
+uint32_t note_alloc(const uintptr_t *frames, unsigned depth, bool cut, size_t n);
 // Under the heap lock: the stack of an id note_alloc returned.
 Stack &at(uint32_t id);
 // Under the heap lock: how many stacks there are (ids 1..count()).
