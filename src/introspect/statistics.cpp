@@ -158,7 +158,7 @@ void size_histogram(LineWriter &out, const Snapshot &s) {
     for (int i = n; i < 19; ++i) out.ch(' ');
     for (int i = 0; i < n; ++i) out.ch(label[i]);
     pad(out, s.size_allocs[b], 11), pad(out, s.size_live_blocks[b], 11), pad(out, s.size_live_bytes[b], 12);
-    out.str("  ");
+    if (s.size_allocs[b]) out.str("  ");
     for (uint64_t bar = (s.size_allocs[b] * 30 + most - 1) / most; bar; --bar) out.ch('#');
     out.ch('\n');
   }

@@ -6,6 +6,7 @@
  * `profile_heap [K]`: keep_small keeps K x 5 blocks from each of its two calls (default K = 1).
  * stdout: what it did, for the tests to compare with the tools' numbers:
  *   SITE <function> <live blocks> <live bytes> <allocations> <allocated bytes>
+ *   GROWN <function> <from> <to>: its block was made, then grown by realloc
  *   PEAK <the most bytes live at once>, END <bytes live at exit>
  * No stdio stream (say.h): the C library allocates nothing on its behalf. */
 #define _GNU_SOURCE
@@ -21,6 +22,8 @@
 #define PEAK_BLOCKS 20
 #define PEAK_SIZE 65536
 #define LARGE 200000
+#define GROW_FROM 150000
+#define GROW_TO 600000
 
 static void *kept[1024];
 static int nkept;
@@ -89,6 +92,19 @@ __attribute__((noinline)) void keep_large(void)
     BARRIER();
 }
 
+/* A LARGE block grown by realloc: moved by the kernel (mremap), perhaps to another address. */
+__attribute__((noinline)) void grow_large(void)
+{
+    char *p = malloc(GROW_FROM);
+    memset(p, 'g', GROW_FROM);
+    note(GROW_FROM);
+    p = realloc(p, GROW_TO);
+    memset(p, 'G', GROW_TO);
+    note(GROW_TO - GROW_FROM);
+    kept[nkept++] = p;
+    BARRIER();
+}
+
 int main(int argc, char **argv)
 {
     int k = argc > 1 ? atoi(argv[1]) : 1;
@@ -106,6 +122,8 @@ int main(int argc, char **argv)
     BARRIER();
     keep_large();
     BARRIER();
+    grow_large();
+    BARRIER();
     for (int i = 0; i < nkept; i++)
         if (!kept[i])
             return 1;
@@ -114,6 +132,8 @@ int main(int argc, char **argv)
     say(1, "SITE churn 0 0 %d %d\n", CHURN, CHURN * CHURN_SIZE);
     say(1, "SITE peak_phase 0 0 %d %d\n", PEAK_BLOCKS, PEAK_BLOCKS * PEAK_SIZE);
     say(1, "SITE keep_large 1 %d 1 %d\n", LARGE, LARGE);
+    /* A realloc counts as an allocation of its new size (as in pprof and heaptrack). */
+    say(1, "SITE grow_large 1 %d 2 %d\nGROWN grow_large %d %d\n", GROW_TO, GROW_FROM + GROW_TO, GROW_FROM, GROW_TO);
     say(1, "PEAK %ld\nEND %ld\n", peak, live);
     return 0;
 }
