@@ -25,6 +25,15 @@ def traced(tmp, args=()):
     return r, s, log
 
 
+def chart(tmp, mode, name):
+    """profile_heap traced, then ft_heap MODE LOG OUT: (result, sites, OUT, its text, a log with it)."""
+    r, s, log = traced(tmp)
+    out = os.path.join(tmp, name)
+    expect_ok(tool([mode, log, out]), "ft_heap %s" % mode)
+    text = open(out).read()
+    return r, s, out, text, with_file(r, name, text, 4000)
+
+
 def need(cmd, package):
     if not shutil.which(cmd):
         raise fail("%s missing (make test-deps installs Debian's %s)" % (cmd, package))
@@ -39,12 +48,7 @@ def massif_snapshots(text):
 def test_massif_read_by_ms_print():
     need("ms_print", "valgrind")
     with tempfile.TemporaryDirectory(prefix="ft_chart_") as tmp:
-        r, s, log = traced(tmp)
-        out = os.path.join(tmp, "massif.out")
-        m = tool(["--massif", log, out])
-        expect_ok(m, "ft_heap --massif")
-        text = open(out).read()
-        flog = with_file(r, "massif.out", text)
+        r, s, out, text, flog = chart(tmp, "--massif", "massif.out")
         snaps = massif_snapshots(text)
         peaks = [sn for sn in snaps if sn[3] == "peak"]
         if len(snaps) < 10 or len(peaks) != 1:
@@ -69,12 +73,7 @@ def test_massif_read_by_ms_print():
 def test_timeline_svg():
     need("xmllint", "libxml2-utils")
     with tempfile.TemporaryDirectory(prefix="ft_chart_") as tmp:
-        r, s, log = traced(tmp)
-        out = os.path.join(tmp, "heap.svg")
-        t = tool(["--timeline", log, out])
-        expect_ok(t, "ft_heap --timeline")
-        text = open(out).read()
-        flog = with_file(r, "heap.svg", text, 4000)
+        r, s, out, text, flog = chart(tmp, "--timeline", "heap.svg")
         x = core.run(["xmllint", "--noout", out])
         if x.rc != 0:
             raise fail("xmllint: not well-formed", flog + x.log())

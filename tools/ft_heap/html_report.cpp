@@ -19,16 +19,6 @@ namespace {
 
 constexpr unsigned kTopRows = 12;
 
-void html_text(FILE *f, const char *s) {
-  for (; *s; ++s) {
-    if (*s == '<') fputs("&lt;", f);
-    else if (*s == '>') fputs("&gt;", f);
-    else if (*s == '&') fputs("&amp;", f);
-    else if (*s == '"') fputs("&quot;", f);
-    else fputc(*s, f);
-  }
-}
-
 // A whole file, NUL-terminated (malloc'ed), or nullptr.
 char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -127,7 +117,7 @@ void top_sites(FILE *f, const JsonValue &snap) {
     char *name = site_name(sites->items[i]);
     fprintf(f, "<tr><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td class=\"name\">", sites->items[i].num("bytes"),
             sites->items[i].num("blocks"));
-    html_text(f, name);
+    write_escaped(f, name);
     fputs("</td></tr>\n", f);
     free(name);
   }
@@ -170,7 +160,7 @@ void top_stacks(FILE *f, const char *folded_path) {
       while (semi > stacks[i].frames && semi[-1] != ';') --semi;
       char saved = *end;
       *end = 0;
-      html_text(f, semi);
+      write_escaped(f, semi);
       *end = saved;
       if (semi == stacks[i].frames) break;
       fputs(" &lt;- ", f);
@@ -240,11 +230,11 @@ int write_html(const HtmlInputs &in, char **argv) {
   fputs("<script>window.addEventListener('error', function (e) {"
         " document.documentElement.setAttribute('data-script-error', String(e.message)); });</script>\n", f);
   fputs("<title>ft_malloc heap of ", f);
-  html_text(f, argv[0]);
+  write_escaped(f, argv[0]);
   fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n<h1>ft_malloc heap of <code>", kStyle);
   for (char **a = argv; *a; ++a) {
     if (a != argv) fputc(' ', f);
-    html_text(f, *a);
+    write_escaped(f, *a);
   }
   const JsonValue *t = snap->get("totals");
   char a[32], b[32], c[32];

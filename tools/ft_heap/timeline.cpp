@@ -81,17 +81,6 @@ void series(FILE *f, const Gather &g, uint64_t top, uint64_t Column::*field, con
   fputs("\"/>\n", f);
 }
 
-// Text escaped for XML.
-void escaped(FILE *f, const char *s) {
-  for (; *s; ++s) {
-    if (*s == '<') fputs("&lt;", f);
-    else if (*s == '>') fputs("&gt;", f);
-    else if (*s == '&') fputs("&amp;", f);
-    else if (*s == '"') fputs("&quot;", f);
-    else fputc(*s, f);
-  }
-}
-
 }  // namespace
 
 void write_timeline_svg(FILE *f, const Log &log, const char *title) {
@@ -107,7 +96,7 @@ void write_timeline_svg(FILE *f, const Log &log, const char *title) {
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
              "font-family=\"sans-serif\" font-size=\"12\">\n", kWidth, kHeight, kWidth, kHeight);
   fputs("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">", f);
-  escaped(f, title);
+  write_escaped(f, title);
   fputs("</text>\n", f);
   fprintf(f, "<text x=\"10\" y=\"42\">%zu calls; peak %s live in %" PRIu64 " blocks at %s; at the end %s live, %s mapped</text>\n",
           log.count, human_bytes(a, sizeof a, summary.peak.live), summary.peak.blocks,

@@ -21,4 +21,14 @@ const char *human_time(char *buf, size_t size, uint64_t ns) {
   return buf;
 }
 
+void write_escaped(FILE *f, const char *s) {
+  for (; *s; ++s) {
+    if (*s == '<') fputs("&lt;", f);
+    else if (*s == '>') fputs("&gt;", f);
+    else if (*s == '&') fputs("&amp;", f);
+    else if (*s == '"') fputs("&quot;", f);
+    else fputc(*s, f);
+  }
+}
+
 }  // namespace ft_heap
