@@ -87,9 +87,10 @@ $(NAME_SO): $(BUILD)/ft_malloc.o
 
 -include $(DEPS)
 
-# ft_heap (tools/ft_heap/): runs a program with the library preloaded and its reports on, prints
-# and replays call logs. A program of its own (stdio allowed), C-style C++ linked with the C driver
-# like the library; it shares the call log's format with the library (src/debug/call_log_format.h).
+# ft_heap (tools/ft_heap/): runs a program with the library preloaded and its reports on, prints,
+# replays and charts call logs, compares JSON snapshots, writes the --html page. A program of its
+# own (stdio allowed), C-style C++ linked with the C driver like the library; it shares the call
+# log's format with the library (src/debug/call_log_format.h).
 FT_HEAP_SRCS := $(wildcard tools/ft_heap/*.cpp)
 FT_HEAP_OBJS := $(FT_HEAP_SRCS:%.cpp=$(BUILD)/%.o)
 FT_HEAP_CXXFLAGS := -std=c++20 -fno-exceptions -fno-rtti -Wall -Wextra -Wshadow -Iinc -Isrc -I. $(OPT) \
