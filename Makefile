@@ -42,7 +42,7 @@ SRCS := $(LIB_SRCS)
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all clean fclean re install demo test test-long check-symbols check-layers inject debug
+.PHONY: all clean fclean re install demo test test-deps test-long check-symbols check-layers inject debug
 
 # The test build with fault injection (ft_malloc_fail_maps(), see src/os/mapping.h): never installed.
 inject:
@@ -87,9 +87,10 @@ $(NAME_SO): $(BUILD)/ft_malloc.o
 
 -include $(DEPS)
 
-# ft_heap (tools/ft_heap/): runs a program with the library preloaded and its reports on, prints
-# and replays call logs. A program of its own (stdio allowed), C-style C++ linked with the C driver
-# like the library; it shares the call log's format with the library (src/debug/call_log_format.h).
+# ft_heap (tools/ft_heap/): runs a program with the library preloaded and its reports on, prints,
+# replays and charts call logs, compares JSON snapshots, writes the --html page. A program of its
+# own (stdio allowed), C-style C++ linked with the C driver like the library; it shares the call
+# log's format with the library (src/debug/call_log_format.h).
 FT_HEAP_SRCS := $(wildcard tools/ft_heap/*.cpp)
 FT_HEAP_OBJS := $(FT_HEAP_SRCS:%.cpp=$(BUILD)/%.o)
 FT_HEAP_CXXFLAGS := -std=c++20 -fno-exceptions -fno-rtti -Wall -Wextra -Wshadow -Iinc -Isrc -I. $(OPT) \
@@ -109,8 +110,26 @@ demo: all
 	$(CC) -Iinc test/demo.c -L. -lft_malloc -o $(BUILD)/demo
 	./$(BUILD)/demo
 
-test: all check-layers
+test: all check-layers test-deps
 	python3 test/run_tests.py
+
+# What the tests read the heap tools' outputs back with, from Debian's packages, installed when
+# missing (COMMAND:PACKAGE): Chromium renders the --html page, google-pprof reads --pprof, ms_print
+# --massif, xmllint the SVGs, man the man pages, heaptrack runs over the library.
+TEST_DEPS := chromium:chromium google-pprof:google-perftools xmllint:libxml2-utils man:man-db \
+             groff:groff-base ms_print:valgrind heaptrack:heaptrack heaptrack_print:heaptrack
+test-deps:
+	@missing=; for d in $(TEST_DEPS); do \
+		command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "test-deps: installing$$missing"; \
+		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		APT="$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get"; \
+		$$APT install -y --no-install-recommends $$missing || \
+			{ $$APT update && $$APT install -y --no-install-recommends $$missing; } || \
+			echo "test-deps: could not install$$missing: the tests that need them will fail"; \
+	fi
 
 # Every include runs down the layers written in src/README.md (tools/check_layers.py).
 check-layers:
@@ -130,6 +149,9 @@ install: all
 	install -m 644 inc/ft_malloc.h $(DESTDIR)$(PREFIX)/include/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(FT_HEAP) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 644 man/ft_heap.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/ft_malloc.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' ft_malloc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ft_malloc.pc
 
 clean:

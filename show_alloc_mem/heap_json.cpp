@@ -9,6 +9,8 @@
 #include "show_alloc_mem/dump.h"
 #include "introspect/heap_visit.h"
 #include "base/line_writer.h"
+#include "base/settings.h"
+#include "debug/leaks.h"
 #include "introspect/statistics.h"
 
 namespace ft {
@@ -87,6 +89,44 @@ void class_fields(LineWriter &out, const stats::ClassSnapshot &c) {
   num(out, "cached_chunks", c.cached_chunks);
 }
 
+// Text inside a JSON string: quotes, backslashes and control characters escaped. A LineWriter
+// whose buffer goes through here (frames::write names frames into one).
+void escape_into(const char *bytes, size_t n, void *ctx) {
+  LineWriter &out = *static_cast<LineWriter *>(ctx);
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c == '"' || c == '\\') out.ch('\\').ch(static_cast<char>(c));
+    else if (c < 0x20) out.str("\\u00").byte(c);
+    else out.ch(static_cast<char>(c));
+  }
+}
+
+struct Sites {
+  LineWriter *out;
+  bool first;
+};
+
+// A call site with live blocks (with FT_MALLOC_LEAKS or a heap profile): its bytes, blocks and
+// frames named as the leak report names them.
+void site_json(const leaks::Site &site, void *ctx) {
+  auto *s = static_cast<Sites *>(ctx);
+  LineWriter &out = *s->out;
+  out.str(s->first ? "\n  {" : ",\n  {");
+  s->first = false;
+  num(out, "bytes", site.bytes).ch(',');
+  num(out, "blocks", site.blocks).ch(',');
+  key(out, "frames").ch('[');
+  for (unsigned f = 0; f < site.depth; ++f) {
+    out.str(f ? ",\"" : "\"");
+    {
+      LineWriter name(escape_into, &out);
+      leaks::write_site(name, leaks::Site{site.frames + f, 1, 0, 0});
+    }
+    out.ch('"');
+  }
+  out.str("]}");
+}
+
 }  // namespace
 
 void write_json(int fd) {
@@ -128,7 +168,15 @@ void write_json(int fd) {
   num(out, "resized", lc.resized).ch(',');
   num(out, "misses", lc.misses).ch(',');
   num(out, "returned", lc.returned);
-  out.str("}}\n");
+  out.ch('}');
+  if (g_config.stacks) {
+    out.str(",\n");
+    key(out, "sites").ch('[');
+    Sites sites{&out, true};
+    leaks::for_each_site(site_json, &sites);
+    out.str(sites.first ? "]" : "\n]");
+  }
+  out.str("}\n");
 }
 
 }  // namespace ft

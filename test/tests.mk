@@ -44,7 +44,7 @@ TEST_UBSAN  := api_ubsan dump_ubsan stress_ubsan threads_ubsan debug_modes_ubsan
 TEST_INJECT := faults_inject
 # The heap tools' programs (test/tools/): run under ft_heap, which preloads the library.
 TEST_TOOLS  := tools_known_heap tools_trace_calls tools_trace_fork tools_trace_threads tools_peak \
-               tools_signal_every
+               tools_signal_every tools_profile_heap
 # Without ft_malloc: run with LD_PRELOAD of the .so, under ft_heap, or under glibc.
 TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain bad_input_plain leaks_glibc \
                fork_safety_plain glibc_api_plain $(TEST_TOOLS)
@@ -83,6 +83,7 @@ $(call test_bins,tools_trace_fork): test/tools/trace_fork.c test/tools/say.h
 $(call test_bins,tools_trace_threads): test/tools/trace_threads.c test/tools/say.h
 $(call test_bins,tools_peak): test/tools/peak.c test/tools/say.h
 $(call test_bins,tools_signal_every): test/tools/signal_every.c test/tools/say.h
+$(call test_bins,tools_profile_heap): test/tools/profile_heap.c test/tools/say.h
 $(TEST_BUILD)/libpreload_ctor.so: test/preload_ctor.c
 
 # Flags of some programs (private: not passed on to the library's rules).

@@ -1,6 +1,7 @@
 // Reports the environment asks for, without recompiling the program (ft_heap sets them):
 //   at exit        FT_MALLOC_DUMP=1|ex, FT_MALLOC_STATS=1, FT_MALLOC_LEAKS=1 (to FT_MALLOC_OUT or
-//                  stderr), FT_MALLOC_SVG=FILE, FT_MALLOC_JSON=FILE;
+//                  stderr), FT_MALLOC_SVG=FILE, FT_MALLOC_JSON=FILE, the heap profiles
+//                  FT_MALLOC_FOLDED, FT_MALLOC_FOLDED_ALLOC, FT_MALLOC_PPROF=FILE;
 //   on a signal    FT_MALLOC_DUMP_SIGNAL=SIG: a dump each time, written by a reporter thread (the
 //                  handler only writes a byte to a pipe: no lock is taken inside a handler);
 //   periodically   FT_MALLOC_EVERY=SECONDS: a one-line summary.
@@ -12,11 +13,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>  // rename(): a system call, no stream
 #include <cstdlib>
+#include <cstring>
 
 #include "api/startup.h"
 #include "base/line_writer.h"
 #include "base/settings.h"
+#include "debug/heap_profiles.h"
 #include "debug/leaks.h"
 #include "introspect/statistics.h"
 #include "show_alloc_mem/dump.h"
@@ -110,18 +114,38 @@ __attribute__((constructor)) void start_reporters() {
   if (g_config.every) start_thread(periodic_reporter);
 }
 
-// A file written at exit (FT_MALLOC_SVG, FT_MALLOC_JSON): replaced whole.
+// A file written at exit (FT_MALLOC_SVG, JSON, FOLDED, FOLDED_ALLOC, PPROF): written under a
+// temporary name beside it, then renamed, so that a reader never finds it half-written.
 void write_file(const char *path, void (*writer)(int)) {
   if (!path[0]) return;
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
+  char tmp[Config::kPathMax + 32];
+  size_t len = strlen(path);
+  memcpy(tmp, path, len);
+  const char suffix[] = ".tmp.";
+  memcpy(tmp + len, suffix, sizeof suffix - 1);
+  len += sizeof suffix - 1;
+  char digits[24];
+  int n = 0;
+  for (unsigned long pid = static_cast<unsigned long>(getpid()); n == 0 || pid; pid /= 10)
+    digits[n++] = static_cast<char>('0' + pid % 10);
+  while (n) tmp[len++] = digits[--n];
+  tmp[len] = 0;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    LineWriter err(2);
+    err.str("ft_malloc: ").str(path).str(": cannot write it (errno ").dec(static_cast<uint64_t>(errno)).str(")\n");
+    return;
+  }
   writer(fd);
-  close(fd);
+  if (close(fd) != 0 || rename(tmp, path) != 0) unlink(tmp);
 }
 
 __attribute__((destructor)) void exit_reports() {
   write_file(g_config.svg, write_svg);
   write_file(g_config.json, write_json);
+  write_file(g_config.folded, profiles::write_folded);
+  write_file(g_config.folded_alloc, profiles::write_folded_alloc);
+  write_file(g_config.pprof, profiles::write_pprof);
   if (!g_config.dump && !g_config.stats && !g_config.leaks) return;
   int fd = open_out();
   if (g_config.dump) dump(fd);

@@ -24,7 +24,7 @@ void start_slow() {
     // After kStarted: pthread_atfork may itself call malloc, which must then find us ready.
     install_fork_handlers();
     if (g_config.trace) call_log::open(g_config.trace_path);
-    if (g_config.leaks) leaks::prepare();
+    if (g_config.stacks) leaks::prepare();
     return;
   }
   // Another thread is reading the environment: a few instructions, no allocation.

@@ -8,6 +8,7 @@
 // snapshot time. Peaks are kept where chunks leave and re-enter their zones (under the heap lock),
 // so they include the few chunks thread caches hold.
 #pragma once
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -17,6 +18,9 @@ namespace ft::counters {
 
 inline constexpr unsigned kLargeSlot = kClassCount;  // the counters' slot for LARGE blocks
 inline constexpr unsigned kSlots = kClassCount + 1;
+// Sizes in powers of two (the --stats histogram): bucket b holds (2^(b-1), 2^b], bucket 4 also 0..16.
+inline constexpr unsigned kSizeBuckets = 64;
+constexpr unsigned size_bucket(uint64_t n) { return n <= 16 ? 4 : static_cast<unsigned>(std::bit_width(n - 1)); }
 
 // Updated with relaxed atomics where several threads may bump them without the lock, with plain
 // arithmetic where the comment says "under the heap lock".
@@ -31,11 +35,17 @@ struct Counters {
   uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
   int64_t live_bytes;
   uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
+  uint64_t large_mapped_bytes;        // LARGE mappings alone (also the freed ones kept for reuse)
+  uint64_t large_allocs[kSizeBuckets];  // LARGE allocations by size (zones count theirs by class)
 };
 extern Counters g_counters;
 
 inline void bump(uint64_t &c, uint64_t v = 1) { __atomic_fetch_add(&c, v, __ATOMIC_RELAXED); }
 inline void note_allocs(unsigned slot, uint64_t n = 1) { bump(g_counters.allocs[slot], n); }
+inline void note_large_alloc(size_t n) {
+  note_allocs(kLargeSlot);
+  bump(g_counters.large_allocs[size_bucket(n)]);
+}
 // A LARGE mapping of `bytes` was made (bytes < 0: unmapped), or chunks of that many bytes left or
 // came back to their zones.
 void note_large(int64_t bytes);
@@ -45,8 +55,9 @@ void note_chunks_out(unsigned c, int64_t n);
 // Raises a peak counter to v if it is lower (without the lock).
 void raise_to(uint64_t &peak, uint64_t v);
 // A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
-inline void note_mapped(int64_t bytes) {
+inline void note_mapped(int64_t bytes, bool large) {
   g_counters.mapped_bytes += static_cast<uint64_t>(bytes);
+  if (large) g_counters.large_mapped_bytes += static_cast<uint64_t>(bytes);
   if (g_counters.mapped_bytes > g_counters.peak_mapped_bytes) g_counters.peak_mapped_bytes = g_counters.mapped_bytes;
 }
 

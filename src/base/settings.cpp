@@ -170,6 +170,9 @@ constexpr Setting kSettings[] = {
     FT_PATH("FT_MALLOC_SVG", svg),
     FT_PATH("FT_MALLOC_JSON", json),
     FT_PATH("FT_MALLOC_TRACE", trace_path),
+    FT_PATH("FT_MALLOC_FOLDED", folded),
+    FT_PATH("FT_MALLOC_FOLDED_ALLOC", folded_alloc),
+    FT_PATH("FT_MALLOC_PPROF", pprof),
 };
 #undef FT_FLAG
 #undef FT_PATH
@@ -222,6 +225,7 @@ void read_environment() {
     if (const char *v = env(s.name))
       if (*v && !s.parse(v)) warn_value(s, v);  // an empty value is no value
   g_config.trace = g_config.trace_path[0] != 0;
+  g_config.stacks = g_config.leaks || g_config.folded[0] || g_config.folded_alloc[0] || g_config.pprof[0];
   g_config.valgrind = vg::running();
   if (g_config.debug()) g_config.tcache = false;
   warn_unknown_names();

@@ -20,10 +20,11 @@ struct Config {
   bool guard = false;     // FT_MALLOC_GUARD=1: LARGE blocks end against a PROT_NONE page
   bool check = false;     // FT_MALLOC_CHECK=1: a canary after every block
   bool leaks = false;     // FT_MALLOC_LEAKS=1: record call sites, report live blocks at exit
+  bool stacks = false;    // call stacks recorded: FT_MALLOC_LEAKS or a heap profile (debug/leaks.h)
   bool trace = false;     // FT_MALLOC_TRACE=FILE: log every call
   bool valgrind = false;  // running under valgrind, in a VALGRIND=1 build (base/valgrind_hooks.h)
   // Debug modes need the slow paths, where their hooks are: they turn the thread cache off.
-  bool debug() const { return scribble || guard || check || leaks || trace || valgrind; }
+  bool debug() const { return scribble || guard || check || stacks || trace || valgrind; }
 
   // Reports at exit and on demand (api/exit_reports.cpp); file names copied at start-up.
   enum : uint8_t { kNoDump, kDump, kDumpEx } dump = kNoDump;  // FT_MALLOC_DUMP=1 or =ex
@@ -36,6 +37,9 @@ struct Config {
   char svg[kPathMax] = {};     // FT_MALLOC_SVG=FILE: heap map at exit
   char json[kPathMax] = {};    // FT_MALLOC_JSON=FILE: heap snapshot at exit
   char trace_path[kPathMax] = {};
+  char folded[kPathMax] = {};        // FT_MALLOC_FOLDED=FILE: live bytes per stack (flame graph)
+  char folded_alloc[kPathMax] = {};  // FT_MALLOC_FOLDED_ALLOC=FILE: allocated bytes per stack
+  char pprof[kPathMax] = {};         // FT_MALLOC_PPROF=FILE: gperftools' heap profile
 };
 
 extern Config g_config;

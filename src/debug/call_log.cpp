@@ -29,8 +29,10 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
+#include "base/counters.h"
 #include "base/line_writer.h"
 
 #ifndef MADV_WIPEONFORK
@@ -62,6 +64,7 @@ constinit uint32_t g_next_id = 0;
 constinit int g_fd = -1;
 constinit int g_grow_lock = 0;
 constinit bool g_can_fallocate = true;
+constinit uint64_t g_logged_zones = 0, g_logged_large = 0;  // the last kMapped record's
 constinit bool g_full = false;         // the log could not grow: nothing more is logged
 constinit uint64_t g_start_mono = 0, g_start_real = 0;
 FT_BIG_TABLE constinit char g_path[kPathMax] = {};
@@ -169,6 +172,7 @@ bool start_log(const char *path, bool child, int ppid) {
   }
   g_fd = fd;
   g_size = 0;
+  g_logged_zones = g_logged_large = UINT64_MAX;  // a new log starts with the mappings' state
   g_can_fallocate = true;
   g_full = false;
   // As much address space as the system gives, from 64 GiB (2 billion calls) down.
@@ -296,6 +300,19 @@ void open(const char *path) {
   }
   g_owner = getpid();
   start_log(path, false, getppid());
+}
+
+void record_mapping() {
+  uint64_t all = __atomic_load_n(&counters::g_counters.mapped_bytes, __ATOMIC_RELAXED);
+  uint64_t large = __atomic_load_n(&counters::g_counters.large_mapped_bytes, __ATOMIC_RELAXED);
+  uint64_t zones = all - large;
+  // Two threads may both log one change: a repeated record is harmless.
+  if (zones == __atomic_load_n(&g_logged_zones, __ATOMIC_RELAXED) &&
+      large == __atomic_load_n(&g_logged_large, __ATOMIC_RELAXED))
+    return;
+  __atomic_store_n(&g_logged_zones, zones, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_logged_large, large, __ATOMIC_RELAXED);
+  record(Op::kMapped, zones, large, 0);
 }
 
 void record(Op op, uint64_t a, uint64_t b, uint64_t result) {

@@ -12,5 +12,8 @@ namespace ft::call_log {
 void open(const char *path);
 // Logs one call. Never allocates, never takes the heap lock.
 void record(Op op, uint64_t a, uint64_t b, uint64_t result);
+// After a call: logs the bytes mapped in zones and in LARGE mappings (kMapped) if they changed
+// since the last time, for the charts of memory over time (ft_heap --timeline, --massif).
+void record_mapping();
 
 }  // namespace ft::call_log

@@ -17,6 +17,7 @@ enum class Op : uint8_t {
   kRealloc = 3,       // a = old pointer, b = size
   kFree = 4,          // a = pointer
   kMemalign = 5,      // a = alignment, b = size (memalign, aligned_alloc, posix_memalign, valloc, pvalloc)
+  kMapped = 6,        // not a call: a = bytes mapped in zones, b = in LARGE mappings, logged when they change
 };
 
 inline constexpr char kMagic[8] = {'F', 'T', 'M', 'T', 'R', 'A', 'C', 'E'};

@@ -1,43 +1,29 @@
 #include "debug/leaks.h"
 
-#include <dlfcn.h>
-#include <execinfo.h>
-#include <unwind.h>
-
 #include <cstdint>
 #include <cstring>
 
+#include "base/heap_sort.h"
 #include "base/line_writer.h"
+#include "debug/frame_names.h"
 #include "os/heap_lock.h"
 #include "os/mapping.h"
-
-// libgcc_s's unwinder, weak: a C program linked with -lft_malloc would otherwise load libgcc_s at
-// start-up for a debug mode it rarely turns on (25 pages touched, most of the 42 page-reclaim
-// scale's test2). A C++ program has it anyway; a C program gets glibc's backtrace() (prepare()).
-extern "C" {
-_Unwind_Reason_Code _Unwind_Backtrace(_Unwind_Trace_Fn, void *) __attribute__((weak));
-_Unwind_Ptr _Unwind_GetIP(struct _Unwind_Context *) __attribute__((weak));
-}
 
 namespace ft::leaks {
 namespace {
 
-constexpr unsigned kFrames = 6;  // enough to name the caller's caller's caller
 constexpr size_t kInitialCapacity = 4096;
 
 struct Record {
   uintptr_t block;  // 0: empty slot
   size_t size;
-  uintptr_t frames[kFrames];
+  uint32_t stack;   // in the stack table; 0: none could be stored
 };
 
 // Guarded by the heap lock.
 constinit Record *g_table = nullptr;
 constinit size_t g_capacity = 0;
 constinit size_t g_count = 0;
-
-// The unwinder may allocate on its first use: that nested call is simply not recorded.
-__thread bool t_unwinding __attribute__((tls_model("initial-exec"))) = false;
 
 size_t home(uintptr_t p, size_t cap) { return static_cast<size_t>((p >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1); }
 
@@ -65,57 +51,17 @@ Record *find(uintptr_t p) {
   }
 }
 
-struct Unwind {
-  uintptr_t frames[kFrames + 16];
-  unsigned n;
-};
-
-_Unwind_Reason_Code collect(struct _Unwind_Context *ctx, void *arg) {
-  auto *u = static_cast<Unwind *>(arg);
-  if (u->n == sizeof u->frames / sizeof u->frames[0]) return _URC_END_OF_STACK;
-  u->frames[u->n++] = _Unwind_GetIP(ctx);
-  return _URC_NO_REASON;
-}
-
 }  // namespace
 
-void prepare() {
-  if (&_Unwind_Backtrace && &_Unwind_GetIP) return;
-  // glibc's backtrace() loads libgcc_s on its first call, with malloc: once here, at start-up
-  // (its blocks are not recorded), never again inside a malloc.
-  void *frames[2];
-  t_unwinding = true;
-  backtrace(frames, 2);
-  t_unwinding = false;
-}
+void prepare() { call_stack::prepare(); }
 
 void record(void *p, size_t n, void *caller) {
-  if (t_unwinding) return;
-  Record r{reinterpret_cast<uintptr_t>(p), n, {}};
-  Unwind u;
-  u.n = 0;
-  t_unwinding = true;
-  if (&_Unwind_Backtrace && &_Unwind_GetIP) {
-    _Unwind_Backtrace(collect, &u);
-  } else {
-    void *frames[sizeof u.frames / sizeof u.frames[0]];
-    int n = backtrace(frames, static_cast<int>(sizeof frames / sizeof frames[0]));
-    for (int i = 0; i < n; ++i) u.frames[u.n++] = reinterpret_cast<uintptr_t>(frames[i]);
-  }
-  t_unwinding = false;
-  // Drop the allocator's own frames: keep from the caller of the entry point on.
-  unsigned from = u.n;
-  for (unsigned i = 0; i < u.n; ++i)
-    if (u.frames[i] == reinterpret_cast<uintptr_t>(caller)) {
-      from = i;
-      break;
-    }
-  if (from == u.n) {
-    r.frames[0] = reinterpret_cast<uintptr_t>(caller);
-  } else {
-    for (unsigned k = 0; k < kFrames && from + k < u.n; ++k) r.frames[k] = u.frames[from + k];
-  }
+  uintptr_t frames[call_stack::kMaxDepth];
+  bool cut;
+  unsigned depth = call_stack::capture(caller, frames, &cut);
+  if (!depth) return;
   HeapLock lock;
+  Record r{reinterpret_cast<uintptr_t>(p), n, stacks::note_alloc(frames, depth, cut, n)};
   if (Record *old = find(r.block)) {
     *old = r;
     return;
@@ -143,37 +89,84 @@ void forget(void *p) {
   --g_count;
 }
 
+bool snapshot(Snapshot *s) {
+  // Copied under the lock, named after it by the caller: dladdr takes the loader's lock, and a
+  // thread holding that one may be waiting for ours.
+  HeapLock lock;
+  s->count = stacks::count();
+  s->stacks = s->count ? static_cast<stacks::Stack *>(os::map(os::round_to_pages(s->count * sizeof(stacks::Stack))))
+                       : nullptr;
+  if (!s->stacks) {
+    s->count = 0;
+    return false;
+  }
+  for (uint32_t id = 1; id <= s->count; ++id) {
+    s->stacks[id - 1] = stacks::at(id);
+    s->stacks[id - 1].live_blocks = s->stacks[id - 1].live_bytes = 0;
+  }
+  for (size_t i = 0; i < g_capacity; ++i) {
+    const Record &r = g_table[i];
+    if (!r.block || !r.stack) continue;
+    s->stacks[r.stack - 1].live_blocks++;
+    s->stacks[r.stack - 1].live_bytes += r.size;
+  }
+  return true;
+}
+
+void release(Snapshot *s) {
+  if (s->stacks) os::unmap(s->stacks, os::round_to_pages(s->count * sizeof(stacks::Stack)));
+  s->stacks = nullptr;
+  s->count = 0;
+}
+
 namespace {
 
-struct Site {
-  const uintptr_t *frames;
-  size_t bytes;
-  size_t blocks;
-};
+unsigned site_depth(const stacks::Stack &s) { return s.depth < kSiteFrames ? s.depth : kSiteFrames; }
 
-bool same_site(const Record &a, const Record &b) { return !memcmp(a.frames, b.frames, sizeof a.frames); }
+// Stacks in the order of their sites (the first kSiteFrames frames).
+bool site_before(const stacks::Stack *a, const stacks::Stack *b) {
+  unsigned da = site_depth(*a), db = site_depth(*b);
+  int c = memcmp(a->frames, b->frames, (da < db ? da : db) * sizeof(uintptr_t));
+  return c ? c < 0 : da < db;
+}
 
-bool site_before(const Record &a, const Record &b) { return memcmp(a.frames, b.frames, sizeof a.frames) < 0; }
+bool same_site(const stacks::Stack *a, const stacks::Stack *b) { return !site_before(a, b) && !site_before(b, a); }
 
-template <typename T, typename Less>
-void heap_sort(T *a, size_t n, Less less) {
-  auto sift = [&](size_t root, size_t end) {
-    for (size_t child; (child = 2 * root + 1) < end; root = child) {
-      if (child + 1 < end && less(a[child], a[child + 1])) ++child;
-      if (!less(a[root], a[child])) return;
-      T t = a[root];
-      a[root] = a[child];
-      a[child] = t;
-    }
-  };
-  for (size_t i = n / 2; i-- > 0;) sift(i, n);
-  for (size_t end = n; end-- > 1;) {
-    T t = a[0];
-    a[0] = a[end];
-    a[end] = t;
-    sift(0, end);
+}  // namespace
+
+size_t for_each_site(void (*fn)(const Site &site, void *ctx), void *ctx) {
+  Snapshot snap;
+  if (!snapshot(&snap)) return 0;
+  size_t order_bytes = os::round_to_pages(snap.count * sizeof(stacks::Stack *));
+  size_t sites_bytes = os::round_to_pages(snap.count * sizeof(Site));
+  auto **order = static_cast<stacks::Stack **>(os::map(order_bytes));
+  auto *sites = static_cast<Site *>(os::map(sites_bytes));
+  size_t n = 0, count = 0;
+  for (size_t i = 0; order && sites && i < snap.count; ++i)
+    if (snap.stacks[i].live_blocks) order[n++] = &snap.stacks[i];
+  heap_sort(order, n, site_before);
+  for (size_t i = 0; i < n; ++i) {
+    if (!count || !same_site(order[i], order[i - 1]))
+      sites[count++] = Site{order[i]->frames, site_depth(*order[i]), 0, 0};
+    sites[count - 1].bytes += order[i]->live_bytes;
+    sites[count - 1].blocks += order[i]->live_blocks;
+  }
+  heap_sort(sites, count, [](const Site &a, const Site &b) { return a.bytes > b.bytes; });
+  for (size_t i = 0; i < count; ++i) fn(sites[i], ctx);
+  if (order) os::unmap(order, order_bytes);
+  if (sites) os::unmap(sites, sites_bytes);
+  release(&snap);
+  return count;
+}
+
+void write_site(LineWriter &out, const Site &site) {
+  for (unsigned f = 0; f < site.depth; ++f) {
+    if (f) out.str(" <- ");
+    frames::write(out, site.frames[f], frames::Style::kSite);
   }
 }
+
+namespace {
 
 void grouped(LineWriter &out, uint64_t v) {
   char digits[32];
@@ -186,67 +179,33 @@ void grouped(LineWriter &out, uint64_t v) {
   while (n) out.ch(digits[--n]);
 }
 
-void frame_name(LineWriter &out, uintptr_t ip) {
-  Dl_info info;
-  // ip is a return address: look up the call instruction, one byte before it.
-  if (dladdr(reinterpret_cast<void *>(ip - 1), &info) && info.dli_fname) {
-    const char *module = info.dli_fname;
-    if (info.dli_sname) {
-      out.str(info.dli_sname).str("+").hex(ip - reinterpret_cast<uintptr_t>(info.dli_saddr), false);
-    } else {
-      out.hex(ip - reinterpret_cast<uintptr_t>(info.dli_fbase), false);
-    }
-    out.str(" (").str(*module ? module : "?").ch(')');
-  } else {
-    out.hex(ip, false);
-  }
+struct Report {
+  LineWriter *out;
+  uint64_t bytes, blocks;
+};
+
+void report_site(const Site &site, void *ctx) {
+  auto *r = static_cast<Report *>(ctx);
+  LineWriter &out = *r->out;
+  grouped(out, site.bytes);
+  out.str(site.bytes == 1 ? " byte in " : " bytes in ").dec(site.blocks);
+  out.str(site.blocks == 1 ? " block allocated at " : " blocks allocated at ");
+  write_site(out, site);
+  out.ch('\n');
+  r->bytes += site.bytes;
+  r->blocks += site.blocks;
 }
 
 }  // namespace
 
 size_t report(int fd) {
   LineWriter out(fd);
-  size_t bytes = 0, blocks = 0, sites = 0;
-  size_t n;
-  Record *copy = nullptr;
-  Site *groups = nullptr;
-  {
-    // Copy under the lock, name frames after it: dladdr takes the loader's lock, and a thread
-    // holding that one may be waiting for ours.
-    HeapLock lock;
-    n = g_count;
-    copy = n ? static_cast<Record *>(os::map(os::round_to_pages(n * sizeof(Record)))) : nullptr;
-    groups = n ? static_cast<Site *>(os::map(os::round_to_pages(n * sizeof(Site)))) : nullptr;
-    if (n && (!copy || !groups)) n = 0;
-    size_t k = 0;
-    for (size_t i = 0; n && i < g_capacity; ++i)
-      if (g_table[i].block) copy[k++] = g_table[i];
-  }
-  heap_sort(copy, n, site_before);
-  for (size_t i = 0; i < n; ++i) {
-    if (!sites || !same_site(copy[i], copy[i - 1])) groups[sites++] = Site{copy[i].frames, 0, 0};
-    groups[sites - 1].bytes += copy[i].size;
-    groups[sites - 1].blocks++;
-    bytes += copy[i].size;
-    blocks++;
-  }
-  heap_sort(groups, sites, [](const Site &a, const Site &b) { return a.bytes > b.bytes; });
-  for (size_t g = 0; g < sites; ++g) {
-    grouped(out, groups[g].bytes);
-    out.str(groups[g].bytes == 1 ? " byte in " : " bytes in ").dec(groups[g].blocks);
-    out.str(groups[g].blocks == 1 ? " block allocated at " : " blocks allocated at ");
-    for (unsigned f = 0; f < kFrames && groups[g].frames[f]; ++f) {
-      if (f) out.str(" <- ");
-      frame_name(out, groups[g].frames[f]);
-    }
-    out.ch('\n');
-  }
+  Report r{&out, 0, 0};
+  size_t sites = for_each_site(report_site, &r);
   out.str("ft_malloc: leaks: ");
-  grouped(out, bytes);
-  out.str(" bytes in ").dec(blocks).str(" blocks from ").dec(sites).str(" call sites\n");
-  if (copy) os::unmap(copy, os::round_to_pages(n * sizeof(Record)));
-  if (groups) os::unmap(groups, os::round_to_pages(n * sizeof(Site)));
-  return bytes;
+  grouped(out, r.bytes);
+  out.str(" bytes in ").dec(r.blocks).str(" blocks from ").dec(sites).str(" call sites\n");
+  return r.bytes;
 }
 
 }  // namespace ft::leaks

@@ -41,7 +41,7 @@ void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least)
   }
   if (p && g_config.debug()) {
     debug::on_alloc(p, n, zero);
-    if (g_config.leaks) leaks::record(p, n, caller);
+    if (g_config.stacks) leaks::record(p, n, caller);
     if (g_config.valgrind) vg::on_alloc(p, n, room, zero);
   }
   return p;

@@ -32,7 +32,10 @@ void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least 
 // Logs one call for FT_MALLOC_TRACE; only the entry-level functions log, never their helpers.
 template <typename T>
 T *traced(call_log::Op op, uint64_t a, uint64_t b, T *result) {
-  if (g_config.trace) call_log::record(op, a, b, reinterpret_cast<uint64_t>(result));
+  if (g_config.trace) {
+    call_log::record(op, a, b, reinterpret_cast<uint64_t>(result));
+    call_log::record_mapping();
+  }
   return result;
 }
 

@@ -57,7 +57,8 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
     os::unmap(unmap_zone, kLayouts[c].zone_size);
   }
   gone.run();
-  if (g_config.leaks) leaks::forget(p);
+  if (g_config.stacks) leaks::forget(p);
+  if (g_config.trace) call_log::record_mapping();
   errno = saved_errno;
 }
 

@@ -40,7 +40,9 @@ bool may_write_size(const Zone *z, const void *p) {
   return !owner || (tc && owner == tc->owner_id);
 }
 
-void *reallocate(void *p, size_t n, void *caller) {
+// *remapped: the block was grown by the kernel (mremap), perhaps to another address, without going
+// through allocate() and free: the leak tracker's record must follow it.
+void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
   if (rescue::on()) return rescue_realloc(p, n);
   if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
@@ -91,6 +93,7 @@ void *reallocate(void *p, size_t n, void *caller) {
       if (n > kSmallMax && large::can_regrow(*b)) {  // grow by moving page tables, not bytes
         size_t old_size;
         void *q = large::regrow(b, n, need, lock, &old_size);
+        *remapped = q != nullptr;
         if (q && g_config.check) debug::write_canary(q, n);
         if (q && g_config.valgrind) {  // moved (or grown) by the kernel: a new block for memcheck
           vg::on_free(p);
@@ -121,9 +124,14 @@ void *reallocate(void *p, size_t n, void *caller) {
 }  // namespace
 
 void *heap_realloc_slow(void *p, size_t n, void *caller) {
-  void *q = reallocate(p, n, caller);
-  // A block resized in place keeps its record, with the new size.
-  if (q == p && q && g_config.leaks) leaks::record(q, n, caller);
+  bool remapped = false;
+  void *q = reallocate(p, n, caller, &remapped);
+  // A block resized in place keeps its record, with the new size; one the kernel moved gets a new
+  // one (a block moved by allocate() and free was recorded and forgotten there).
+  if (q && g_config.stacks && (q == p || remapped)) {
+    if (q != p) leaks::forget(p);
+    leaks::record(q, n, caller);
+  }
   return traced(call_log::Op::kRealloc, reinterpret_cast<uint64_t>(p), n, q);
 }
 

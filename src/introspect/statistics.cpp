@@ -59,16 +59,31 @@ void take_snapshot(Snapshot *s) {
   for (unsigned k = 0; k < kClassCount; ++k)
     s->cls[k].free_bytes -= s->cls[k].live_blocks * class_size(k);
   ClassSnapshot &large = s->cls[kLargeSlot];
+  struct LargeSums {
+    ClassSnapshot *large;
+    Snapshot *s;
+  } sums{&large, s};
   large::for_each(
       [](const LargeBlock &b, void *ctx) {
-        auto *l = static_cast<ClassSnapshot *>(ctx);
+        auto *sum = static_cast<LargeSums *>(ctx);
+        ClassSnapshot *l = sum->large;
         l->live_blocks++;
         l->live_bytes += b.size;
         l->zones++;
         l->bytes_mapped += b.map_len;
         l->waste += b.map_len - b.size;
+        sum->s->size_live_blocks[counters::size_bucket(b.size)]++;
+        sum->s->size_live_bytes[counters::size_bucket(b.size)] += b.size;
       },
-      &large);
+      &sums);
+  for (unsigned k = 0; k < counters::kSizeBuckets; ++k)
+    s->size_allocs[k] = __atomic_load_n(&counters::g_counters.large_allocs[k], __ATOMIC_RELAXED);
+  for (unsigned k = 0; k < kClassCount; ++k) {
+    unsigned b = counters::size_bucket(class_size(k));
+    s->size_allocs[b] += s->cls[k].allocs;
+    s->size_live_blocks[b] += s->cls[k].live_blocks;
+    s->size_live_bytes[b] += s->cls[k].live_bytes;
+  }
   for (unsigned k = 0; k < kSlots; ++k) {
     ClassSnapshot &c = s->cls[k];
     c.frees = c.allocs > c.live_blocks ? c.allocs - c.live_blocks : 0;  // every block not live was freed
@@ -117,6 +132,38 @@ void row(LineWriter &out, const char *kind, uint64_t size, const ClassSnapshot &
   out.ch('\n');
 }
 
+// The sizes in powers of two, beside the table: allocations over the run, and what is live, with
+// a bar for the allocations.
+void size_histogram(LineWriter &out, const Snapshot &s) {
+  uint64_t most = 0;
+  for (unsigned b = 0; b < counters::kSizeBuckets; ++b)
+    if (s.size_allocs[b] > most) most = s.size_allocs[b];
+  if (!most) return;
+  out.str("allocation sizes (powers of two; TINY and SMALL blocks by their class):\n");
+  out.str("               size     allocs       live  live bytes\n");
+  for (unsigned b = 0; b < counters::kSizeBuckets; ++b) {
+    if (!s.size_allocs[b] && !s.size_live_blocks[b]) continue;
+    uint64_t hi = uint64_t{1} << b, lo = b == 4 ? 0 : hi / 2 + 1;
+    char label[48];
+    int n = 0;
+    auto put = [&](uint64_t v) {
+      char t[24];
+      int k = 0;
+      do t[k++] = static_cast<char>('0' + v % 10); while (v /= 10);
+      while (k) label[n++] = t[--k];
+    };
+    put(lo);
+    label[n++] = '-';
+    put(hi);
+    for (int i = n; i < 19; ++i) out.ch(' ');
+    for (int i = 0; i < n; ++i) out.ch(label[i]);
+    pad(out, s.size_allocs[b], 11), pad(out, s.size_live_blocks[b], 11), pad(out, s.size_live_bytes[b], 12);
+    if (s.size_allocs[b]) out.str("  ");
+    for (uint64_t bar = (s.size_allocs[b] * 30 + most - 1) / most; bar; --bar) out.ch('#');
+    out.ch('\n');
+  }
+}
+
 }  // namespace
 
 void print_report(int fd) {
@@ -138,6 +185,7 @@ void print_report(int fd) {
   const large::cache::Stats &lc = s.large_cache;
   out.str("large cache: ").dec(lc.mappings).str(" mappings, ").dec(lc.bytes).str(" B; hits ").dec(lc.hits);
   out.str(", resized ").dec(lc.resized).str(", misses ").dec(lc.misses).str(", returned ").dec(lc.returned).ch('\n');
+  size_histogram(out, s);
 }
 
 Mallinfo2 mallinfo2() {

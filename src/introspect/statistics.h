@@ -38,6 +38,10 @@ struct Snapshot {
   uint64_t reserve_bytes;             // wholly free zones kept: what malloc_trim() would return
   uint64_t free_chunks;               // free chunks in zones
   large::cache::Stats large_cache;    // freed LARGE mappings kept for reuse
+  // Sizes in powers of two (counters::size_bucket): TINY and SMALL blocks by their class's size,
+  // LARGE blocks by the size asked.
+  uint64_t size_allocs[counters::kSizeBuckets], size_live_blocks[counters::kSizeBuckets];
+  uint64_t size_live_bytes[counters::kSizeBuckets];
 };
 void take_snapshot(Snapshot *s);
 

@@ -56,7 +56,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
       if (insert(b)) {
         lock.unlock();
         if (zero) zero_reused(reinterpret_cast<void *>(b.user), n);
-        counters::note_allocs(counters::kLargeSlot);
+        counters::note_large_alloc(n);
         return reinterpret_cast<void *>(b.user);
       }
       lock.unlock();  // the table could not grow: the mapping goes back to the system
@@ -100,7 +100,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
     errno = ENOMEM;
     return nullptr;
   }
-  counters::note_allocs(counters::kLargeSlot);
+  counters::note_large_alloc(n);
   return reinterpret_cast<void *>(b.user);
 }
 

@@ -29,7 +29,7 @@ Mapping remove(unsigned i) {
   Mapping m = g_slots[i];
   g_slots[i] = g_slots[--g_count];
   g_bytes -= m.len;
-  counters::note_mapped(-static_cast<int64_t>(m.len));  // counted again as a block's, or gone
+  counters::note_mapped(-static_cast<int64_t>(m.len), true);  // counted again as a block's, or gone
   if (!g_count) __atomic_store_n(&g_oldest_ms, 0, __ATOMIC_RELAXED);
   else if (m.used_ms == g_oldest_ms) refresh_oldest();
   return m;
@@ -100,7 +100,7 @@ bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_b
   }
   g_slots[g_count++] = Mapping{base, len, user, size, now};
   g_bytes += len;
-  counters::note_mapped(static_cast<int64_t>(len));  // still mapped, though no block's
+  counters::note_mapped(static_cast<int64_t>(len), true);  // still mapped, though no block's
   if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
   return true;
 }

@@ -64,7 +64,7 @@ bool insert(const LargeBlock &block) {
   g_slots[i] = block;
   ++g_count;
   g_mapped += block.map_len;
-  counters::note_mapped(static_cast<int64_t>(block.map_len));
+  counters::note_mapped(static_cast<int64_t>(block.map_len), true);
   counters::note_large(static_cast<int64_t>(block.map_len));
   return true;
 }
@@ -82,7 +82,7 @@ void erase(LargeBlock *slot) {
     hole = i;
   }
   g_mapped -= slot_len;
-  counters::note_mapped(-static_cast<int64_t>(slot_len));
+  counters::note_mapped(-static_cast<int64_t>(slot_len), true);
   counters::note_large(-static_cast<int64_t>(slot_len));
   g_slots[hole] = LargeBlock{};
   --g_count;
@@ -92,7 +92,7 @@ size_t count() { return g_count; }
 size_t mapped_bytes() { return g_mapped; }
 void resize(LargeBlock *slot, size_t map_len) {
   g_mapped = g_mapped - slot->map_len + map_len;
-  counters::note_mapped(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
+  counters::note_mapped(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len), true);
   counters::note_large(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
   slot->map_len = map_len;
   slot->end = slot->base + map_len;

@@ -75,7 +75,7 @@ Zone *map_zone(unsigned c, HeapLock &lock) {
   g_all = z;
   ++g_zone_count;
   g_mapped += l.zone_size;
-  counters::note_mapped(static_cast<int64_t>(l.zone_size));
+  counters::note_mapped(static_cast<int64_t>(l.zone_size), false);
   counters::bump(counters::g_counters.zones_mapped[c]);
   ClassList &list = g_lists[c];
   push_front(list, z);
@@ -133,7 +133,7 @@ Zone *on_empty(Zone *z) {
   registry::erase(z, z->layout().zone_size);
   --g_zone_count;
   g_mapped -= z->layout().zone_size;
-  counters::note_mapped(-static_cast<int64_t>(z->layout().zone_size));
+  counters::note_mapped(-static_cast<int64_t>(z->layout().zone_size), false);
   counters::bump(counters::g_counters.zones_returned[z->class_index]);
   return z;
 }
@@ -290,7 +290,7 @@ void detach(Zone *z) {
   registry::erase(z, z->layout().zone_size);
   --g_zone_count;
   g_mapped -= z->layout().zone_size;
-  counters::note_mapped(-static_cast<int64_t>(z->layout().zone_size));
+  counters::note_mapped(-static_cast<int64_t>(z->layout().zone_size), false);
   counters::bump(counters::g_counters.zones_returned[z->class_index]);
 }
 

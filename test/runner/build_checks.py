@@ -58,7 +58,8 @@ def test_install():
         if r.rc != 0:
             raise Fail("make install failed", r.log())
         want = ["usr/lib/libft_malloc.a", "usr/lib/libft_malloc_%s.so" % HOST, "usr/include/ft_malloc.h",
-                "usr/lib/pkgconfig/ft_malloc.pc"]
+                "usr/lib/pkgconfig/ft_malloc.pc", "usr/bin/ft_heap", "usr/share/man/man1/ft_heap.1",
+                "usr/share/man/man3/ft_malloc.3"]
         missing = [w for w in want if not os.path.isfile(os.path.join(dest, w))]
         if missing:
             raise Fail("not installed: %s" % ", ".join(missing), r.log())

@@ -18,6 +18,8 @@ from runner import large_cache  # noqa: E402,F401  (freed LARGE mappings reused)
 from runner import build_checks  # noqa: E402,F401
 # The heap tools: ft_heap and its reports, the call log.
 from runner import tools_common, tools_reports, tools_svg_json, tools_trace  # noqa: E402,F401
+# The formats other tools read (flame graphs, pprof, massif, diffs, HTML), man pages, heaptrack.
+from runner import tools_profiles, tools_charts, tools_docs  # noqa: E402,F401
 
 
 def run_test(t):

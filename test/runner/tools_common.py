@@ -22,6 +22,7 @@ PROGS = {
     "tools_trace_threads": "test/tools/trace_threads.c",
     "tools_peak": "test/tools/peak.c",
     "tools_signal_every": "test/tools/signal_every.c",
+    "tools_profile_heap": "test/tools/profile_heap.c",
 }
 
 # What test/tools/known_heap.c keeps at exit (sizes; the addresses come from its output) and what

@@ -41,8 +41,12 @@ bool read_header(const char *path, Header *h, bool quiet) {
   }
   ssize_t n = pread(fd, h, sizeof *h, 0);
   close(fd);
+  if (n >= static_cast<ssize_t>(sizeof kMagic) && n < static_cast<ssize_t>(sizeof *h) && !memcmp(h->magic, kMagic, 8)) {
+    if (!quiet) fprintf(stderr, "ft_heap: %s: truncated call log (%zd bytes, shorter than its header)\n", path, n);
+    return false;
+  }
   if (n != static_cast<ssize_t>(sizeof *h) || memcmp(h->magic, kMagic, 8) != 0) {
-    if (!quiet) fprintf(stderr, "ft_heap: %s: not an ft_malloc call log\n", path);
+    if (!quiet) fprintf(stderr, "ft_heap: %s: not an ft_malloc call log%s\n", path, n ? "" : " (empty file)");
     return false;
   }
   if (h->version != kVersion || h->record_size != sizeof(RawRecord) || h->block_size < 2 * sizeof(RawRecord) ||
@@ -64,7 +68,13 @@ bool load_log(const char *path, Log *log) {
   }
   size_t size = static_cast<size_t>(st.st_size);
   const Header &h = log->header;
-  if (size <= h.header_size) {
+  if (size < h.header_size || (size - h.header_size) % h.block_size) {
+    fprintf(stderr, "ft_heap: %s: truncated call log (%zu bytes: not a %u-byte header and whole %u-byte blocks)\n",
+            path, size, h.header_size, h.block_size);
+    close(fd);
+    return false;
+  }
+  if (size == h.header_size) {
     close(fd);
     return true;
   }
@@ -77,14 +87,19 @@ bool load_log(const char *path, Log *log) {
   size_t per_block = h.block_size / sizeof(RawRecord);
   size_t blocks = (size - h.header_size) / h.block_size;
   // First pass: count, so that one array holds them all.
-  size_t count = 0;
+  constexpr uint64_t kMappedOp = static_cast<uint64_t>(ft::call_log::Op::kMapped);
+  size_t count = 0, mapped = 0;
   for (size_t k = 0; k < blocks; ++k) {
     auto *r = reinterpret_cast<const RawRecord *>(map + h.header_size + k * h.block_size);
     if (r[0].time_op >> 56 != kOpThread) continue;
-    for (size_t i = 1; i < per_block; ++i)
-      if (r[i].time_op >> 56) ++count;
+    for (size_t i = 1; i < per_block; ++i) {
+      uint64_t op = r[i].time_op >> 56;
+      if (op == kMappedOp) ++mapped;
+      else if (op) ++count;
+    }
   }
   log->calls = map_array<Call>(count);
+  log->mapped = map_array<Mapped>(mapped);
   uint8_t *seen = nullptr;
   size_t n = 0;
   for (size_t k = 0; k < blocks; ++k) {
@@ -100,6 +115,10 @@ bool load_log(const char *path, Log *log) {
     for (size_t i = 1; i < per_block; ++i) {
       uint64_t op = r[i].time_op >> 56;
       if (!op) continue;
+      if (op == kMappedOp) {
+        log->mapped[log->mapped_count++] = Mapped{r[i].time_op & kTimeMask, r[i].a, r[i].b};
+        continue;
+      }
       if (!seen[id]) seen[id] = 1, log->threads++;
       log->calls[n++] = Call{r[i].time_op & kTimeMask, r[i].a, r[i].b, r[i].result,
                              (k * per_block + i), id, static_cast<uint8_t>(op)};
@@ -109,13 +128,17 @@ bool load_log(const char *path, Log *log) {
   munmap(const_cast<char *>(map), size);
   log->count = n;
   std::sort(log->calls, log->calls + n, by_time);  // in place: introsort allocates nothing
+  std::sort(log->mapped, log->mapped + log->mapped_count,
+            [](const Mapped &a, const Mapped &b) { return a.time < b.time; });
   return true;
 }
 
 void unload_log(Log *log) {
   unmap(log->calls);
+  unmap(log->mapped);
   log->calls = nullptr;
-  log->count = 0;
+  log->mapped = nullptr;
+  log->count = log->mapped_count = 0;
 }
 
 size_t find_related_logs(const char *path, const Header &root, RelatedLog **out) {

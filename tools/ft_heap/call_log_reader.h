@@ -23,19 +23,32 @@ struct Call {
   uint8_t op;
 };
 
+// The bytes mapped at a moment (an Op::kMapped record: not a call).
+struct Mapped {
+  uint64_t time;
+  uint64_t zones, large;  // bytes in zones, in LARGE mappings
+};
+
 struct Log {
   Header header;
   Call *calls;        // sorted by time; in a mapping of its own (off_heap.h)
   size_t count;
+  Mapped *mapped;     // sorted by time, likewise
+  size_t mapped_count;
   uint32_t threads;   // distinct thread ids
   uint32_t max_id;
 };
 
+// The exit status of the heap tools when a file they read or write is missing, truncated, of
+// another version or cannot be written (README.md, "Looking at your heap").
+inline constexpr int kBadFile = 2;
+
 // Reads and checks PATH's header; says why on stderr unless `quiet`.
 bool read_header(const char *path, Header *h, bool quiet);
 
-// Reads every written record; unwritten (zero) slots and blocks are skipped. False (and a message
-// on stderr) when PATH cannot be read or is not a call log this tool reads.
+// Reads every written record; unwritten (zero) slots and blocks are skipped. False (and a line on
+// stderr naming PATH and what is wrong) when PATH cannot be read, is truncated (a log only ever
+// grows by whole blocks) or is not a call log this tool reads.
 bool load_log(const char *path, Log *log);
 
 // Gives back what load_log took.

@@ -1,43 +1,42 @@
-// ft_heap: runs a program with ft_malloc preloaded and its reports turned on, prints a call log,
-// or replays one against whichever allocator is loaded.
+// ft_heap: runs a program with ft_malloc preloaded and its reports turned on, and reads what it
+// leaves: call logs, JSON snapshots.
 //
 //   ft_heap [options] [--] PROG [ARGS...]   options -> FT_MALLOC_* variables, then exec PROG
 //   ft_heap --print FILE                    the call log (FT_MALLOC_TRACE) as text
 //   ft_heap --replay FILE                   the same calls, same threads, timed
+//   ft_heap --massif LOG OUT                the log's heap over time for ms_print, massif-visualizer
+//   ft_heap --timeline LOG OUT.svg          the same as a picture
+//   ft_heap --diff A.json B.json            what changed between two snapshots (FT_MALLOC_JSON)
 //
-// This file: the usage, the options, the dispatch to the modes and the launcher (the library
-// found, LD_PRELOAD set, PROG exec'ed). The log is read in call_log_reader.cpp, printed in
-// print.cpp and replayed in replay.cpp.
+// This file: the usage, the options and the dispatch to the modes. The program is run by
+// launcher.cpp; the log is read in call_log_reader.cpp, printed in print.cpp, replayed in
+// replay.cpp, charted in massif.cpp and timeline.cpp; snapshots are compared in diff.cpp and the
+// --html page is built in html_report.cpp.
 //
 // A standalone program (not part of the library): stdio and the C library are fine here. C-style
 // C++ linked with the C driver, so nothing from libstdc++ is needed.
-#include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "tools/ft_heap/charts.h"
+#include "tools/ft_heap/diff.h"
+#include "tools/ft_heap/html_report.h"
+#include "tools/ft_heap/launcher.h"
 #include "tools/ft_heap/print.h"
 #include "tools/ft_heap/replay.h"
 
-#ifndef FT_HOSTTYPE
-#define FT_HOSTTYPE ""
-#endif
-
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Usage and options
-// ---------------------------------------------------------------------------------------------
-
-#define FT_HEAP_SYNOPSIS                                                                    \
-  "usage: ft_heap [options] [--] PROG [ARGS...]   run PROG with ft_malloc preloaded\n"     \
-  "       ft_heap --print FILE                    print a call log (--trace) as text\n"    \
-  "       ft_heap --replay FILE                   replay a call log in this process, timed\n"
+#define FT_HEAP_SYNOPSIS                                                                      \
+  "usage: ft_heap [options] [--] PROG [ARGS...]   run PROG with ft_malloc preloaded\n"       \
+  "       ft_heap --print FILE                    print a call log (--trace) as text\n"      \
+  "       ft_heap --replay FILE                   replay a call log in this process, timed\n" \
+  "       ft_heap --massif LOG OUT                a call log's heap over time, for ms_print\n" \
+  "       ft_heap --timeline LOG OUT.svg          the same as a picture\n"                   \
+  "       ft_heap --diff A.json B.json            what changed between two --json snapshots\n"
 
 const char kUsage[] =
     FT_HEAP_SYNOPSIS
@@ -50,14 +49,21 @@ const char kUsage[] =
     "  --leaks            blocks still live at exit, by call site     [FT_MALLOC_LEAKS=1]\n"
     "  --svg FILE         heap map (SVG) at exit                      [FT_MALLOC_SVG]\n"
     "  --json FILE        heap snapshot (JSON) at exit                [FT_MALLOC_JSON]\n"
+    "  --folded FILE      live bytes per call stack at exit, for      [FT_MALLOC_FOLDED]\n"
+    "                     flamegraph.pl, speedscope, inferno\n"
+    "  --folded-alloc FILE  every byte allocated, per call stack      [FT_MALLOC_FOLDED_ALLOC]\n"
+    "  --pprof FILE       heap profile for google-pprof, Go's pprof   [FT_MALLOC_PPROF]\n"
     "  --out FILE         reports appended to FILE, not stderr        [FT_MALLOC_OUT]\n"
     "  --every SECONDS    a one-line summary every SECONDS            [FT_MALLOC_EVERY]\n"
     "  --trace FILE       log every call to FILE (fork children:      [FT_MALLOC_TRACE]\n"
     "                     FILE.<pid>); read it with --print or --replay\n"
+    "  --html FILE        one page with the heap map, the sizes, the top call sites and,\n"
+    "                     with --trace, the timeline, written when PROG ends\n"
     "  --help             this text\n"
     "\n"
     "The library is libft_malloc_<HOSTTYPE>.so next to ft_heap or in ../lib from it;\n"
-    "FT_HEAP_LIB=PATH overrides. PROG's exit status is ft_heap's.\n"
+    "FT_HEAP_LIB=PATH overrides. PROG's exit status is ft_heap's; a file that cannot be\n"
+    "read or written: one line naming it, status 2.\n"
     "--replay runs against the allocator loaded in ft_heap: plain for glibc, or\n"
     "  LD_PRELOAD=.../libft_malloc_<HOSTTYPE>.so ft_heap --replay FILE\n";
 
@@ -68,124 +74,67 @@ const char kUsage[] =
   exit(2);
 }
 
-struct SignalName {
+// The modes that read files and run nothing.
+struct FileMode {
   const char *name;
-  int number;
+  const char *args;  // for the usage message
+  int (*one)(const char *);
+  int (*two)(const char *, const char *);
 };
-const SignalName kSignals[] = {
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
-    {"ABRT", SIGABRT},   {"BUS", SIGBUS},       {"FPE", SIGFPE},   {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-    {"CONT", SIGCONT},   {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},
-    {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-    {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"PWR", SIGPWR},   {"SYS", SIGSYS},
+const FileMode kFileModes[] = {
+    {"--print", "FILE", ft_heap::print_log, nullptr},
+    {"--replay", "FILE", ft_heap::replay_log, nullptr},
+    {"--massif", "LOG OUT", nullptr, ft_heap::massif_from_log},
+    {"--timeline", "LOG OUT.svg", nullptr, ft_heap::timeline_from_log},
+    {"--diff", "A.json B.json", nullptr, ft_heap::diff_snapshots},
 };
 
-// "USR1", "SIGUSR1", "usr1" or "10": the number; -1 for a signal that cannot be caught (KILL,
-// STOP) or out of range; 0 when the word is not a signal at all.
-int parse_signal(const char *s) {
-  if (!s || !*s) return 0;
-  int v = 0;
-  if (s[0] >= '0' && s[0] <= '9') {
-    char *end;
-    long l = strtol(s, &end, 10);
-    if (*end) return 0;
-    v = l < 1 || l > SIGRTMAX ? -1 : static_cast<int>(l);
-  } else {
-    if (!strncasecmp(s, "SIG", 3)) s += 3;
-    if (!strcasecmp(s, "KILL") || !strcasecmp(s, "STOP")) return -1;
-    for (const SignalName &n : kSignals)
-      if (!strcasecmp(s, n.name)) v = n.number;
-  }
-  return v == SIGKILL || v == SIGSTOP ? -1 : v;
-}
-
-// FILE made absolute against the current directory (the program may chdir).
-char *absolute(const char *path) {
-  if (path[0] == '/') return strdup(path);
-  char cwd[PATH_MAX];
-  if (!getcwd(cwd, sizeof cwd)) {
-    fprintf(stderr, "ft_heap: getcwd: %s\n", strerror(errno));
-    exit(1);
-  }
-  size_t n = strlen(cwd) + strlen(path) + 2;
-  char *out = static_cast<char *>(malloc(n));
-  snprintf(out, n, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
-  return out;
-}
-
-bool is_file(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// The library: FT_HEAP_LIB, else next to this executable, else in ../lib from it (installed).
-char *find_library() {
-  if (const char *env = getenv("FT_HEAP_LIB")) {
-    if (!*env || !is_file(env)) {
-      fprintf(stderr, "ft_heap: FT_HEAP_LIB=%s: no such library\n", env);
-      exit(1);
+// Runs argv[1]'s file mode, if it is one (--print FILE, --print=FILE, --massif LOG OUT); -1 if not.
+int file_mode(int argc, char **argv) {
+  for (const FileMode &m : kFileModes) {
+    size_t len = strlen(m.name);
+    if (strncmp(argv[1], m.name, len) != 0 || (argv[1][len] && argv[1][len] != '=')) continue;
+    if (m.one) {
+      const char *file = argv[1][len] ? argv[1] + len + 1 : argc > 2 ? argv[2] : "";
+      if (!*file || argc != (argv[1][len] ? 2 : 3)) usage_error("%s needs exactly one FILE", m.name);
+      return m.one(file);
     }
-    return absolute(env);
-  }
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) {
-    fprintf(stderr, "ft_heap: cannot read /proc/self/exe: %s (set FT_HEAP_LIB)\n", strerror(errno));
-    exit(1);
-  }
-  exe[n] = 0;
-  char *slash = strrchr(exe, '/');
-  *slash = 0;
-  struct utsname u;
-  char host[2][256];
-  snprintf(host[0], sizeof host[0], "%s", FT_HOSTTYPE);
-  host[1][0] = 0;
-  if (uname(&u) == 0) snprintf(host[1], sizeof host[1], "%s_%s", u.machine, u.sysname);
-  const char *dirs[] = {"", "/../lib"};
-  char path[PATH_MAX + 600];
-  for (const char *dir : dirs) {
-    for (const char *h : host) {
-      if (!*h) continue;
-      snprintf(path, sizeof path, "%s%s/libft_malloc_%s.so", exe, dir, h);
-      if (is_file(path)) {
-        char *real = realpath(path, nullptr);
-        return real ? real : strdup(path);
-      }
+    if (argv[1][len] || argc != 4 || !*argv[2] || !*argv[3]) {
+      static char what[64];
+      snprintf(what, sizeof what, "%s needs %s", m.name, m.args);
+      usage_error("%s", what);
     }
+    return m.two(argv[2], argv[3]);
   }
-  fprintf(stderr, "ft_heap: cannot find libft_malloc_%s.so in %s or %s/../lib (set FT_HEAP_LIB)\n",
-          *host[0] ? host[0] : host[1], exe, exe);
-  exit(1);
+  return -1;
 }
 
-void set(const char *name, const char *value) {
-  if (setenv(name, value, 1) != 0) {
-    fprintf(stderr, "ft_heap: setenv %s: %s\n", name, strerror(errno));
-    exit(1);
-  }
-}
+// Options that name an output file, and their variables.
+struct FileOption {
+  const char *name, *var;
+};
+const FileOption kFileOptions[] = {
+    {"--svg", "FT_MALLOC_SVG"},       {"--json", "FT_MALLOC_JSON"},
+    {"--folded", "FT_MALLOC_FOLDED"}, {"--folded-alloc", "FT_MALLOC_FOLDED_ALLOC"},
+    {"--pprof", "FT_MALLOC_PPROF"},   {"--out", "FT_MALLOC_OUT"},
+    {"--trace", "FT_MALLOC_TRACE"},   {"--html", nullptr},
+};
+
+void set(const char *name, const char *value) { ft_heap::set_env(name, value); }
 
 }  // namespace
 
 int main(int argc, char **argv) {
   if (argc < 2) usage_error("%s", "no program given");
-  // The modes that run nothing.
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     fputs(kUsage, stdout);
     return 0;
   }
-  const char *modes[] = {"--print", "--replay"};
-  for (const char *mode : modes) {
-    size_t len = strlen(mode);
-    if (strncmp(argv[1], mode, len) != 0 || (argv[1][len] && argv[1][len] != '=')) continue;
-    const char *file = argv[1][len] ? argv[1] + len + 1 : argc > 2 ? argv[2] : "";
-    if (!*file || argc != (argv[1][len] ? 2 : 3)) usage_error("%s needs exactly one FILE", mode);
-    return mode[2] == 'p' ? ft_heap::print_log(file) : ft_heap::replay_log(file);
-  }
+  int status = file_mode(argc, argv);
+  if (status >= 0) return status;
 
   int i = 1;
-  const char *trace = nullptr;
+  const char *trace = nullptr, *html = nullptr;
   for (; i < argc; ++i) {
     char *arg = argv[i];
     if (!strcmp(arg, "--")) {
@@ -210,6 +159,9 @@ int main(int argc, char **argv) {
     auto no_value = [&]() {
       if (inline_value) usage_error("%s takes no value", name);
     };
+    const FileOption *file_option = nullptr;
+    for (const FileOption &o : kFileOptions)
+      if (!strcmp(name, o.name)) file_option = &o;
     if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
       fputs(kUsage, stdout);
       return 0;
@@ -222,8 +174,8 @@ int main(int argc, char **argv) {
     } else if (!strcmp(name, "--at-signal")) {
       // The signal is optional: the next word is taken only when it names one.
       const char *v = inline_value;
-      if (!v && i + 1 < argc && parse_signal(argv[i + 1])) v = argv[++i];
-      int sig = v ? parse_signal(v) : SIGUSR1;
+      if (!v && i + 1 < argc && ft_heap::parse_signal(argv[i + 1])) v = argv[++i];
+      int sig = v ? ft_heap::parse_signal(v) : SIGUSR1;
       if (sig <= 0) usage_error("--at-signal: %s is not a signal that can be caught", v);
       char num[16];
       snprintf(num, sizeof num, "%d", sig);
@@ -234,15 +186,16 @@ int main(int argc, char **argv) {
     } else if (!strcmp(name, "--leaks")) {
       no_value();
       set("FT_MALLOC_LEAKS", "1");
-    } else if (!strcmp(name, "--svg") || !strcmp(name, "--json") || !strcmp(name, "--out") ||
-               !strcmp(name, "--trace")) {
+    } else if (file_option) {
       const char *v = value();
       if (!*v) usage_error("%s needs a file name", name);
-      char *path = absolute(v);
-      const char *var = !strcmp(name, "--svg") ? "FT_MALLOC_SVG" : !strcmp(name, "--json") ? "FT_MALLOC_JSON"
-                        : !strcmp(name, "--out") ? "FT_MALLOC_OUT" : "FT_MALLOC_TRACE";
-      set(var, path);
+      char *path = ft_heap::absolute(v);
+      // Files replaced at exit must be writable: said now, while ft_heap can still say it.
+      bool replaced = strcmp(name, "--out") && strcmp(name, "--trace");
+      if (replaced && !ft_heap::can_write(path)) return ft_heap::kBadFile;
+      if (file_option->var) set(file_option->var, path);
       if (!strcmp(name, "--trace")) trace = path;
+      if (!strcmp(name, "--html")) html = path;
     } else if (!strcmp(name, "--every")) {
       const char *v = value();
       char *end;
@@ -255,20 +208,12 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) usage_error("%s", "no program given");
 
-  char *lib = find_library();
-  const char *old = getenv("LD_PRELOAD");
-  if (old && *old) {
-    size_t n = strlen(lib) + strlen(old) + 2;
-    char *both = static_cast<char *>(malloc(n));
-    snprintf(both, n, "%s:%s", lib, old);
-    set("LD_PRELOAD", both);
-  } else {
-    set("LD_PRELOAD", lib);
-  }
   // The program's log starts fresh under FILE (an old one would send it to FILE.<pid>).
   if (trace) unlink(trace);
-  execvp(argv[i], argv + i);
-  int e = errno;
-  fprintf(stderr, "ft_heap: %s: %s\n", argv[i], strerror(e));
-  return e == ENOENT ? 127 : 126;
+  if (!html) return ft_heap::run_program(argv + i, false);
+  ft_heap::HtmlInputs in;
+  if (!ft_heap::prepare_html(html, trace, &in)) return ft_heap::kBadFile;
+  status = ft_heap::run_program(argv + i, true);
+  int written = ft_heap::write_html(in, argv + i);
+  return written ? written : status;
 }

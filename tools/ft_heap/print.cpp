@@ -59,7 +59,7 @@ void print_related(FILE *out, const char *path, const Header &root) {
 
 int print_log(const char *path) {
   Log log;
-  if (!load_log(path, &log)) return 1;
+  if (!load_log(path, &log)) return kBadFile;
   static char buf[1 << 16];
   setvbuf(stdout, buf, _IOFBF, sizeof buf);
   const Header &h = log.header;
