@@ -227,6 +227,8 @@ void read_environment() {
   g_config.trace = g_config.trace_path[0] != 0;
   g_config.stacks = g_config.leaks || g_config.folded[0] || g_config.folded_alloc[0] || g_config.pprof[0];
   g_config.valgrind = vg::running();
+  g_config.any_debug = g_config.scribble || g_config.guard || g_config.check || g_config.stacks || g_config.trace ||
+                       g_config.valgrind;
   if (g_config.debug()) g_config.tcache = false;
   warn_unknown_names();
   if (g_config.verbose) print_settings();

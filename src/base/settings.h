@@ -24,7 +24,9 @@ struct Config {
   bool trace = false;     // FT_MALLOC_TRACE=FILE: log every call
   bool valgrind = false;  // running under valgrind, in a VALGRIND=1 build (base/valgrind_hooks.h)
   // Debug modes need the slow paths, where their hooks are: they turn the thread cache off.
-  bool debug() const { return scribble || guard || check || stacks || trace || valgrind; }
+  // Worked out once, with the environment (read_environment): the slow paths test it often.
+  bool any_debug = false;
+  bool debug() const { return any_debug; }
 
   // Reports at exit and on demand (api/exit_reports.cpp); file names copied at start-up.
   enum : uint8_t { kNoDump, kDump, kDumpEx } dump = kNoDump;  // FT_MALLOC_DUMP=1 or =ex

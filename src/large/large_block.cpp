@@ -112,6 +112,18 @@ void release(LargeBlock *b, Unmaps *gone) {
   if (!cache::keep(freed.base, freed.map_len, freed.user, freed.size, mapped_bytes(), gone)) remember_freed(freed);
 }
 
+bool free_live(uintptr_t p) {
+  Unmaps gone;
+  {
+    HeapLock lock;
+    LargeBlock *b = find(p);
+    if (!b) return false;
+    release(b, &gone);
+  }
+  gone.run();
+  return true;
+}
+
 Unmap shrink(LargeBlock *b, size_t n, size_t need) {
   size_t keep = os::round_to_pages(b->user - b->base + need);
   size_t drop = b->map_len > keep ? b->map_len - keep : 0;

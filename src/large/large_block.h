@@ -22,6 +22,11 @@ void *allocate(size_t n, size_t need, size_t align, bool zero);
 // mapping cached or put in `gone` with what it pushed out of the cache.
 void release(LargeBlock *b, Unmaps *gone);
 
+// free() of p, a live LARGE block, when no debug mode watches frees: out of the table, its
+// mapping cached or unmapped; takes the lock itself. False, with nothing changed, when p is not
+// a live LARGE block (the caller's path resolves and reports it).
+bool free_live(uintptr_t p);
+
 // Shrinks b in place to n bytes (room for `need`), under the lock: the whole pages past the new
 // end leave the mapping, to be unmapped by the caller after dropping the lock.
 Unmap shrink(LargeBlock *b, size_t n, size_t need);
