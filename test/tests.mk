@@ -108,6 +108,11 @@ $(call test_bins,remote_misuse remote_misuse_plain): test/remote_misuse.c test/r
 $(call test_bins,remote_misuse remote_misuse_plain): private TEST_LIBS := -lpthread
 $(TEST_BUILD)/remote_misuse_plain: private TEST_EXTRA := -DFT_TEST_REMOTE_PRELOAD
 
+# Two threads freeing one block at the same instant, under FT_MALLOC_CHECK=1 (test/free_race.c).
+TEST_FT += free_race
+$(call test_bins,free_race): test/free_race.c
+$(call test_bins,free_race): private TEST_LIBS := -lpthread
+
 # ---- the cache of freed LARGE mappings (test/large_cache.c, test/runner/large_cache.py) --------------
 TEST_FT += large_cache
 $(call test_bins,large_cache): test/large_cache.c

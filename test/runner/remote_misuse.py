@@ -118,3 +118,33 @@ for case in ("producer_consumer", "dump_after_remote_free"):
              c_case("remote_misuse_plain", case, timeout=90, env=base_env(LD_PRELOAD=LIB_SO),
                     check=check_producer_consumer if case == "producer_consumer" else None),
              ["remote_misuse_plain"], timeout=90)
+
+
+# Two threads freeing one block at the same instant (test/free_race.c): under FT_MALLOC_CHECK=1,
+# or with the cache off, every free meets the other at the heap lock: one succeeds, one is
+# reported, every round, and the heap stays whole (README: "Two frees of one pointer at the same
+# instant").
+BINARIES["free_race"] = Binary("free_race", "test/free_race.c")
+
+
+def simultaneous_frees(env):
+    def fn():
+        r = run([BINARIES["free_race"].require(), "simultaneous_frees"], env=base_env(FT_MALLOC_ERRORS="warn", **env),
+                timeout=120)
+        if r.rc != 0 or any(l.startswith("FAIL:") for l in r.err.splitlines()):
+            raise Fail(fail_reason(r), r.log())
+        m = re.search(r"^ROUNDS (\d+)$", r.out, re.M)
+        if not m:
+            raise Fail("no ROUNDS line", r.log())
+        reports = [l for l in r.err.splitlines() if l.startswith("ft_malloc:")]
+        doubles = [l for l in reports if REPORT.match(l) and REPORT.match(l).group(2) == "double free"]
+        if len(doubles) != int(m.group(1)) or len(reports) != len(doubles):
+            raise Fail("%d rounds of two simultaneous frees: %d double-free reports, %d reports in all (expected "
+                       "one per round)" % (int(m.group(1)), len(doubles), len(reports)), r.log())
+    return fn
+
+
+register("remote/strict/simultaneous_frees_check", simultaneous_frees({"FT_MALLOC_CHECK": "1"}), ["free_race"],
+         timeout=120)
+register("remote/strict/simultaneous_frees_no_tcache", simultaneous_frees({"FT_MALLOC_TCACHE": "0"}), ["free_race"],
+         timeout=120)
