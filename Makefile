@@ -42,12 +42,18 @@ SRCS := $(LIB_SRCS)
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all clean fclean re install demo test test-deps test-long check-symbols check-layers inject debug
+.PHONY: all clean fclean re install demo test test-deps test-long check-symbols check-layers inject debug lockhold
 
 # The test build with fault injection (ft_malloc_fail_maps(), see src/os/mapping.h): never installed.
 inject:
 	$(MAKE) BUILD=build/inject EXTRA_FLAGS=-DFT_FAULT_INJECTION NAME_A=build/inject/libft_malloc.a \
 	  NAME_SO=build/inject/libft_malloc_inject.so build/inject/libft_malloc.a
+
+# The build that tells callgrind to count only while the heap lock is held (make bench-ir reads
+# how long each acquisition holds it): build/lockhold/libft_malloc_lockhold.so, never installed.
+lockhold:
+	$(MAKE) BUILD=build/lockhold EXTRA_FLAGS=-DFT_MEASURE_LOCK_HOLD NAME_A=build/lockhold/libft_malloc.a \
+	  NAME_SO=build/lockhold/libft_malloc_lockhold.so build/lockhold/libft_malloc_lockhold.so
 
 # The debug build: the zone invariants asserted (FT_ASSERT, src/base/debug_assert.h) on the paths
 # that change chunk state. build/debug/libft_malloc.a; make test runs the test programs against it.

@@ -29,6 +29,16 @@ extern __thread uint8_t t_lock_depth __attribute__((tls_model("initial-exec")));
 // of pthread_create() holds no heap lock then.
 inline bool heap_mutex_needed() { return !&__libc_single_threaded || !__libc_single_threaded; }
 
+// make lockhold (FT_MEASURE_LOCK_HOLD): callgrind counts only while the lock is held, so that
+// `make bench-ir` can say how many instructions each acquisition holds it for (valgrind's client
+// requests; a few instructions of no effect outside valgrind). Never in the library users link.
+#ifdef FT_MEASURE_LOCK_HOLD
+#include <valgrind/callgrind.h>
+#define FT_LOCK_HOLD_TOGGLE() CALLGRIND_TOGGLE_COLLECT
+#else
+#define FT_LOCK_HOLD_TOGGLE() ((void)0)
+#endif
+
 // Returns whether the mutex was taken (the matching heap_unlock needs it).
 inline bool heap_lock() {
   __atomic_store_n(&t_lock_depth, t_lock_depth + 1, __ATOMIC_RELAXED);
@@ -39,9 +49,11 @@ inline bool heap_lock() {
     pthread_mutex_lock(&g_heap_mutex);
   }
   ++g_lock_acquisitions;
+  FT_LOCK_HOLD_TOGGLE();
   return mutex;
 }
 inline void heap_unlock(bool mutex) {
+  FT_LOCK_HOLD_TOGGLE();
   if (mutex) pthread_mutex_unlock(&g_heap_mutex);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   __atomic_store_n(&t_lock_depth, t_lock_depth - 1, __ATOMIC_RELAXED);

@@ -34,7 +34,7 @@ bench-progs: $(BENCH_BINS)
 bench: all bench-progs
 	$(BENCH_PY) $(BENCH_DIR)/bench.py $(BENCH_ARGS)
 
-bench-ir: all bench-progs
+bench-ir: all bench-progs lockhold
 	$(BENCH_PY) $(BENCH_DIR)/bench.py --ir $(BENCH_ARGS)
 
 bench-deps:

@@ -7,7 +7,8 @@ import sys
 import tempfile
 
 from benchlib.allocators import which_malloc
-from benchlib.common import BUILD, GLIBC, fmt_ratio, geomean
+from benchlib import lockstats
+from benchlib.common import BUILD, FT, GLIBC, ROOT, fmt_ratio, geomean
 
 
 def ir_workloads(quick):
@@ -103,6 +104,7 @@ def ir_mode(args, allocs, base_env):
         print("%-46s" % "geomean ratio to glibc" + "".join("%11s" % fmt_ratio(geomean(
             [table[(w[0], n)] / table[(w[0], GLIBC)] for w in wl
              if table[(w[0], n)] and table[(w[0], GLIBC)]])) for n in names))
+    lock_hold(args, base_env)
     flat = [(n, table.get(("churn-300k", n)), table.get(("churn-1k", n))) for n in names]
     if any(big and small for n, big, small in flat):
         print("")
@@ -112,3 +114,57 @@ def ir_mode(args, allocs, base_env):
             "%11s" % (fmt_ratio(big / small) if (big and small) else "FAIL")
             for n, big, small in flat))
     return 0
+
+
+# The build whose heap lock turns callgrind's counting on and off (make lockhold).
+LOCKHOLD_SO = os.path.join(ROOT, "build", "lockhold", "libft_malloc_lockhold.so")
+
+
+def lock_hold(args, base_env):
+    """How long ft_malloc holds its one mutex: for each workload, callgrind counts only between
+    acquiring and releasing the heap lock (the lockhold build); FT_MALLOC_STATS gives the calls and
+    the acquisitions. Holding H instructions per acquisition, with C instructions of the program
+    and the allocator between two acquisitions of one thread, the lock is busy H / C of that
+    thread's time: about C / H threads can run before they queue for it."""
+    if not os.path.exists(LOCKHOLD_SO):
+        print("\nlock hold: %s is missing (make lockhold)" % LOCKHOLD_SO)
+        return
+    b = lambda prog: os.path.join(BUILD, prog)
+    t = max(2, args.threads)
+    s = 4 if args.quick else 1
+    work = [("larson", [b("larson"), str(t), "10", str(250000 // s // t), "1000"]),
+            ("server", [b("server"), str(t), str(500000 // s), "10000"]),
+            ("churn", [b("churn"), "1000", str(500000 // s)])]
+    print("")
+    print("Heap lock held (callgrind, the lockhold build; %d threads): instructions per acquisition, "
+          "and the threads that can run before they queue" % t)
+    hdr = "%-10s %10s %12s %14s %14s %10s" % ("workload", "calls", "acquisitions", "held/acq", "between acq",
+                                              "threads")
+    print(hdr)
+    print("-" * len(hdr))
+    with tempfile.TemporaryDirectory(prefix="ft_lockhold_") as tmp:
+        for name, argv in work:
+            out, stats = os.path.join(tmp, "held.out"), os.path.join(tmp, "stats.txt")
+            env = dict(base_env, LD_PRELOAD=LOCKHOLD_SO, FT_MALLOC_STATS="1", FT_MALLOC_OUT=stats)
+            r = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                                "--callgrind-out-file=" + out] + argv, env=env, capture_output=True, text=True)
+            held = outside = None
+            if r.returncode == 0 and os.path.exists(out):
+                with open(out) as f:
+                    held = next((int(l.split()[1]) for l in f if l.startswith(("summary:", "totals:"))), 0)
+            if held is not None:
+                # Counting from the start, the same toggles count everything but the lock's holding.
+                outside, _, err = callgrind_ir(argv, dict(base_env, LD_PRELOAD=LOCKHOLD_SO), tmp)
+            st = None
+            if os.path.exists(stats):
+                with open(stats, errors="replace") as f:
+                    st = lockstats.parse(f.read())
+                os.unlink(stats)
+            if held is None or not outside or not st or not st["lock_acquisitions"]:
+                print("%-10s FAIL (rc %d: %s)" % (name, r.returncode, r.stderr.strip()[-200:]))
+                continue
+            acq = st["lock_acquisitions"]
+            per, between = held / acq, outside / acq
+            print("%-10s %10d %12d %14.0f %14.0f %10.0f" % (name, st["calls"], acq, per, between,
+                                                            between / per if per else 0))
+    sys.stdout.flush()
