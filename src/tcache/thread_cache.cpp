@@ -385,10 +385,23 @@ namespace {
 // The current zone of cc holds no block (every chunk avail or on the stack): its written pages
 // stay resident for the class's next blocks while the thread's budget allows, else go back, as
 // the pool's reserve's do, so that a freed peak does not stay resident.
+bool holds_nothing(const ClassCache &cc) {
+  Zone *z = cc.current;
+  uint32_t on_stack = 0;
+  for (unsigned k = 0; k < cc.count; ++k) on_stack += in_current(cc, cc.slot[k]);
+  return z->avail + on_stack == z->chunks;
+}
+
 void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
   Zone *z = cc.current;
   size_t written = size_t{z->hwm} * z->chunk_size;
   if (written <= cc.unpurged) return;  // counted already
+  if (tc->unpurged_bytes - cc.unpurged + written > kUnpurgedBudget) {
+    // The budget is full: the classes whose current zone holds blocks again leave it (their
+    // pages are in use, not kept for nothing). Rare: only when the budget is full.
+    for (ClassCache &other : tc->classes)
+      if (other.unpurged && &other != &cc && !holds_nothing(other)) forget_unpurged(tc, other);
+  }
   if (tc->unpurged_bytes - cc.unpurged + written <= kUnpurgedBudget) {
     tc->unpurged_bytes += written - cc.unpurged;
     cc.unpurged = written;
@@ -422,10 +435,7 @@ void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
 // After a push onto cc's stack, when the current zone's free chunks and the stack together could
 // make up all its chunks: whether it holds no block now (a scan of the stack).
 [[gnu::noinline]] void check_current(ThreadCache *tc, ClassCache &cc) {
-  Zone *z = cc.current;
-  uint32_t on_stack = 0;
-  for (unsigned k = 0; k < cc.count; ++k) on_stack += in_current(cc, cc.slot[k]);
-  if (z->avail + on_stack == z->chunks) current_holds_nothing(tc, cc);
+  if (holds_nothing(cc)) current_holds_nothing(tc, cc);
 }
 
 }  // namespace
