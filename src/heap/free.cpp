@@ -57,10 +57,7 @@ void heap_free_slow(void *p, Call call, size_t size, size_t align) {
   // it was resolved, that path reports this second free).
   if (owner && !tcache::free_unlocked(p)) heap_free_slow(p, call);
   // System calls after the lock is dropped.
-  if (unmap_zone) {
-    unsigned c = unmap_zone->class_index;
-    os::unmap(unmap_zone, kLayouts[c].zone_size);
-  }
+  if (unmap_zone) zone_pool::unmap_zone(unmap_zone);
   gone.run();
   if (g_config.stacks) leaks::forget(p);
   if (g_config.trace) call_log::record_mapping();

@@ -440,7 +440,11 @@ void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
 
 }  // namespace
 
-bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
+namespace {
+
+// free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
+// of the thread's own zones that is not of its current class comes here.
+FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
   uint64_t *live = &z->live_map()[i / 64], m = uint64_t{1} << (i % 64);
   uint64_t v = __atomic_load_n(live, __ATOMIC_RELAXED);
   // A chunk not held (not live, or freed by another thread already): a second free, which the
@@ -448,14 +452,20 @@ bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
   if (!(v & m & ~__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED))) return false;
   ClassCache &cc = tc->classes[z->class_index];
   __atomic_store_n(live, v & ~m, __ATOMIC_RELAXED);
-  if (cc.count == cc.capacity) flush_half(cc);  // never z's last chunks: z holds this one
-  cc.slot[cc.count++] = reinterpret_cast<uintptr_t>(z->chunk(i));
+  if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(cc);  // never z's last chunks: z holds this one
+  cc.slot[cc.count++] = p;
   if (z == cc.current) {
-    if (z->avail + cc.count >= z->chunks) check_current(tc, cc);
-  } else if (z->avail + ++z->cached == z->chunks) {
+    if (__builtin_expect(z->avail + cc.count >= z->chunks, 0)) check_current(tc, cc);
+  } else if (__builtin_expect(z->avail + ++z->cached == z->chunks, 0)) {
     settle(cc, z);  // it holds no block now
   }
   return true;
+}
+
+}  // namespace
+
+bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
+  return push_owned(tc, z, i, reinterpret_cast<uintptr_t>(z->chunk(i)));
 }
 
 bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
@@ -473,13 +483,18 @@ bool free_unlocked(void *p) {
   uintptr_t e = registry::lookup_entry(p);
   Zone *z = registry::entry_zone(e);
   if (!z || !z->magic_ok()) return false;
-  uint32_t i;
+  uint64_t off = reinterpret_cast<uintptr_t>(p) - z->data();  // wraps below the chunks
+  if (off >= uint64_t{z->chunks} * z->chunk_size) return false;
   bool exact;
-  if (!z->locate(reinterpret_cast<uintptr_t>(p), &i, &exact) || !exact) return false;
-  ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
+  uint32_t i = static_cast<uint32_t>(chunk_index(off, z->div_magic, &exact));
+  if (!exact) return false;
   uint32_t id = registry::entry_owner(e);
+  // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
+  ThreadCache *tc = t_fast.cache;
+  if (id && id == tc->owner_id)
+    return z->class_index < kCachedClasses && push_owned(tc, z, i, reinterpret_cast<uintptr_t>(p));
+  tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
   if (!id) return tc && adopt_and_free(tc, z, i);
-  if (tc && id == tc->owner_id) return z->class_index < kCachedClasses && free_owned(tc, z, i);
   return remote::free_chunk(z, i, id, tc);
 }
 

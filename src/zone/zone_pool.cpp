@@ -20,11 +20,27 @@ constexpr unsigned kReserveZonesPerClass = 1;
 constexpr size_t kReserveKeepBytes = 64 * 1024;
 constexpr unsigned kReserveKeepChunks = 2;
 
+// Zones given up are unmapped in batches: a free of a big structure empties hundreds of
+// adjacent zones (they are mapped one below the other), and one munmap of a run of them costs
+// what one munmap of a single 64 KiB zone does (measured here: 1056 zones of 64 KiB, written,
+// unmapped one by one in 46 ms, in runs of 4 or more in 4-5 ms; tree 20: 0.32 s -> 0.25 s, glibc
+// 0.25 s). Their registry entries are gone already; up to kRetiredBytes of them stay mapped
+// (and resident) until the batch goes.
+constexpr unsigned kRetiredMax = 64;
+constexpr size_t kRetiredBytes = size_t{1} << 20;
+
 }  // namespace
 
 constinit ClassList g_lists[kClassCount] = {};
 
 namespace {
+struct Retired {
+  uintptr_t base;
+  size_t len;
+};
+constinit Retired g_retired[kRetiredMax] = {};  // under the heap lock
+constinit unsigned g_retired_count = 0;
+constinit size_t g_retired_bytes = 0;
 constinit Zone *g_all = nullptr;
 constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
@@ -208,6 +224,59 @@ void hand_over(Zone *z, ZoneOwner *owner) {
 
 }  // namespace
 
+namespace {
+
+// Unmaps the batch, adjacent ranges as one (no lock held).
+void unmap_batch(Retired *batch, unsigned n) {
+  for (unsigned i = 1; i < n; ++i)  // by address: at most 64 entries
+    for (unsigned j = i; j > 0 && batch[j - 1].base > batch[j].base; --j) {
+      Retired t = batch[j];
+      batch[j] = batch[j - 1];
+      batch[j - 1] = t;
+    }
+  for (unsigned i = 0; i < n;) {
+    uintptr_t base = batch[i].base, end = base + batch[i].len;
+    for (++i; i < n && batch[i].base == end; ++i) end += batch[i].len;
+    os::unmap(reinterpret_cast<void *>(base), end - base);
+  }
+}
+
+// A zone given up (unregistered, off every list) joins the batch, under the lock; there is room.
+void retire_locked(Zone *z) {
+  size_t len = z->layout().zone_size;
+  g_retired[g_retired_count++] = Retired{reinterpret_cast<uintptr_t>(z), len};
+  g_retired_bytes += len;
+}
+
+// Takes the batch out (under the lock) when `all` or when it is due; returns its length.
+unsigned take_retired(Retired *out, bool all) {
+  if (!all && g_retired_count < kRetiredMax && g_retired_bytes < kRetiredBytes) return 0;
+  unsigned n = g_retired_count;
+  for (unsigned k = 0; k < n; ++k) out[k] = g_retired[k];
+  g_retired_count = 0;
+  g_retired_bytes = 0;
+  return n;
+}
+
+}  // namespace
+
+void unmap_zone(Zone *z) {
+  Retired batch[kRetiredMax];
+  unsigned n;
+  {
+    HeapLock lock;
+    if (g_retired_count == kRetiredMax) {  // a batch due, left by abandon: it goes first
+      n = take_retired(batch, true);
+      lock.unlock();
+      unmap_batch(batch, n);
+      lock.relock();
+    }
+    retire_locked(z);
+    n = take_retired(batch, false);
+  }
+  unmap_batch(batch, n);
+}
+
 void give_back_pages(Zone *z) {
   size_t two_chunks = size_t{kReserveKeepChunks} * z->chunk_size;
   trim_reserve(z, two_chunks > kReserveKeepBytes ? two_chunks : kReserveKeepBytes);
@@ -228,24 +297,23 @@ void release(Zone *z) {
     HeapLock lock;
     gone = take_back(z);
   }
-  if (gone) os::unmap(gone, gone->layout().zone_size);
+  if (gone) unmap_zone(gone);
 }
 
 void abandon(Zone *const *zones, unsigned n) {
-  // Zones emptied here beyond the reserve: unmapped once the lock is dropped.
-  constexpr unsigned kMaxDeferred = 8;
-  Zone *deferred[kMaxDeferred];
-  unsigned nd = 0;
-  {
-    HeapLock lock;
-    for (unsigned k = 0; k < n; ++k) {
-      Zone *gone = take_back(zones[k]);
-      if (!gone) continue;
-      if (nd < kMaxDeferred) deferred[nd++] = gone;
-      else os::unmap(gone, gone->layout().zone_size);
+  // Zones emptied here beyond the reserve join the batch of zones to unmap, which goes once the
+  // lock is dropped.
+  Retired batch[kRetiredMax];
+  for (unsigned k = 0; k < n;) {
+    unsigned nb;
+    {
+      HeapLock lock;
+      for (; k < n && g_retired_count < kRetiredMax; ++k)
+        if (Zone *gone = take_back(zones[k])) retire_locked(gone);
+      nb = take_retired(batch, false);
     }
+    unmap_batch(batch, nb);
   }
-  for (unsigned k = 0; k < nd; ++k) os::unmap(deferred[k], deferred[k]->layout().zone_size);
 }
 
 bool adopt(Zone *z, ZoneOwner *owner) {
@@ -274,7 +342,7 @@ void collect_unowned(Zone *z) {
     HeapLock lock;
     gone = take_in_remote_frees(z);
   }
-  if (gone) os::unmap(gone, gone->layout().zone_size);
+  if (gone) unmap_zone(gone);
 }
 
 
@@ -336,7 +404,16 @@ bool trim(ZoneOwner *owner) {
       }
     }
     for (unsigned k = 0; k < n; ++k) os::unmap(batch[k], batch[k]->layout().zone_size);
-    if (!n) return released;
+    if (!n) {
+      Retired retired[kRetiredMax];
+      unsigned nr;
+      {
+        HeapLock lock;
+        nr = take_retired(retired, true);
+      }
+      unmap_batch(retired, nr);
+      return released || nr;
+    }
     released = true;
   }
 }

@@ -57,6 +57,10 @@ bool adopt(Zone *z, ZoneOwner *owner);
 // in here. Does nothing to a zone owned again.
 void collect_unowned(Zone *z);
 
+// A zone that the pool gave up (returned by free_chunk; unregistered already) is unmapped, in a
+// batch with others: adjacent zones go in one munmap. Takes the lock itself.
+void unmap_zone(Zone *z);
+
 // For a zone's writer: the pages of its free chunks written beyond max(64 KiB, 2 chunks) are
 // given back (madvise), as the pool does for its reserve zones. The zone must hold no live chunk
 // (its free chunks may be out of it, in its owner's cache). No lock.
