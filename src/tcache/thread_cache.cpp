@@ -442,6 +442,18 @@ void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
 
 namespace {
 
+// The rare ends of push_owned, out of line so that its common path keeps no register across a
+// call (each returns true, the free having been done).
+[[gnu::noinline]] bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p);
+[[gnu::noinline]] bool after_push_check_current(ThreadCache *tc, ClassCache &cc) {
+  check_current(tc, cc);
+  return true;
+}
+[[gnu::noinline]] bool after_push_settle(ClassCache &cc, Zone *z) {
+  settle(cc, z);  // it holds no block now
+  return true;
+}
+
 // free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
 // of the thread's own zones that is not of its current class comes here.
 FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
@@ -452,12 +464,23 @@ FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
   if (!(v & m & ~__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED))) return false;
   ClassCache &cc = tc->classes[z->class_index];
   __atomic_store_n(live, v & ~m, __ATOMIC_RELAXED);
-  if (__builtin_expect(cc.count == cc.capacity, 0)) flush_half(cc);  // never z's last chunks: z holds this one
+  if (__builtin_expect(cc.count == cc.capacity, 0)) return push_after_flush(tc, cc, z, p);
   cc.slot[cc.count++] = p;
   if (z == cc.current) {
-    if (__builtin_expect(z->avail + cc.count >= z->chunks, 0)) check_current(tc, cc);
+    if (__builtin_expect(z->avail + cc.count >= z->chunks, 0)) return after_push_check_current(tc, cc);
   } else if (__builtin_expect(z->avail + ++z->cached == z->chunks, 0)) {
-    settle(cc, z);  // it holds no block now
+    return after_push_settle(cc, z);
+  }
+  return true;
+}
+
+bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
+  flush_half(cc);  // never z's last chunks: z holds this one
+  cc.slot[cc.count++] = p;
+  if (z == cc.current) {
+    if (z->avail + cc.count >= z->chunks) check_current(tc, cc);
+  } else if (z->avail + ++z->cached == z->chunks) {
+    settle(cc, z);
   }
   return true;
 }
