@@ -37,7 +37,13 @@ $(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) |
 
 # The allocator: one folder per layer under src/ (src/README.md), and the dumps in show_alloc_mem/.
 # Every include names its folder ("zone/zone.h", "show_alloc_mem/dump.h"): -Isrc -I.
-LIB_SRCS := $(wildcard src/*/*.cpp) $(wildcard show_alloc_mem/*.cpp)
+# In the order of the code's heat: the fast paths' and the slow paths' files first, the reports
+# last, so that a program that never asks for a report faults in (and keeps resident) the first
+# few 64 KiB windows of the library's text only (the kernel maps file pages around a fault).
+HOT_LAYERS := api tcache zone heap large os base
+LIB_SRCS := $(foreach l,$(HOT_LAYERS),$(wildcard src/$(l)/*.cpp)) \
+            $(filter-out $(foreach l,$(HOT_LAYERS),src/$(l)/%),$(wildcard src/*/*.cpp)) \
+            $(wildcard show_alloc_mem/*.cpp)
 SRCS := $(LIB_SRCS)
 OBJS := $(SRCS:%.cpp=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
