@@ -47,6 +47,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
   size_t total = len + guard;
   cache::Mapping m;
   bool resize = false;
+  Unmaps gone;
   {
     HeapLock lock;
     // A cached mapping that fits as it is: no system call. With a guard page, only one of the
@@ -67,10 +68,17 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
     // One to resize costs one system call instead of two, and its pages are resident.
     if (!guard && align <= page) resize = cache::take_to_resize(total, &m);
     if (!resize) cache::note_miss();
+    // A longer one is split: its tail waits in the cache as a mapping of its own, resident, for
+    // a later request (munmap'ing it cost a system call and the faults of its pages next time:
+    // large-churn made 290,000 page faults per 1000 steps, glibc 92,000).
+    if (resize && m.len > total) {
+      cache::keep(m.base + total, m.len - total, 0, 0, mapped_bytes(), &gone);
+      m.len = total;
+    }
   }
+  gone.run();
   void *p = nullptr;
-  if (resize && m.len > total) {
-    os::unmap(reinterpret_cast<void *>(m.base + total), m.len - total);
+  if (resize && m.len == total) {
     p = reinterpret_cast<void *>(m.base);
   } else if (resize) {
     if (!(p = os::remap(reinterpret_cast<void *>(m.base), m.len, total))) os::unmap(reinterpret_cast<void *>(m.base), m.len);
