@@ -3,7 +3,8 @@
  *   - from a signal handler that interrupts the program inside malloc or free (crash reporters
  *     fork a child to write their report);
  *   - against stdio's locks: getline() reallocating while it holds its stream's lock, fflush(NULL)
- *     holding the list of streams, other threads allocating.
+ *     holding the list of streams, other threads allocating;
+ *   - while other threads allocate from the zones they own, changing them without the heap lock.
  * A hang is caught by the runner's time limit. FT_TEST_SCALE multiplies the fork counts.
  * Built statically (-static) and as a plain program run under LD_PRELOAD too.
  */
@@ -233,10 +234,99 @@ TEST(signal_fork_with_threads)
         pthread_join(t[i], NULL);
 }
 
+/* ---- fork while other threads allocate from their own zones ---------------------------------- */
+
+/* Each thread takes 200 blocks of its class and frees them, without a pause: its cache's stack
+ * runs dry and overflows every round, so the thread is nearly always inside a zone's take or give,
+ * which its owner does without the heap lock. A fork lands there; in the child the thread does not
+ * exist and its zones go back to the pool halfway through that change. */
+enum { kChurnBlocks = 200 };
+static const size_t churn_sizes[] = {16, 48, 16, 320};
+
+static void *churner(void *arg)
+{
+    size_t size = *(const size_t *)arg;
+    void *held[kChurnBlocks];
+    while (!g_stop) {
+        for (int i = 0; i < kChurnBlocks; i++)
+            held[i] = malloc(size);
+        for (int i = 0; i < kChurnBlocks; i++)
+            free(held[i]);
+    }
+    return NULL;
+}
+
+static int compare_addresses(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The child takes blocks of the parent threads' classes until it is using their zones (given
+ * back by the fork handler), fills each with its own byte and checks them all afterwards: two
+ * blocks handed out over each other, or a zone's count gone wrong, show as a changed byte, a
+ * repeated address, or the heap check's complaint. Exit 0 when all is well. */
+static void churn_child(void)
+{
+    enum { kBlocks = 6000 };
+    static uintptr_t blocks[kBlocks];
+    for (int i = 0; i < kBlocks; i++) {
+        size_t n = churn_sizes[i % 4];
+        unsigned char *p = malloc(n);
+        if (!p)
+            _exit(2);
+        memset(p, i & 0xFF, n);
+        blocks[i] = (uintptr_t)p;
+    }
+    for (int i = 0; i < kBlocks; i++)
+        for (size_t k = 0; k < churn_sizes[i % 4]; k += 7)
+            if (((unsigned char *)blocks[i])[k] != (i & 0xFF))
+                _exit(3);
+    qsort(blocks, kBlocks, sizeof blocks[0], compare_addresses);
+    for (int i = 1; i < kBlocks; i++)
+        if (blocks[i] == blocks[i - 1])
+            _exit(4);
+#if HAVE_FT
+    if (ft_malloc_check() != 0)
+        _exit(5);
+#endif
+    _exit(0);
+}
+
+TEST(fork_while_threads_allocate)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, churner, (void *)&churn_sizes[i]) == 0, "pthread_create");
+    long target = 1000 * test_scale(), bad = 0;
+    int first_status = 0;
+    for (long i = 0; i < target; i++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+        if (pid == 0)
+            churn_child();
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (!bad)
+                first_status = st;
+            bad++;
+        }
+    }
+    g_stop = 1;
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    CHECK(bad == 0, "%ld of %ld children found their heap damaged (first: %s %d; exit 3: a block changed, 4: one "
+          "handed out twice, 5: the heap check failed)", bad, target, WIFSIGNALED(first_status) ? "signal" : "exit",
+          WIFSIGNALED(first_status) ? WTERMSIG(first_status) : WEXITSTATUS(first_status));
+    printf("forks=%ld\n", target);
+}
+
 static const test_case cases[] = {
     CASE(signal_fork_single_thread),
     CASE(fork_against_stdio),
     CASE(signal_fork_with_threads),
+    CASE(fork_while_threads_allocate),
 };
 
 RUN_CASES(cases)

@@ -91,6 +91,9 @@ $(call test_bins,threads threads_ubsan debug_modes debug_modes_ubsan faults faul
                  tools_peak): private TEST_LIBS := -lpthread
 # gcc -static ... -lft_malloc: everything the programs check holds in a static program too.
 $(call test_bins,api_static fork_safety_static glibc_api_static): private TEST_EXTRA := -static
+# Plain programs that call ft_malloc's own functions (show_alloc_mem, ft_malloc_check, ...): found at
+# run time in the preloaded library (test/common.h).
+$(call test_bins,fork_safety_plain): private TEST_EXTRA := -DFT_TEST_PRELOAD
 # -rdynamic: the leak reports name the program's functions (main among them).
 $(call test_bins,leaks_rdynamic $(TEST_TOOLS)): private TEST_EXTRA := -rdynamic
 # The leak program under glibc's malloc (valgrind counts its leaks): ft_malloc-only calls stubbed.

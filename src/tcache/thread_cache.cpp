@@ -157,6 +157,7 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
   Zone *batch[kBatch];
   unsigned n = 0;
   auto give_up = [&](Zone *z) {
+    if (drop_stacks) z->recount();  // a fork child: the owner may have stopped inside take or give
     if (n == kBatch) zone_pool::abandon(batch, n), n = 0;
     batch[n++] = z;
   };

@@ -23,15 +23,22 @@ def linking_env(how, **extra):
 
 
 # The fork scenarios run thousands of forks; a hang is the time limit passing.
+# Without the thread cache: the stdio case is about other threads (its lock order does not change),
+# and the threads' own zones exist only with a cache.
+ONLY_WITH_TCACHE = ("fork_against_stdio", "fork_while_threads_allocate")
+# Each child of this case allocates thousands of blocks: more time on a loaded machine.
+FORK_TIMEOUT = {"fork_while_threads_allocate": 240}
 for label, fmt, how in LINKINGS:
     for case in case_names("test/fork_safety.c"):
         for tc in (None, "0"):
-            if tc and case == "fork_against_stdio":
-                continue  # the stdio case is about other threads; its lock order does not change
+            if tc and case in ONLY_WITH_TCACHE:
+                continue
             name = "fork/%s/%s%s" % (label, case, "_no_tcache" if tc else "")
-            register(name, c_case(fmt % "fork_safety", case, timeout=120,
+            limit = FORK_TIMEOUT.get(case, 120)
+            register(name, c_case(fmt % "fork_safety", case, timeout=limit,
                                   env=linking_env(how, FT_MALLOC_TCACHE=tc)),
-                     [fmt % "fork_safety"], timeout=120)
+                     [fmt % "fork_safety"], timeout=limit)
+
 
 GLIBC_API_CASES = ("mallinfo_counts_our_heap", "mallinfo_clamps_to_int_max", "malloc_info_rejects_options")
 
