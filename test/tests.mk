@@ -47,7 +47,7 @@ TEST_TOOLS  := tools_known_heap tools_trace_calls tools_trace_fork tools_trace_t
                tools_signal_every
 # Without ft_malloc: run with LD_PRELOAD of the .so, under ft_heap, or under glibc.
 TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain bad_input_plain leaks_glibc \
-               fork_safety_plain glibc_api_plain $(TEST_TOOLS)
+               fork_safety_plain glibc_api_plain api_plain $(TEST_TOOLS)
 # Shared objects, test/build/libNAME.so.
 TEST_SHARED := preload_ctor
 
@@ -58,7 +58,7 @@ test_bins = $(foreach n,$(1),$(TEST_BUILD)/$(n) $(if $(filter $(n),$(TEST_REF)),
 
 # The sources of each program; where there are several, the first holds the case table (run_tests.py
 # reads its CASE lines for the names of the tests).
-$(call test_bins,api api_static api_ubsan): test/api.c test/api_align.c test/api.h
+$(call test_bins,api api_static api_ubsan api_plain): test/api.c test/api_align.c test/api.h
 $(call test_bins,bad_input bad_input_plain): test/bad_input.c
 $(call test_bins,dump dump_ubsan): test/dump.c
 $(call test_bins,zones): test/zones.c
@@ -93,7 +93,7 @@ $(call test_bins,threads threads_ubsan debug_modes debug_modes_ubsan faults faul
 $(call test_bins,api_static fork_safety_static glibc_api_static): private TEST_EXTRA := -static
 # Plain programs that call ft_malloc's own functions (show_alloc_mem, ft_malloc_check, ...): found at
 # run time in the preloaded library (test/common.h).
-$(call test_bins,fork_safety_plain): private TEST_EXTRA := -DFT_TEST_PRELOAD
+$(call test_bins,api_plain fork_safety_plain): private TEST_EXTRA := -DFT_TEST_PRELOAD
 # -rdynamic: the leak reports name the program's functions (main among them).
 $(call test_bins,leaks_rdynamic $(TEST_TOOLS)): private TEST_EXTRA := -rdynamic
 # The leak program under glibc's malloc (valgrind counts its leaks): ft_malloc-only calls stubbed.

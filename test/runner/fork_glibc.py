@@ -39,7 +39,6 @@ for label, fmt, how in LINKINGS:
                                   env=linking_env(how, FT_MALLOC_TCACHE=tc)),
                      [fmt % "fork_safety"], timeout=limit)
 
-
 GLIBC_API_CASES = ("mallinfo_counts_our_heap", "mallinfo_clamps_to_int_max", "malloc_info_rejects_options")
 
 
@@ -94,9 +93,11 @@ for label, fmt, how in LINKINGS:
              c_case(fmt % "glibc_api", "malloc_info_xml", env=linking_env(how), check=check_malloc_info),
              [fmt % "glibc_api"])
 
-# The api suite statically linked: everything it checks holds in a static program too.
+# The api suite statically linked, and preloaded into a program built without ft_malloc: everything
+# it checks holds there too (the errno of failed aligned allocations, every alignment swept, ...).
 for case in case_names(BINARIES["api"].src):
     register("static/api/%s" % case, c_case("api_static", case), ["api_static"])
+    register("preload/api/%s" % case, c_case("api_plain", case, env=linking_env("so")), ["api_plain"])
 
 SETTING_LINE = re.compile(r"^ft_malloc: (FT_MALLOC_\w+)=(.*): not (.+); using (.+)$")
 
