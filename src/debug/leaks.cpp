@@ -99,8 +99,8 @@ void record(void *p, size_t n, void *caller) {
     _Unwind_Backtrace(collect, &u);
   } else {
     void *frames[sizeof u.frames / sizeof u.frames[0]];
-    int n = backtrace(frames, static_cast<int>(sizeof frames / sizeof frames[0]));
-    for (int i = 0; i < n; ++i) u.frames[u.n++] = reinterpret_cast<uintptr_t>(frames[i]);
+    int depth = backtrace(frames, static_cast<int>(sizeof frames / sizeof frames[0]));
+    for (int i = 0; i < depth; ++i) u.frames[u.n++] = reinterpret_cast<uintptr_t>(frames[i]);
   }
   t_unwinding = false;
   // Drop the allocator's own frames: keep from the caller of the entry point on.
