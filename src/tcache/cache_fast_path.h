@@ -28,6 +28,7 @@ FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uint16_t slot, size_t n, bo
   uint64_t *live = cc.live;
   uint8_t *codes = cc.codes;
   char *p = reinterpret_cast<char *>(cc.data + size_t{i} * size);
+  FT_ASSERT(!test_bit(live, i) && !cc.current->is_avail(i));  // the debug build: never handed out twice
   set_bit(live, i);
   if (class_is_tiny(c)) write_tiny_code(codes, p, size, i, n);
   else write_small_size(codes, i, n);

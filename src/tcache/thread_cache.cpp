@@ -333,6 +333,7 @@ bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
   }
   // Back into its zone (Zone::give, inline: a big structure freed comes here once per block).
   uint64_t *avail = &z->avail_map()[i / 64];
+  FT_ASSERT(!(*avail & m));
   __atomic_store_n(avail, *avail | m, __ATOMIC_RELEASE);
   z->summary |= uint64_t{1} << (i / 64);
   uint32_t n = ++z->avail;

@@ -1,13 +1,15 @@
 /*
  * The debug build's assertions (make debug: -DFT_DEBUG=1, src/base/debug_assert.h), provoked: a
- * zone of the 32 B class mapped here, and its writer's operations misused on purpose. Each misuse
- * must stop the program with `ft_malloc: internal error: FILE:LINE: assertion failed: ...` and
- * SIGABRT (test/runner/internals.py checks it); zone_used_rightly must run to its end. Built with
+ * zone of the 32 B class mapped here and its writer's operations misused on purpose, and the
+ * thread cache's fast path made to hand out a chunk its zone holds as free. Each misuse must stop
+ * the program with `ft_malloc: internal error: FILE:LINE: assertion failed: ...` and SIGABRT
+ * (test/runner/internals.py checks it); zone_used_rightly must run to its end. Built with
  * -DFT_DEBUG=1 against build/debug/ft_malloc_internal.o (test/component/component.mk).
  */
 #include "common.h"
 
 #include "os/mapping.h"
+#include "zone/registry.h"
 #include "zone/zone.h"
 
 using namespace ft;
@@ -88,6 +90,25 @@ TEST(clear_live_out_of_range)
     z->clear_live(z->chunks);
 }
 
+/* The thread cache's fast path hands out a chunk that its zone says is free: the chunk on top of
+ * this thread's stack of the 32 B class (the block just freed) marked avail behind the cache's
+ * back, then malloc(32) pops it. */
+TEST(cache_hands_out_an_avail_chunk)
+{
+    void *block = malloc(32);
+    CHECK(block, "malloc(32) failed");
+    uintptr_t p = reinterpret_cast<uintptr_t>(launder(block));  // only its address is used below
+    free(block);
+    Zone *z = registry::lookup(reinterpret_cast<void *>(p));
+    CHECK(z, "the block is in no zone");
+    uint32_t i;
+    bool exact;
+    CHECK(z->locate(p, &i, &exact) && exact, "the block is no chunk start");
+    set_bit(z->avail_map(), i);
+    void *q = malloc(32);
+    printf("malloc handed out %p again without an assertion\n", q);
+}
+
 static const test_case cases[] = {
     CASE(zone_used_rightly),
     CASE(give_twice),
@@ -96,6 +117,7 @@ static const test_case cases[] = {
     CASE(set_live_on_avail_chunk),
     CASE(take_from_full_zone),
     CASE(clear_live_out_of_range),
+    CASE(cache_hands_out_an_avail_chunk),
 };
 
 RUN_CASES(cases)
