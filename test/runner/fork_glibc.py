@@ -24,8 +24,8 @@ def linking_env(how, **extra):
 
 # The fork scenarios run thousands of forks; a hang is the time limit passing.
 # Without the thread cache: the stdio case is about other threads (its lock order does not change),
-# and the threads' own zones exist only with a cache.
-ONLY_WITH_TCACHE = ("fork_against_stdio", "fork_while_threads_allocate")
+# and the fast paths and the threads' own zones exist only with a cache.
+ONLY_WITH_TCACHE = ("fork_against_stdio", "fork_while_threads_allocate", "signal_fork_inside_fast_paths")
 # Thousands of forks of a process whose other threads never pause: a few seconds alone, minutes on a
 # loaded machine of two cores (fork_against_stdio took 180 s under a load of 17). A hang never ends.
 FORK_TIMEOUT = 300
