@@ -68,6 +68,17 @@ static size_t expected_class(size_t size)
 #define HAVE_FT 1
 #endif
 
+#ifdef FT_TEST_PRELOAD
+/* Built without ft_malloc and run with LD_PRELOAD of its .so (test/build/NAME_plain): ft_malloc's
+ * own calls are found at run time in the preloaded library (checked before any case runs). */
+#pragma weak show_alloc_mem
+#pragma weak show_alloc_mem_ex
+#pragma weak ft_malloc_check
+#pragma weak free_sized
+#pragma weak free_aligned_sized
+#pragma weak cfree
+#endif
+
 /* ---- Failure reporting ---- */
 #define FAIL(...) test_fail(__FILE__, __LINE__, __VA_ARGS__)
 #define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
@@ -138,6 +149,10 @@ static int run_case(const test_case *cases, size_t n, int argc, char **argv)
             printf("%s\n", cases[i].name);
         return 0;
     }
+#ifdef FT_TEST_PRELOAD
+    if (!&show_alloc_mem || !&ft_malloc_check)
+        FAIL("ft_malloc is not loaded: run this program with LD_PRELOAD=libft_malloc_$HOSTTYPE.so");
+#endif
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(argv[1], cases[i].name)) {
             cases[i].fn();

@@ -3,7 +3,9 @@
  *   - from a signal handler that interrupts the program inside malloc or free (crash reporters
  *     fork a child to write their report);
  *   - against stdio's locks: getline() reallocating while it holds its stream's lock, fflush(NULL)
- *     holding the list of streams, other threads allocating.
+ *     holding the list of streams, other threads allocating;
+ *   - while other threads allocate from the zones they own, changing them without the heap lock.
+ * Children that allocate check what they get: every block's bytes, no address twice, ft_malloc_check().
  * A hang is caught by the runner's time limit. FT_TEST_SCALE multiplies the fork counts.
  * Built statically (-static) and as a plain program run under LD_PRELOAD too.
  */
@@ -45,9 +47,67 @@ static void child_work(void)
     _exit(0);
 }
 
+/* ---- a child that checks the zones it inherits ------------------------------------------------ */
+
+/* The parent's threads take 200 blocks of these classes and free them, without a pause: a cache's
+ * stack runs dry and overflows every round, so a thread is nearly always inside its fast paths or
+ * a zone's take or give, which a zone's owner does without the heap lock. A fork lands there. */
+enum { kChurnBlocks = 200 };
+static const size_t churn_sizes[] = {16, 48, 16, 320};
+
+static void churn_round(void)
+{
+    void *held[kChurnBlocks];
+    for (int i = 0; i < kChurnBlocks; i++) {
+        held[i] = malloc(churn_sizes[i % 4]);
+        CHECK(held[i] != NULL, "malloc failed");
+    }
+    for (int i = 0; i < kChurnBlocks; i++)
+        free(held[i]);
+}
+
+static int compare_addresses(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The child takes blocks of the parent threads' classes until it is using their zones (given
+ * back by the fork handler), fills each with its own byte and checks them all afterwards: two
+ * blocks handed out over each other, or a zone's count gone wrong, show as a changed byte, a
+ * repeated address, or the heap check's complaint. Exit 0 when all is well. */
+static void churn_child(void)
+{
+    enum { kBlocks = 6000 };
+    static uintptr_t blocks[kBlocks];
+    for (int i = 0; i < kBlocks; i++) {
+        size_t n = churn_sizes[i % 4];
+        unsigned char *p = malloc(n);
+        if (!p)
+            _exit(2);
+        memset(p, i & 0xFF, n);
+        blocks[i] = (uintptr_t)p;
+    }
+    for (int i = 0; i < kBlocks; i++)
+        for (size_t k = 0; k < churn_sizes[i % 4]; k += 7)
+            if (((unsigned char *)blocks[i])[k] != (i & 0xFF))
+                _exit(3);
+    qsort(blocks, kBlocks, sizeof blocks[0], compare_addresses);
+    for (int i = 1; i < kBlocks; i++)
+        if (blocks[i] == blocks[i - 1])
+            _exit(4);
+#if HAVE_FT
+    if (ft_malloc_check() != 0)
+        _exit(5);
+#endif
+    _exit(0);
+}
+
 /* ---- fork from a signal handler, single-threaded ------------------------------------------- */
 
 static volatile sig_atomic_t g_forks, g_bad_children;
+/* What the handler's child does before _exit. */
+static void (*g_child)(void) = child_work;
 
 /* One shot, re-armed at the end of each handler: a fork and its wait outlast any fixed period,
  * and a periodic timer would then starve the main code it is meant to interrupt. */
@@ -63,7 +123,7 @@ static void on_timer(int sig)
     int saved = errno;
     pid_t pid = fork();
     if (pid == 0)
-        child_work();
+        g_child();
     if (pid > 0) {
         int st;
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
@@ -79,7 +139,7 @@ static void on_timer(int sig)
 /* The main code allocates and frees without a pause, so the timer lands inside malloc, free and
  * realloc (and inside their locked sections: LARGE blocks always, every call with
  * FT_MALLOC_TCACHE=0); the blocks it holds are checked so that the parent's heap is shown intact. */
-static void fork_from_handler(long target)
+static void start_forking_timer(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -88,6 +148,11 @@ static void fork_from_handler(long target)
     sigemptyset(&sa.sa_mask);
     CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
     arm_timer();
+}
+
+static void fork_from_handler(long target)
+{
+    start_forking_timer();
     enum { kSlots = 64 };
     unsigned char *held[kSlots] = {0};
     size_t sizes[kSlots] = {0};
@@ -125,6 +190,23 @@ static void fork_from_handler(long target)
 }
 
 TEST(signal_fork_single_thread) { fork_from_handler(2000 * test_scale()); }
+
+/* The timer lands in the thread cache's own paths (no lock: a stack halfway through a push or a
+ * pop, a zone between a bitmap store and its counts), and each child checks thousands of blocks of
+ * the classes the parent was churning. */
+TEST(signal_fork_inside_fast_paths)
+{
+    g_child = churn_child;
+    start_forking_timer();
+    long target = 1000 * test_scale();
+    while (g_forks < target)
+        churn_round();
+    signal(SIGALRM, SIG_IGN);
+    CHECK(g_bad_children == 0, "%d of %d children found their heap damaged (exit 3: a block changed, 4: one "
+          "handed out twice, 5: the heap check failed; run it by hand for the status)", (int)g_bad_children,
+          (int)g_forks);
+    printf("forks=%d\n", (int)g_forks);
+}
 
 /* ---- fork against stdio's locks -------------------------------------------------------------- */
 
@@ -240,10 +322,53 @@ TEST(signal_fork_with_threads)
         pthread_join(t[i], NULL);
 }
 
+/* ---- fork while other threads allocate from their own zones ---------------------------------- */
+
+/* In the child the churning threads do not exist: their zones go back to the pool, perhaps
+ * halfway through a change. */
+static void *churner(void *arg)
+{
+    (void)arg;
+    while (!g_stop)
+        churn_round();
+    return NULL;
+}
+
+TEST(fork_while_threads_allocate)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, churner, NULL) == 0, "pthread_create");
+    long target = 1000 * test_scale(), bad = 0;
+    int first_status = 0;
+    for (long i = 0; i < target; i++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+        if (pid == 0)
+            churn_child();
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (!bad)
+                first_status = st;
+            bad++;
+        }
+    }
+    g_stop = 1;
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    CHECK(bad == 0, "%ld of %ld children found their heap damaged (first: %s %d; exit 3: a block changed, 4: one "
+          "handed out twice, 5: the heap check failed)", bad, target, WIFSIGNALED(first_status) ? "signal" : "exit",
+          WIFSIGNALED(first_status) ? WTERMSIG(first_status) : WEXITSTATUS(first_status));
+    printf("forks=%ld\n", target);
+}
+
 static const test_case cases[] = {
     CASE(signal_fork_single_thread),
+    CASE(signal_fork_inside_fast_paths),
     CASE(fork_against_stdio),
     CASE(signal_fork_with_threads),
+    CASE(fork_while_threads_allocate),
 };
 
 RUN_CASES(cases)

@@ -7,9 +7,9 @@
 #   make test-progs-ref    the --ref-glibc builds (test/build/ref/)
 #
 # Where the programs go:
-#   test/build/NAME        linked with -L. -lft_malloc (as users link it), against build/inject's or
-#                          build/ubsan's archive, or without ft_malloc (for LD_PRELOAD, for ft_heap, or
-#                          to run under glibc)
+#   test/build/NAME        linked with -L. -lft_malloc (as users link it), against build/inject's,
+#                          build/ubsan's or build/debug's archive, or without ft_malloc (for
+#                          LD_PRELOAD, for ft_heap, or to run under glibc)
 #   test/build/ref/NAME    (run_tests.py --ref-glibc) the programs of the portable tests, built with
 #                          -DFT_TEST_REF_GLIBC and without ft_malloc: the tests run against glibc's
 #                          malloc, which checks the tests themselves
@@ -47,7 +47,7 @@ TEST_TOOLS  := tools_known_heap tools_trace_calls tools_trace_fork tools_trace_t
                tools_signal_every tools_profile_heap
 # Without ft_malloc: run with LD_PRELOAD of the .so, under ft_heap, or under glibc.
 TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain bad_input_plain leaks_glibc \
-               fork_safety_plain glibc_api_plain $(TEST_TOOLS)
+               fork_safety_plain glibc_api_plain api_plain $(TEST_TOOLS)
 # Shared objects, test/build/libNAME.so.
 TEST_SHARED := preload_ctor
 
@@ -58,12 +58,12 @@ test_bins = $(foreach n,$(1),$(TEST_BUILD)/$(n) $(if $(filter $(n),$(TEST_REF)),
 
 # The sources of each program; where there are several, the first holds the case table (run_tests.py
 # reads its CASE lines for the names of the tests).
-$(call test_bins,api api_static api_ubsan): test/api.c test/api_align.c test/api.h
-$(call test_bins,bad_input bad_input_plain): test/bad_input.c
-$(call test_bins,dump dump_ubsan): test/dump.c
-$(call test_bins,zones): test/zones.c
-$(call test_bins,stress stress_ubsan): test/stress.c
-$(call test_bins,threads threads_ubsan): test/threads.c test/threads_fork.c test/threads.h
+$(call test_bins,api api_static api_ubsan api_plain api_debug): test/api.c test/api_align.c test/api.h
+$(call test_bins,bad_input bad_input_plain bad_input_debug): test/bad_input.c
+$(call test_bins,dump dump_ubsan dump_debug): test/dump.c
+$(call test_bins,zones zones_debug): test/zones.c
+$(call test_bins,stress stress_ubsan stress_debug): test/stress.c
+$(call test_bins,threads threads_ubsan threads_debug): test/threads.c test/threads_fork.c test/threads.h
 $(call test_bins,startup startup_plain): test/startup.c
 $(call test_bins,link_min): test/link_min.c
 $(call test_bins,link_libc): test/link_libc.c
@@ -72,7 +72,7 @@ $(call test_bins,debug_modes debug_modes_ubsan): test/debug_modes.c
 $(call test_bins,faults faults_inject): test/faults.c test/faults_inject.c test/faults.h
 $(call test_bins,reports): test/reports.c
 $(call test_bins,leaks leaks_rdynamic leaks_glibc): test/leaks.c
-$(call test_bins,fork_safety fork_safety_static fork_safety_plain): test/fork_safety.c
+$(call test_bins,fork_safety fork_safety_static fork_safety_plain fork_safety_debug): test/fork_safety.c
 $(call test_bins,glibc_api glibc_api_static glibc_api_plain): test/glibc_api.c
 $(call test_bins,hello_plain): test/preload/hello.c
 $(call test_bins,probe_plain): test/preload/probe.c
@@ -87,11 +87,14 @@ $(call test_bins,tools_profile_heap): test/tools/profile_heap.c test/tools/say.h
 $(TEST_BUILD)/libpreload_ctor.so: test/preload_ctor.c
 
 # Flags of some programs (private: not passed on to the library's rules).
-$(call test_bins,threads threads_ubsan debug_modes debug_modes_ubsan faults faults_inject reports \
-                 fork_safety fork_safety_static fork_safety_plain dlopen_plain tools_trace_threads \
-                 tools_peak): private TEST_LIBS := -lpthread
+$(call test_bins,threads threads_ubsan threads_debug debug_modes debug_modes_ubsan faults faults_inject reports \
+                 fork_safety fork_safety_static fork_safety_plain fork_safety_debug dlopen_plain \
+                 tools_trace_threads tools_peak): private TEST_LIBS := -lpthread
 # gcc -static ... -lft_malloc: everything the programs check holds in a static program too.
 $(call test_bins,api_static fork_safety_static glibc_api_static): private TEST_EXTRA := -static
+# Plain programs that call ft_malloc's own functions (show_alloc_mem, ft_malloc_check, ...): found at
+# run time in the preloaded library (test/common.h).
+$(call test_bins,api_plain fork_safety_plain): private TEST_EXTRA := -DFT_TEST_PRELOAD
 # -rdynamic: the leak reports name the program's functions (main among them).
 $(call test_bins,leaks_rdynamic $(TEST_TOOLS)): private TEST_EXTRA := -rdynamic
 # The leak program under glibc's malloc (valgrind counts its leaks): ft_malloc-only calls stubbed.
@@ -115,12 +118,22 @@ $(call test_bins,free_race): private TEST_LIBS := -lpthread
 
 # ---- the cache of freed LARGE mappings (test/large_cache.c, test/runner/large_cache.py) --------------
 TEST_FT += large_cache
-$(call test_bins,large_cache): test/large_cache.c
+$(call test_bins,large_cache large_cache_debug): test/large_cache.c
+
+# ---- the debug build (make debug: the zone invariants asserted; test/runner/internals.py) -----------
+# The suites once more, linked with build/debug/libft_malloc.a: an assertion that fails aborts the case.
+TEST_DEBUG_A := build/debug/libft_malloc.a
+TEST_DEBUG   := api_debug bad_input_debug dump_debug zones_debug stress_debug threads_debug \
+                fork_safety_debug large_cache_debug remote_misuse_debug
+$(call test_bins,remote_misuse_debug): test/remote_misuse.c test/remote_ok.c test/remote_actors.c \
+    test/remote_misuse.h
+$(call test_bins,remote_misuse_debug): private TEST_LIBS := -lpthread
 
 # ---- the rules ------------------------------------------------------------------------------------
 TEST_FT_BINS     := $(TEST_FT:%=$(TEST_BUILD)/%)
 TEST_UBSAN_BINS  := $(TEST_UBSAN:%=$(TEST_BUILD)/%)
 TEST_INJECT_BINS := $(TEST_INJECT:%=$(TEST_BUILD)/%)
+TEST_DEBUG_BINS  := $(TEST_DEBUG:%=$(TEST_BUILD)/%)
 TEST_PLAIN_BINS  := $(TEST_PLAIN:%=$(TEST_BUILD)/%)
 TEST_SHARED_BINS := $(TEST_SHARED:%=$(TEST_BUILD)/lib%.so)
 TEST_REF_BINS    := $(TEST_REF:%=$(TEST_BUILD)/ref/%)
@@ -150,6 +163,17 @@ $(TEST_INJECT_STAMP): test-force
 $(TEST_INJECT_BINS): $(TEST_BUILD)/%: $(TEST_INJECT_STAMP) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(test_cc) $(TEST_EXTRA) -o $@ $(test_srcs) $(TEST_INJECT_A) $(TEST_LIBS)
+
+# build/debug/libft_malloc.a is the top Makefile's `make debug`, run the same way as `make inject`.
+TEST_DEBUG_STAMP := $(TEST_BUILD)/.debug_lib
+$(TEST_DEBUG_STAMP): test-force
+	+$(MAKE) debug
+	@mkdir -p $(@D)
+	touch -r $(TEST_DEBUG_A) $@
+
+$(TEST_DEBUG_BINS): $(TEST_BUILD)/%: $(TEST_DEBUG_STAMP) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(test_cc) $(TEST_EXTRA) -o $@ $(test_srcs) $(TEST_DEBUG_A) $(TEST_LIBS)
 
 # Not linked with the library, but run with it (LD_PRELOAD, ft_heap): it must be there first; a rebuilt
 # one does not relink them (order-only).
@@ -200,7 +224,7 @@ $(TEST_INSTALL_DIR)/probe: test/install_probe.c
 # ---------------------------------------------------------------------------------------------------
 .PHONY: test-progs test-progs-ref test-force
 
-test-progs: $(TEST_FT_BINS) $(TEST_UBSAN_BINS) $(TEST_INJECT_BINS) $(TEST_PLAIN_BINS) $(TEST_SHARED_BINS) \
+test-progs: $(TEST_FT_BINS) $(TEST_UBSAN_BINS) $(TEST_INJECT_BINS) $(TEST_DEBUG_BINS) $(TEST_PLAIN_BINS) $(TEST_SHARED_BINS) \
             $(TEST_VG_DIR)/vg_prog
 
 test-progs-ref: $(TEST_REF_BINS)

@@ -8,6 +8,8 @@ folder (its first path component) must be a layer at or below the includer's. Re
 file and the line:
   - an include that runs upward;
   - an include without a folder ("zone.h"), or of a folder that is not a layer;
+  - an include of one of ours in angle brackets (<zone/zone.h>, which -Isrc finds); a path is
+    normalised first ("zone/../api/x.h" is api/x.h);
   - a source file loose in src/, or a folder under src/ missing from the order;
   - a circle between folders (which, with one order, an upward include always closes: reported
     as such too, so that the message says which folders go round).
@@ -19,7 +21,7 @@ import os
 import re
 import sys
 
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+INCLUDE = re.compile(r'^\s*#\s*include\s+(?:"([^"]+)"|<([^>]+)>)')
 SOURCE_EXT = (".h", ".hpp", ".cpp", ".cc", ".c")
 
 
@@ -69,8 +71,18 @@ def main(argv):
                     m = INCLUDE.match(line)
                     if not m:
                         continue
-                    target = m.group(1)
                     where = "%s:%d" % (rel, lineno)
+                    if m.group(2) is not None:
+                        # <...>: a system header, unless -Isrc or -I. finds it among the layers.
+                        target = os.path.normpath(m.group(2))
+                        folder = target.split("/", 1)[0]
+                        if folder not in rank or not os.path.exists(
+                                os.path.join(root, dirs[folder], target.split("/", 1)[-1])):
+                            continue
+                        problems.append('%s: #include <%s> is one of ours: write "%s"' % (where, m.group(2), target))
+                    else:
+                        # "zone/../api/x.h" is api/x.h: the folder is the one the path ends in.
+                        target = os.path.normpath(m.group(1))
                     if "/" not in target:
                         problems.append('%s: #include "%s" names no folder (write "<layer>/%s")'
                                         % (where, target, target))

@@ -15,7 +15,10 @@
 // allocator's locked section (t_lock_depth, os/heap_lock.h), waiting for the lock would wait for
 // ourselves. The prepare handler then takes nothing; the parent goes on as before (the
 // interrupted frame still owns its lock), and the child, whose inherited heap is halfway through a
-// change, switches to the rescue allocator (heap/fork_rescue.h) for the rest of its life.
+// change, switches to the rescue allocator (heap/fork_rescue.h) for the rest of its life. A handler
+// that interrupted the thread cache's lock-free paths instead is handled in the child like the
+// threads that are gone: every cache's zones are recounted and given to the pool
+// (tcache::after_fork_in_child).
 #pragma once
 
 namespace ft {

@@ -20,6 +20,7 @@ inline constexpr ClassTable<kCacheMaxSize> kCachedClassOf{};
 // asked and not `fresh` from the kernel. Plain stores: the zone's writer is this thread.
 FT_INLINE void *mark_handed_out(uint64_t *live, uint8_t *codes, uint32_t size, unsigned c, uint32_t i, char *p,
                                 size_t n, bool zero, bool fresh) {
+  FT_ASSERT(!test_bit(live, i));  // the debug build: never handed out twice
   set_bit(live, i);
   if (class_is_tiny(c)) write_tiny_code(codes, p, size, i, n);
   else write_small_size(codes, i, n);

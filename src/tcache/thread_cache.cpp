@@ -207,13 +207,16 @@ void take_in_everything(ThreadCache *tc) {
   }
 }
 
-// Every zone tc owns back to the pool (its thread exits, or no longer exists: a fork child):
-// the stacks flushed first unless `drop_stacks` (their chunks are then lost).
+// Every zone tc owns back to the pool (its thread exits, or a fork child: the thread does not
+// exist there, or is the forking one, maybe stopped inside its fast paths by a signal handler):
+// the stacks flushed first unless `drop_stacks` (a fork child: their chunks are then lost, and
+// each zone's counts are worked out again from its bitmap).
 void give_up_all(ThreadCache *tc, bool drop_stacks) {
   constexpr unsigned kBatch = 64;  // zones per lock acquisition
   Zone *batch[kBatch];
   unsigned n = 0;
   auto give_up = [&](Zone *z) {
+    if (drop_stacks) z->recount();  // a fork child: the owner may have stopped inside take or give
     if (n == kBatch) zone_pool::abandon(batch, n), n = 0;
     batch[n++] = z;
   };
@@ -575,8 +578,14 @@ void after_fork_in_child() {
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     if (tc == own_cache()) {
       // A thread of the parent may have been halfway through an announcement: its claimed slot
-      // would never be written here. The ring starts afresh, and the cache looks at every zone.
-      reset_notices(tc->notices, true);
+      // would never be written here. The ring starts afresh.
+      reset_notices(tc->notices, false);
+      // This thread itself may have been stopped inside its fast paths by a signal handler that
+      // forks (a malloc or free without the lock: a stack halfway through a push or a pop, a
+      // zone between a bitmap store and its counts). Its zones are worked out again and go to
+      // the pool like the others' (their stacked chunks lost to the child); it keeps its cache
+      // and takes zones afresh.
+      give_up_all(tc, true);
       continue;
     }
     reset_notices(tc->notices, false);

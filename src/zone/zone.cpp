@@ -80,6 +80,19 @@ uint32_t Zone::collect_pending() {
   return taken;
 }
 
+void Zone::recount() {
+  const uint64_t *map = avail_map();
+  uint64_t bits_summary = 0;
+  uint32_t n = 0;
+  for (uint32_t w = 0, words = layout().words; w < words; ++w) {
+    uint64_t v = __atomic_load_n(&map[w], __ATOMIC_RELAXED);
+    if (v) bits_summary |= uint64_t{1} << w;
+    n += static_cast<uint32_t>(__builtin_popcountll(v));
+  }
+  summary = bits_summary;
+  avail = n;
+}
+
 size_t Zone::size(uint32_t i) const {
   if (!class_is_tiny(class_index)) {
     uint32_t n = reinterpret_cast<const uint32_t *>(const_cast<Zone *>(this)->codes())[i];

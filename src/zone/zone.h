@@ -275,6 +275,10 @@ struct Zone {
   uint32_t collect_pending_word(uint32_t pw, uint32_t *double_free);
   // Every pending word (the pool's zones, a zone changing hands, a lost announcement).
   uint32_t collect_pending();
+  // The avail count and the summary worked out again from the avail bitmap, for a zone whose
+  // writer may have stopped between a bitmap store and the count's (take, give): its owner's
+  // thread does not exist in a fork child (tcache::after_fork_in_child).
+  void recount();
 
   // ---- A free by anyone but the writer ----
   enum class RemoteFree : uint8_t { kDone, kDoneAnnounce, kNotLive, kAlreadyPending };

@@ -1,8 +1,9 @@
 /*
  * Component test of the zone layouts (src/zone/zone.h) for every class: the design card (at
- * least 100 chunks, a multiple of the page size), the parts in order without overlap, chunk
- * alignment, the index reciprocal exact for every chunk, and a real zone of each class mapped
- * here: every chunk taken lowest first, every size code round-tripped, every chunk given back.
+ * least 100 chunks, a multiple of the page size), the parts in order without overlap (the header,
+ * the avail, live and pending bitmaps, the size codes, the chunks), chunk alignment, the index
+ * reciprocal exact for every chunk, and a real zone of each class mapped here: every chunk taken
+ * lowest first, every size code round-tripped, every chunk given back.
  */
 #include "common.h"
 
@@ -24,7 +25,9 @@ TEST(layouts_of_every_class)
               c, l.zone_size);
         CHECK(l.words == (l.chunks + 63) / 64, "class %u: %u bitmap words for %u chunks", c, l.words, l.chunks);
         CHECK(l.live_offset == kZoneHeaderSize + l.words * 8, "class %u: live bitmap at %u", c, l.live_offset);
-        CHECK(l.codes_offset == l.live_offset + l.words * 8, "class %u: codes at %u", c, l.codes_offset);
+        CHECK(l.pending_offset == l.live_offset + l.words * 8, "class %u: pending bitmap at %u", c, l.pending_offset);
+        CHECK(l.codes_offset == l.pending_offset + pending_words_for(l.chunks) * 8, "class %u: codes at %u", c,
+              l.codes_offset);
         size_t codes = class_is_tiny(c) ? (l.chunks + 1) / 2 : 4 * (size_t)l.chunks;
         CHECK(l.data_offset >= l.codes_offset + codes, "class %u: the chunks overlap the size codes", c);
         CHECK(l.data_offset % l.chunk_align == 0, "class %u: chunk 0 at %u, not aligned to %u", c, l.data_offset,

@@ -43,6 +43,11 @@ UBSAN_DIR     := build/ubsan
 UBSAN_OBJS    := $(FUZZ_LIB_SRCS:%.cpp=$(UBSAN_DIR)/%.o)
 UBSAN_FLAGS   := -fsanitize=undefined -fno-sanitize-recover=all
 
+# The harness: fuzz_heap.cpp (the ops, the shadow model, the entry points), fuzz_pattern.cpp and
+# fuzz_dump.cpp; fuzz_heap.h says what each holds.
+FUZZ_SRCS      := $(FUZZ_DIR)/fuzz_heap.cpp $(FUZZ_DIR)/fuzz_pattern.cpp $(FUZZ_DIR)/fuzz_dump.cpp
+FUZZ_DEPS      := $(FUZZ_SRCS) $(FUZZ_DIR)/fuzz_heap.h inc/ft_malloc.h
+
 FUZZ_BIN_plain := $(FUZZ_BUILD)/fuzz_heap
 FUZZ_BIN_cov   := $(FUZZ_BUILD)/fuzz_heap_cov
 FUZZ_BIN_ubsan := $(FUZZ_BUILD)/fuzz_heap_ubsan
@@ -53,17 +58,17 @@ FUZZ_BIN       = $(FUZZ_BIN_$(FUZZ_LIB))
 fuzz-build: $(FUZZ_BIN_plain) $(FUZZ_BIN_cov)
 
 # The harness linked exactly as the README says programs link: -L. -lft_malloc.
-$(FUZZ_BIN_plain): $(FUZZ_DIR)/fuzz_heap.cpp inc/ft_malloc.h libft_malloc.a
+$(FUZZ_BIN_plain): $(FUZZ_DEPS) libft_malloc.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_HARNESS_FLAGS) $< -L. -lft_malloc -o $@
+	$(FUZZ_CXX) $(FUZZ_HARNESS_FLAGS) $(FUZZ_SRCS) -L. -lft_malloc -o $@
 
-$(FUZZ_BIN_cov): $(FUZZ_DIR)/fuzz_heap.cpp inc/ft_malloc.h $(FUZZ_COV_DIR)/libft_malloc.a
+$(FUZZ_BIN_cov): $(FUZZ_DEPS) $(FUZZ_COV_DIR)/libft_malloc.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_HARNESS_FLAGS) $< -L$(FUZZ_COV_DIR) -lft_malloc -o $@
+	$(FUZZ_CXX) $(FUZZ_HARNESS_FLAGS) $(FUZZ_SRCS) -L$(FUZZ_COV_DIR) -lft_malloc -o $@
 
-$(FUZZ_BIN_ubsan): $(FUZZ_DIR)/fuzz_heap.cpp inc/ft_malloc.h $(UBSAN_DIR)/libft_malloc.a
+$(FUZZ_BIN_ubsan): $(FUZZ_DEPS) $(UBSAN_DIR)/libft_malloc.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_HARNESS_FLAGS) $(UBSAN_FLAGS) $< -L$(UBSAN_DIR) -lft_malloc -o $@
+	$(FUZZ_CXX) $(FUZZ_HARNESS_FLAGS) $(UBSAN_FLAGS) $(FUZZ_SRCS) -L$(UBSAN_DIR) -lft_malloc -o $@
 
 # The allocator with coverage instrumentation, built by clang (the flags of the top Makefile).
 # The dumps are left out of it: their per-byte formatting of the whole process heap, traced,

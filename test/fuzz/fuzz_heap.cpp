@@ -2,8 +2,9 @@
 // and checks every result against a shadow model of the harness's own blocks.
 //
 // Build (from the repository root; `make fuzz-build` does this):
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer test/fuzz/fuzz_heap.cpp -Iinc -L. -lft_malloc \
-//           -o test/fuzz/build/fuzz_heap
+//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer test/fuzz/fuzz_heap.cpp test/fuzz/fuzz_pattern.cpp \
+//           test/fuzz/fuzz_dump.cpp -Iinc -L. -lft_malloc -o test/fuzz/build/fuzz_heap
+// The other files: fuzz_heap.h says what each holds.
 // The archive defines malloc, so every allocation of the process (libFuzzer's, libc's) goes
 // through ft_malloc; LLVMFuzzerInitialize checks that with show_alloc_mem.
 //
@@ -62,7 +63,7 @@
 // LARGE block ends against its guard page); under SCRIBBLE every new block must read 0xAA.
 //
 // FUZZ_HEAP_TRACE=1 in the environment prints every op on stderr (to read a reproducer).
-#include <ft_malloc.h>
+#include "fuzz_heap.h"
 
 #include <cerrno>
 #include <cstdarg>
@@ -70,31 +71,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-// The pattern loops and the dump parser are left out of the coverage instrumentation: their
-// comparisons, traced byte by byte, would cost more than the allocator and guide nothing.
-#define NO_COV __attribute__((no_sanitize("coverage"), noinline))
+namespace fuzz_heap {
 
-namespace {
-
-constexpr unsigned kSlots = 64;
 constexpr unsigned kHeapCheckEvery = 16;
-constexpr size_t kMinAlign = 16;
 
 enum Op : unsigned {
   kMalloc, kCalloc, kRealloc, kMemalign, kAlignedAlloc, kPosixMemalign, kFree, kWrite,
   kCheck, kUsable, kDump, kValloc, kHeapCheck, kErrors, kMallocEdge, kFree2
-};
-
-struct Slot {
-  unsigned char *p;  // nullptr: empty
-  size_t size;       // the size asked (what show_alloc_mem prints)
-  size_t usable;     // malloc_usable_size at allocation
-  size_t align;      // the alignment the pointer must have
-  uint64_t seed;     // the pattern's seed
 };
 
 Slot g_slot[kSlots];
@@ -106,9 +91,6 @@ size_t g_page;
 bool g_scribble;
 constexpr unsigned char kScribbleNew = 0xAA;
 
-// Addresses the harness freed during this input (and did not get back since): a dump must not
-// list them. Reset at the start of each input (libFuzzer allocates between inputs).
-constexpr unsigned kFreedMax = 4096;
 uintptr_t g_freed[kFreedMax];
 unsigned g_freed_count;
 
@@ -198,84 +180,7 @@ size_t memalign_effective(size_t a) {
   return r;
 }
 
-// ---- Patterns ------------------------------------------------------------------------------
-
-// A block of up to 64 KiB is patterned over all of its usable size. A larger one only over its
-// first and last 16 KiB and 128 bytes around every 64 KiB boundary: a page fault costs ~10 us on
-// the machines this runs on, more than the rest of an op, and a lost or shifted page still shows.
-// The pattern byte at offset i depends on (seed, i) only, so any range can be checked alone.
-constexpr size_t kFullPattern = 64 * 1024, kPatternEdge = 16 * 1024, kPatternStride = 64 * 1024,
-                 kPatternStamp = 64;
-
-// Calls f(a, b) for each patterned range [a, b) of a block of `usable` bytes, clipped to [0, limit),
-// in increasing order; stops at the first f that returns false.
-template <class F>
-__attribute__((always_inline)) inline void for_patterned(size_t usable, size_t limit, F f) {
-  auto emit = [&](size_t a, size_t b) {
-    if (b > limit) b = limit;
-    return a >= b || f(a, b);
-  };
-  if (usable <= kFullPattern) {
-    emit(0, usable);
-    return;
-  }
-  if (!emit(0, kPatternEdge)) return;
-  for (size_t k = kPatternStride; k + kPatternStamp <= usable - kPatternEdge; k += kPatternStride)
-    if (!emit(k - kPatternStamp, k + kPatternStamp)) return;
-  emit(usable - kPatternEdge, usable);
-}
-
-inline __attribute__((always_inline)) uint64_t pattern_word(uint64_t seed, size_t k) {
-  uint64_t x = seed ^ (k * 0x9E3779B97F4A7C15ull);
-  return x ^ (x >> 29);
-}
-
-inline __attribute__((always_inline)) unsigned char pattern_byte(uint64_t seed, size_t i) {
-  return static_cast<unsigned char>(pattern_word(seed, i / 8) >> (8 * (i % 8)));
-}
-
-NO_COV void fill(unsigned char *p, size_t usable, uint64_t seed) {
-  for_patterned(usable, usable, [&](size_t a, size_t b) {
-    for (; a < b && a % 8; ++a) p[a] = pattern_byte(seed, a);
-    for (; a + 8 <= b; a += 8) {
-      uint64_t w = pattern_word(seed, a / 8);
-      memcpy(p + a, &w, 8);
-    }
-    for (; a < b; ++a) p[a] = pattern_byte(seed, a);
-    return true;
-  });
-}
-
-// The first offset in [0, len) whose byte differs from the pattern of a block of `usable` bytes,
-// or len.
-NO_COV size_t first_mismatch(const unsigned char *p, size_t usable, size_t len, uint64_t seed) {
-  size_t bad = len;
-  for_patterned(usable, len, [&](size_t a, size_t b) {
-    for (; a < b && a % 8; ++a)
-      if (p[a] != pattern_byte(seed, a)) return bad = a, false;
-    for (; a + 8 <= b; a += 8) {
-      uint64_t w = pattern_word(seed, a / 8), got;
-      memcpy(&got, p + a, 8);
-      if (got != w) break;
-    }
-    for (; a < b; ++a)
-      if (p[a] != pattern_byte(seed, a)) return bad = a, false;
-    return true;
-  });
-  return bad;
-}
-
-// The first byte in [0, len) (the same ranges as the pattern) that is not `byte`, or len.
-NO_COV size_t first_not(const unsigned char *p, size_t usable, size_t len, unsigned char byte) {
-  size_t bad = len;
-  for_patterned(usable, len, [&](size_t a, size_t b) {
-    for (; a < b; ++a)
-      if (p[a] != byte) return bad = a, false;
-    return true;
-  });
-  return bad;
-}
-size_t first_nonzero(const unsigned char *p, size_t usable, size_t len) { return first_not(p, usable, len, 0); }
+// ---- Patterns (fill, first_mismatch, first_not: fuzz_pattern.cpp) -------------------------
 
 uint64_t new_seed(unsigned slot) {
   ++g_generation;
@@ -363,211 +268,6 @@ void check_disjoint() {
       fail("blocks overlap: %p (size %zu, usable %zu) and %p (size %zu, usable %zu)",
            static_cast<void *>(a.p), a.size, a.usable, static_cast<void *>(b.p), b.size, b.usable);
   }
-}
-
-// ---- show_alloc_mem into a memfd, parsed ---------------------------------------------------
-
-int g_memfd = -1;
-
-struct DumpBlock {
-  uintptr_t start, end;
-  size_t size;
-  unsigned nbytes;        // _ex: bytes shown in hex
-  unsigned char bytes[16];
-};
-
-DumpBlock *g_blocks;
-size_t g_blocks_cap, g_blocks_count;
-
-// Grows the block table with mmap: parsing allocates nothing.
-void push_block(const DumpBlock &b) {
-  if (g_blocks_count == g_blocks_cap) {
-    size_t cap = g_blocks_cap ? g_blocks_cap * 2 : 65536;
-    void *m = mmap(nullptr, cap * sizeof(DumpBlock), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) fail("mmap for the dump failed");
-    if (g_blocks) {
-      memcpy(m, g_blocks, g_blocks_count * sizeof(DumpBlock));
-      munmap(g_blocks, g_blocks_cap * sizeof(DumpBlock));
-    }
-    g_blocks = static_cast<DumpBlock *>(m);
-    g_blocks_cap = cap;
-  }
-  g_blocks[g_blocks_count++] = b;
-}
-
-// Runs the dump with stdout on the memfd; returns a read-only mapping of what it wrote.
-const char *capture(bool ex, size_t *len) {
-  fflush(stdout);
-  if (ftruncate(g_memfd, 0) || lseek(g_memfd, 0, SEEK_SET) != 0) fail("memfd reset failed");
-  int saved = dup(STDOUT_FILENO);
-  if (saved < 0 || dup2(g_memfd, STDOUT_FILENO) < 0) fail("dup2 failed");
-  if (ex) show_alloc_mem_ex();
-  else show_alloc_mem();
-  if (dup2(saved, STDOUT_FILENO) < 0) fail("dup2 back failed");
-  close(saved);
-  struct stat st;
-  if (fstat(g_memfd, &st)) fail("fstat failed");
-  *len = static_cast<size_t>(st.st_size);
-  if (!*len) fail("show_alloc_mem%s wrote nothing", ex ? "_ex" : "");
-  void *m = mmap(nullptr, *len, PROT_READ, MAP_SHARED, g_memfd, 0);
-  if (m == MAP_FAILED) fail("mmap of the dump failed");
-  return static_cast<const char *>(m);
-}
-
-struct Cursor {
-  const char *p, *end;
-  bool lit(const char *s) {
-    size_t n = strlen(s);
-    if (static_cast<size_t>(end - p) < n || memcmp(p, s, n)) return false;
-    p += n;
-    return true;
-  }
-  // "0x" then upper-case hex digits.
-  bool hex(uintptr_t *out) {
-    if (!lit("0x")) return false;
-    uintptr_t v = 0;
-    const char *start = p;
-    for (; p < end && ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')); ++p) {
-      if (p - start >= 16) return false;
-      v = v << 4 | static_cast<uintptr_t>(*p <= '9' ? *p - '0' : *p - 'A' + 10);
-    }
-    *out = v;
-    return p > start;
-  }
-  bool dec(size_t *out) {
-    size_t v = 0;
-    const char *start = p;
-    for (; p < end && *p >= '0' && *p <= '9'; ++p) {
-      if (p - start >= 20) return false;
-      v = v * 10 + static_cast<size_t>(*p - '0');
-    }
-    *out = v;
-    return p > start;
-  }
-  bool hexbyte(unsigned char *out) {
-    if (end - p < 2) return false;
-    unsigned v = 0;
-    for (int i = 0; i < 2; ++i) {
-      char c = p[i];
-      if (c >= '0' && c <= '9') v = v * 16 + static_cast<unsigned>(c - '0');
-      else if (c >= 'A' && c <= 'F') v = v * 16 + static_cast<unsigned>(c - 'A' + 10);
-      else return false;
-    }
-    p += 2;
-    *out = static_cast<unsigned char>(v);
-    return true;
-  }
-  bool eol() { return p == end; }
-};
-
-[[noreturn]] void bad_line(const char *why, const char *line, const char *end) {
-  int n = static_cast<int>(end - line > 200 ? 200 : end - line);
-  fail("show_alloc_mem: %s: \"%.*s\"", why, n, line);
-}
-
-// Parses a dump into g_blocks (checking every line's format, the order and the total).
-NO_COV void parse_dump(const char *text, size_t len, bool ex) {
-  g_blocks_count = 0;
-  const char *line = text, *stop = text + len;
-  if (text[len - 1] != '\n') bad_line("does not end with a newline", text + (len > 80 ? len - 80 : 0), stop);
-  size_t sum = 0;
-  bool total_seen = false;
-  uintptr_t last_zone = 0;
-  while (line < stop) {
-    const char *nl = static_cast<const char *>(memchr(line, '\n', static_cast<size_t>(stop - line)));
-    Cursor c{line, nl};
-    if (total_seen) bad_line("a line after the total", line, nl);
-    uintptr_t a;
-    if (c.lit("TINY : ") || c.lit("SMALL : ") || c.lit("LARGE : ")) {
-      if (!c.hex(&a)) bad_line("bad zone address", line, nl);
-      if (!ex && !c.eol()) bad_line("junk after the zone address", line, nl);
-      if (ex && !c.lit(" ")) bad_line("bad zone line", line, nl);
-      if (a < last_zone) bad_line("zones not in address order", line, nl);
-      if (g_blocks_count && a < g_blocks[g_blocks_count - 1].end) bad_line("zone starts inside the previous block", line, nl);
-      last_zone = a;
-    } else if (c.lit("Total : ")) {
-      size_t t;
-      if (!c.dec(&t) || !c.lit(" bytes")) bad_line("bad total line", line, nl);
-      if (t != sum) fail("show_alloc_mem: total %zu bytes, but the blocks listed sum to %zu", t, sum);
-      if (ex) {
-        size_t nblocks;
-        if (!c.lit(" in ") || !c.dec(&nblocks) || !c.lit(" blocks; ")) bad_line("bad total line", line, nl);
-        if (nblocks != g_blocks_count) fail("show_alloc_mem_ex: total says %zu blocks, %zu listed", nblocks, g_blocks_count);
-      } else if (!c.eol()) {
-        bad_line("junk after the total", line, nl);
-      }
-      total_seen = true;
-    } else {
-      DumpBlock b{};
-      if (!c.hex(&b.start) || !c.lit(" - ") || !c.hex(&b.end) || !c.lit(" : ")) bad_line("unknown line", line, nl);
-      if (ex && c.lit("free, ")) {  // a run of free chunks
-        size_t chunks;
-        if (!c.dec(&chunks) || !c.lit(" chunks") || !c.eol()) bad_line("bad free run", line, nl);
-        if (b.end <= b.start) bad_line("empty free run", line, nl);
-        line = nl + 1;
-        continue;
-      }
-      if (!c.dec(&b.size) || !c.lit(" bytes")) bad_line("bad block line", line, nl);
-      if (ex && !c.eol()) {
-        if (!c.lit("  ")) bad_line("bad bytes after a block", line, nl);
-        while (b.nbytes < 16 && c.hexbyte(&b.bytes[b.nbytes])) {
-          ++b.nbytes;
-          if (!c.lit(" ")) break;
-        }
-        // then " |ascii|" (the last byte's separator was eaten above)
-        if (!c.lit(" |") && !c.lit("|")) bad_line("bad bytes after a block", line, nl);
-      } else if (!c.eol()) {
-        bad_line("junk after a block", line, nl);
-      }
-      if (b.end != b.start + b.size) bad_line("end != start + size", line, nl);
-      if (!last_zone || b.start < last_zone) bad_line("block before its zone", line, nl);
-      if (g_blocks_count) {
-        const DumpBlock &prev = g_blocks[g_blocks_count - 1];
-        if (b.start <= prev.start) bad_line("blocks not in increasing address order", line, nl);
-        if (b.start < prev.end) bad_line("block overlaps the previous one", line, nl);
-      }
-      sum += b.size;
-      push_block(b);
-    }
-    line = nl + 1;
-  }
-  if (!total_seen) fail("show_alloc_mem: no total line");
-}
-
-NO_COV const DumpBlock *find_block(uintptr_t start) {
-  size_t lo = 0, hi = g_blocks_count;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (g_blocks[mid].start < start) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < g_blocks_count && g_blocks[lo].start == start ? &g_blocks[lo] : nullptr;
-}
-
-void check_dump(bool ex) {
-  size_t len;
-  const char *text = capture(ex, &len);
-  parse_dump(text, len, ex);
-  const char *name = ex ? "show_alloc_mem_ex" : "show_alloc_mem";
-  for (unsigned s = 0; s < kSlots; ++s) {
-    const Slot &b = g_slot[s];
-    if (!b.p) continue;
-    uintptr_t a = reinterpret_cast<uintptr_t>(b.p);
-    const DumpBlock *d = find_block(a);
-    if (!d) fail("%s does not list the live block %p (%zu bytes)", name, static_cast<void *>(b.p), b.size);
-    if (d->size != b.size) fail("%s lists %p with %zu bytes, asked %zu", name, static_cast<void *>(b.p), d->size, b.size);
-    if (ex) {
-      unsigned want = b.size < 16 ? static_cast<unsigned>(b.size) : 16;
-      if (d->nbytes != want) fail("%s shows %u bytes of %p, not %u", name, d->nbytes, static_cast<void *>(b.p), want);
-      for (unsigned i = 0; i < want; ++i)
-        if (d->bytes[i] != b.p[i])
-          fail("%s shows byte %u of %p as %02X, it is %02X", name, i, static_cast<void *>(b.p), d->bytes[i], b.p[i]);
-    }
-  }
-  for (unsigned i = 0; i < g_freed_count; ++i)
-    if (const DumpBlock *d = find_block(g_freed[i]))
-      fail("%s lists 0x%lX (%zu bytes), which the harness freed", name, g_freed[i], d->size);
-  munmap(const_cast<char *>(text), len);
 }
 
 // ---- The operations ------------------------------------------------------------------------
@@ -761,7 +461,9 @@ void run_op(unsigned op, unsigned mod, unsigned s, unsigned v) {
   }
 }
 
-}  // namespace
+}  // namespace fuzz_heap
+
+using namespace fuzz_heap;
 
 // The allocator's debug modes, when their variable is in the environment (set as ft_malloc reads
 // them: non-empty and not "0"), must be in effect: each is checked by what it does. ft_malloc
@@ -802,8 +504,7 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   g_trace = getenv("FUZZ_HEAP_TRACE") && *getenv("FUZZ_HEAP_TRACE") == '1';
   g_page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   init_boundaries();
-  g_memfd = memfd_create("fuzz_heap_dump", MFD_CLOEXEC);
-  if (g_memfd < 0) fail("memfd_create failed");
+  init_dump();
   // Is malloc ft_malloc? Its dump must list a block we just got.
   g_slot[0] = Slot{};
   adopt(0, malloc(12345), 12345, kMinAlign, "malloc", false);

@@ -261,6 +261,7 @@ BINARIES = {b.name: b for b in [
     Binary("glibc_api_static", "test/glibc_api.c"),
     Binary("glibc_api_plain", "test/glibc_api.c", link_ft=False),
     Binary("api_static", "test/api.c"),
+    Binary("api_plain", "test/api.c", link_ft=False),
     # test/vg_prog.c against the allocator built with `make VALGRIND=1` in a copy of the repository.
     Binary("vg_prog", "test/vg_prog.c", link_ft=False, path=os.path.join(BUILD, "valgrind_repo", "vg_prog")),
 ]}

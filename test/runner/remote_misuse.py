@@ -43,10 +43,11 @@ def expected_report(case):
     return "free", "double free"
 
 
-def misuse_test(case, mode, preload=False):
+def misuse_test(case, mode, preload=False, binary=None):
+    """binary: another build of the program (the debug build's), linked with its library."""
     def fn():
-        binary = "remote_misuse_plain" if preload else "remote_misuse"
-        path = BINARIES[binary].require()
+        name = binary or ("remote_misuse_plain" if preload else "remote_misuse")
+        path = BINARIES[name].require()
         if preload and not os.path.exists(LIB_SO):
             raise Fail("%s missing" % LIB_SO)
         env = base_env(FT_MALLOC_ERRORS=None if mode == "abort" else mode, LD_PRELOAD=LIB_SO if preload else None)

@@ -29,10 +29,11 @@ def bad_call_name(case):
     return "free"
 
 
-def bad_input_test(case, mode, preload=False):
-    """preload: the program is built without ft_malloc and runs with LD_PRELOAD of the .so."""
+def bad_input_test(case, mode, preload=False, binary=None):
+    """preload: the program is built without ft_malloc and runs with LD_PRELOAD of the .so. binary: another
+    build of the program (the debug build's), linked with its library."""
     def fn():
-        path = BINARIES["bad_input_plain" if preload else "bad_input"].require()
+        path = BINARIES[binary or ("bad_input_plain" if preload else "bad_input")].require()
         if preload and not os.path.exists(LIB_SO):
             raise Fail("%s missing" % LIB_SO)
         env = base_env(FT_MALLOC_ERRORS=None if mode == "abort" else mode, LD_PRELOAD=LIB_SO if preload else None)

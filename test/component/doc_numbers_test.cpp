@@ -1,0 +1,77 @@
+/*
+ * The numbers the documents state, pinned: README.md (Design's zone diagram, the size classes
+ * table, the thread caches, giving memory back) and src/README.md (the glossary). Each
+ * static_assert names where the number is written; a change to the allocator that moves one
+ * stops this file from building (component/doc_numbers_test/* then fail with the assertion) until
+ * the document says the new number. src/zone/zone.h pins the zone header's size and the TINY chunk
+ * counts itself.
+ */
+#include "common.h"
+
+#include "base/size_class.h"
+#include "large/large_cache.h"
+#include "large/large_table.h"
+#include "tcache/remote_free.h"
+#include "tcache/thread_cache.h"
+#include "zone/registry.h"
+#include "zone/zone.h"
+
+using namespace ft;
+
+constexpr size_t kKiB = 1024, kMiB = 1024 * kKiB;
+
+// ---- README.md, Design: the zone diagram ----
+static_assert(kZoneGranule == 64 * kKiB, "zones start on a 64 KiB boundary");
+static_assert(sizeof(Zone) == 128, "header 128 B");
+static_assert(kLayouts[0].pending_offset - kLayouts[0].live_offset == kLayouts[0].words * 8,
+              "pending bitmap: 1 bit per chunk, the live bitmap's geometry");
+static_assert(kTinyTailCode == 15 && kTinyTailBytes == 4, "TINY: 15: size in the chunk's last 4 B");
+
+// ---- README.md, Size classes and thresholds ----
+static_assert(kClassCount == 52 && kTinyClassCount == 16 && kClassCount - kTinyClassCount == 36,
+              "16 TINY classes, 36 SMALL (src/README.md: 52 classes)");
+static_assert(kTinyMax == 256 && class_size(1) - class_size(0) == 16, "TINY: 0 - 256 B, 16 B apart");
+static_assert(kSmallMax == 128 * kKiB, "SMALL up to 128 KiB, LARGE above");
+static_assert(kLayouts[0].zone_size == 64 * kKiB && kLayouts[0].chunks == 3875, "64 KiB: 3875 chunks of 16 B");
+static_assert(kLayouts[15].zone_size == 64 * kKiB && kLayouts[15].chunks == 254, "... 254 of 256 B");
+static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 64 * kKiB, "64 KiB for 320 B");
+static_assert(kLayouts[kClassCount - 1].zone_size * 10 / kMiB == 125, "12.6 MiB for 128 KiB (12.56)");
+static_assert(kMinChunksPerZone == 100, "at least 100 chunks per zone");
+static_assert(kTinyZoneSize * 10 / kLayouts[0].chunks == 169, "16.9 B resident per live 16-byte block");
+
+// ---- README.md, Design: per-thread caches ----
+static_assert(kCachedClasses == kClassCount, "every class cached");
+static_assert(kCacheBytesPerClass == 16 * kKiB && kCacheSlots == 51, "at most 16 KiB of a class, 51 chunks");
+static_assert(cache_capacity(0) == 51 && cache_capacity(class_of(8 * kKiB)) == 2 &&
+                  cache_capacity(class_of(16 * kKiB)) == 1,
+              "2 to 51 chunks, one from 16 KiB on");
+static_assert(kUnpurgedBudget == 4 * kMiB, "a thread's current zones keep up to 4 MiB written pages");
+// src/README.md, glossary: thread cache.
+static_assert(sizeof(ClassCache) == 512, "512 B per class");
+static_assert(sizeof(ThreadCache) > 30 * kKiB && sizeof(ThreadCache) <= 31 * kKiB + 512, "a 31 KiB mapping");
+static_assert(remote::kNoticeSlots == 512 && sizeof(remote::Notices::slot) == 4 * kKiB, "512 notices, a 4 KiB ring");
+static_assert(registry::kOwnerIdMask == 65535, "owner ids 1 to 65535, 16 bits");
+
+// ---- README.md, Design: giving memory back; src/README.md, glossary: LARGE cache ----
+static_assert(large::cache::kSlots == 32 && large::cache::kMinBytes == 32 * kMiB && large::cache::kLiveShare == 8,
+              "at most 32 mappings and max(32 MiB, live LARGE bytes / 8)");
+static_assert(large::cache::kIdleMs == 1000, "given back after about a second unused");
+
+// ---- src/README.md, glossary ----
+static_assert(sizeof(registry::Leaf) == 512 * kKiB && (size_t{1} << registry::kLeafBits) == 65536,
+              "registry leaf: 65536 entries, 512 KiB");
+static_assert((size_t{1} << (registry::kGranuleBits + registry::kLeafBits)) == 4 * kKiB * kMiB,
+              "a leaf covers 4 GiB");
+static_assert(sizeof(LargeBlock) == 40, "LARGE entry 40 B");
+
+/* The assertions above are the test; this case only says that the file built. */
+TEST(documented_numbers_hold)
+{
+    printf("the documents' numbers hold\n");
+}
+
+static const test_case cases[] = {
+    CASE(documented_numbers_hold),
+};
+
+RUN_CASES(cases)
