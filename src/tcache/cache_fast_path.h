@@ -47,6 +47,7 @@ FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, b
   if (__builtin_expect(off >= cc.span, 0)) return tcache::hand_out_elsewhere(cc, c, slot, n, zero);
   bool exact;
   uint32_t i = static_cast<uint32_t>(chunk_index(off, cc.div_magic, &exact));
+  FT_ASSERT(!cc.current->is_avail(i));  // the debug build: a cached chunk is out of its zone
   return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, reinterpret_cast<char *>(slot), n, zero, false);
 }
 

@@ -374,10 +374,11 @@ void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, b
   if (in_current(cc, slot)) {
     bool exact;
     uint32_t i = static_cast<uint32_t>(chunk_index(reinterpret_cast<uintptr_t>(p) - cc.data, cc.div_magic, &exact));
+    FT_ASSERT(!cc.current->is_avail(i));
     return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, p, n, zero, fresh);
   }
   Zone *z = zone_of_cached(reinterpret_cast<uintptr_t>(p));
-  FT_ASSERT(z && z->class_index == c && z->cached > 0);
+  FT_ASSERT(z && z->class_index == c && z->cached > 0 && !z->is_avail(z->index_of(reinterpret_cast<uintptr_t>(p))));
   --z->cached;
   return mark_handed_out(z->live_map(), z->codes(), z->chunk_size, c, z->index_of(reinterpret_cast<uintptr_t>(p)), p,
                          n, zero, fresh);

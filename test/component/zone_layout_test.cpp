@@ -26,7 +26,7 @@ TEST(layouts_of_every_class)
         CHECK(l.words == (l.chunks + 63) / 64, "class %u: %u bitmap words for %u chunks", c, l.words, l.chunks);
         CHECK(l.live_offset == kZoneHeaderSize + l.words * 8, "class %u: live bitmap at %u", c, l.live_offset);
         CHECK(l.pending_offset == l.live_offset + l.words * 8, "class %u: pending bitmap at %u", c, l.pending_offset);
-        CHECK(l.codes_offset == l.pending_offset + pending_words_for(l.chunks) * 8, "class %u: codes at %u", c,
+        CHECK(l.codes_offset == l.pending_offset + l.words * 8, "class %u: codes at %u", c,
               l.codes_offset);
         size_t codes = class_is_tiny(c) ? (l.chunks + 1) / 2 : 4 * (size_t)l.chunks;
         CHECK(l.data_offset >= l.codes_offset + codes, "class %u: the chunks overlap the size codes", c);
