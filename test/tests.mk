@@ -116,6 +116,14 @@ TEST_FT += free_race
 $(call test_bins,free_race): test/free_race.c
 $(call test_bins,free_race): private TEST_LIBS := -lpthread
 
+# The 42 subject's page-reclaim programs (test/reclaim/, test/runner/page_reclaim.py): linked with
+# -lft_malloc and plain for LD_PRELOAD.
+TEST_FT    += reclaim_test0 reclaim_test1 reclaim_test2
+TEST_PLAIN += reclaim_test0_plain reclaim_test1_plain reclaim_test2_plain
+$(call test_bins,reclaim_test0 reclaim_test0_plain): test/reclaim/test0.c
+$(call test_bins,reclaim_test1 reclaim_test1_plain): test/reclaim/test1.c
+$(call test_bins,reclaim_test2 reclaim_test2_plain): test/reclaim/test2.c
+
 # ---- the cache of freed LARGE mappings (test/large_cache.c, test/runner/large_cache.py) --------------
 TEST_FT += large_cache
 $(call test_bins,large_cache large_cache_debug): test/large_cache.c
