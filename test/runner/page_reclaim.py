@@ -1,7 +1,7 @@
 """The 42 subject's page-reclaim scale (test/reclaim/): the minor page faults of test1 (1024 x
 malloc(1024), first byte written) and test2 (the same, each block freed) beyond test0 (an empty
-loop), linked with -lft_malloc and preloaded. Page counts repeat from run to run, unlike times;
-the least of three runs is kept.
+loop), linked with -lft_malloc and preloaded. Page counts move by a few pages at most between runs,
+unlike times; the least of three runs is kept.
 
 The correction sheet's full marks are test1 - test0 within 255-272 and test2 - test0 at most 3.
 ft_malloc is at 270-275 for the first and 6-10 for the second (preloaded and linked; the
