@@ -1,0 +1,336 @@
+#include "tcache/own_zones.h"
+
+#include "tcache/cache_fast_path.h"
+
+#include "base/counters.h"
+#include "large/large_cache.h"
+#include "zone/registry.h"
+#include "zone/zone_pool.h"
+
+namespace ft::tcache {
+
+// ---- A class's zones (links in the zones, written by the owner only) ----
+
+void list_push(OwnedList &l, Zone *z, uint8_t which) {
+  FT_ASSERT(z->list == zone_pool::kOffList);
+  z->prev = nullptr;
+  z->next = l.head;
+  if (l.head) l.head->prev = z;
+  l.head = z;
+  z->list = which;
+}
+
+void list_unlink(OwnedList &l, Zone *z) {
+  (z->prev ? z->prev->next : l.head) = z->next;
+  if (z->next) z->next->prev = z->prev;
+  z->next = z->prev = nullptr;
+  z->list = zone_pool::kOffList;
+}
+
+OwnedList &list_of(ClassCache &cc, Zone *z) { return z->list == kOwnedPartial ? cc.partial : cc.full; }
+
+// The fast paths' copy of the current zone's layout.
+void make_current(ClassCache &cc, Zone *z) {
+  z->list = kOwnedCurrent;
+  cc.current = z;
+  cc.data = z->data();
+  cc.span = z->chunks * z->chunk_size;
+  cc.chunk_size = z->chunk_size;
+  cc.div_magic = z->div_magic;
+  cc.live = z->live_map();
+  cc.pending = z->pending_map();
+  cc.codes = z->codes();
+}
+
+// The zone of a chunk on tc's stacks: one of tc's, mapped as long as the chunk is there.
+Zone *zone_of_cached(uintptr_t p) { return registry::entry_zone(registry::lookup_entry(reinterpret_cast<void *>(p))); }
+
+// Whether stack entry s is a chunk of the current zone.
+bool in_current(const ClassCache &cc, uintptr_t s) { return (s & ~kFreshBit) - cc.data < cc.span; }
+
+// The written pages of the current zone that stayed resident when it last held no block stop
+// counting against the thread's budget (the zone is no longer current, or they went back).
+void forget_unpurged(ThreadCache *tc, ClassCache &cc) {
+  tc->unpurged_bytes -= cc.unpurged;
+  cc.unpurged = 0;
+}
+
+// The stack's chunks of the current zone (which the fast paths push and pop uncounted).
+uint32_t current_on_stack(const ClassCache &cc) {
+  uint32_t n = 0;
+  for (unsigned k = 0; k < cc.count; ++k) n += in_current(cc, cc.slot[k]);
+  return n;
+}
+
+// No current zone: a pointer is never in its span. The zone counts its chunks on the stack from
+// now on (the fast paths did not, while it was current).
+void clear_current(ThreadCache *tc, ClassCache &cc) {
+  if (Zone *z = cc.current) {
+    z->list = zone_pool::kOffList;
+    z->cached = static_cast<uint16_t>(current_on_stack(cc));
+  }
+  forget_unpurged(tc, cc);
+  cc.current = nullptr;
+  cc.data = 0;
+  cc.span = 0;
+}
+
+// Entry s of cc's stack back into its zone (avail again). Another zone than the current one is
+// returned, for the caller to settle (or nullptr).
+Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
+  uintptr_t p = s & ~kFreshBit;
+  --cc.out_delta;
+  if (in_current(cc, p)) {
+    cc.current->give(cc.current->index_of(p));
+    return nullptr;
+  }
+  Zone *z = zone_of_cached(p);
+  FT_ASSERT(z && z->cached > 0);
+  --z->cached;
+  z->give(z->index_of(p));
+  return z;
+}
+
+// Every entry of cc's stack back into its zone, the zones' lists left to the caller (its thread
+// exits, or gives up its zones).
+void flush_stack(ClassCache &cc) {
+  for (unsigned k = 0; k < cc.count; ++k) give_back_entry(cc, cc.slot[k]);
+  cc.count = 0;
+}
+
+// The stack's chunks of z, a zone that holds no block any more, back into it (the stack keeps
+// its order otherwise).
+void evict(ClassCache &cc, Zone *z) {
+  uintptr_t lo = z->data(), hi = lo + size_t{z->chunks} * z->chunk_size;
+  unsigned kept = 0;
+  for (unsigned k = 0; k < cc.count; ++k) {
+    uintptr_t s = cc.slot[k], p = s & ~kFreshBit;
+    if (p - lo < hi - lo) {
+      z->give(z->index_of(p));
+      --cc.out_delta;
+    } else {
+      cc.slot[kept++] = s;
+    }
+  }
+  cc.count = kept;
+  z->cached = 0;
+}
+
+// Zone z of class cc, owned and not current, gained free chunks (frees taken in, stack entries
+// given back) or chunks on the stack: from the full list to the partial one; holding no block
+// any more: its chunks leave the stack and it goes back to the pool (one lock). True when it went
+// back (it may be unmapped already: not to be read again).
+[[gnu::noinline]] bool settle(ClassCache &cc, Zone *z) {
+  if (z->list == kOwnedCurrent) return false;
+  if (z->list == kOwnedFull && z->avail) {
+    list_unlink(cc.full, z);
+    list_push(cc.partial, z, kOwnedPartial);
+  }
+  if (z->avail + z->cached != z->chunks) return false;
+  if (z->cached) evict(cc, z);
+  list_unlink(list_of(cc, z), z);
+  zone_pool::release(z);
+  return true;
+}
+
+bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
+  // The counts reach the shared counters every kFoldEvery refills, not at each: the statistics
+  // add what the caches hold (introspect/statistics.cpp).
+  if (++tc->refills >= kFoldEvery) {
+    tc->refills = 0;
+    for (unsigned k = 0; k < kCachedClasses; ++k) fold_counts(tc, k);
+  }
+  take_in_remote_frees(tc);
+  large::cache::expire_if_due();  // a slow path that runs often: idle LARGE mappings go back
+  ClassCache &cc = tc->classes[c];
+  // Set at the class's first refill, not when the cache is made: a program touches the pages of
+  // the classes it uses only. Until then a capacity of 0 sends every free of the class here.
+  if (!cc.capacity) cc.capacity = cache_capacity(c);
+  if (cc.count) {  // remote frees taken in above were pushed? (never: they go to their zones)
+    *slot = cc.slot[--cc.count];
+    return true;
+  }
+  for (;;) {
+    Zone *z = cc.current;
+    if (z && z->avail) {
+      // Half the capacity: the next frees have room, the next mallocs have chunks.
+      unsigned want = cc.capacity / 2 ? cc.capacity / 2 : 1;
+      unsigned got = want < z->avail ? want : z->avail;
+      // Stacked from the top down, so that the lowest address is handed out first: the pages
+      // of a zone are touched in order, the first beside the zone's header.
+      for (unsigned k = got; k-- > 0;) {
+        bool fresh;
+        uint32_t i = z->take(&fresh);
+        cc.slot[k] = reinterpret_cast<uintptr_t>(z->chunk(i)) | (fresh && z->chunk_size >= kFreshMinChunk ? kFreshBit : 0);
+      }
+      cc.out_delta += got;
+      cc.count = got - 1;
+      *slot = cc.slot[got - 1];
+      return true;
+    }
+    if (z) {  // nothing left in it: on the full list until a chunk of it is freed
+      clear_current(tc, cc);
+      list_push(cc.full, z, kOwnedFull);
+    }
+    if (Zone *next = cc.partial.head) {
+      list_unlink(cc.partial, next);
+      make_current(cc, next);
+      continue;
+    }
+    Zone *fresh = zone_pool::acquire(c, tc);
+    if (!fresh) return false;
+    make_current(cc, fresh);
+  }
+}
+
+void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+  char *p = reinterpret_cast<char *>(slot & ~kFreshBit);
+  bool fresh = slot & kFreshBit;
+  if (in_current(cc, slot)) {
+    bool exact;
+    uint32_t i = static_cast<uint32_t>(chunk_index(reinterpret_cast<uintptr_t>(p) - cc.data, cc.div_magic, &exact));
+    FT_ASSERT(!cc.current->is_avail(i));
+    return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, p, n, zero, fresh);
+  }
+  Zone *z = zone_of_cached(reinterpret_cast<uintptr_t>(p));
+  FT_ASSERT(z && z->class_index == c && z->cached > 0 && !z->is_avail(z->index_of(reinterpret_cast<uintptr_t>(p))));
+  --z->cached;
+  return mark_handed_out(z->live_map(), z->codes(), z->chunk_size, c, z->index_of(reinterpret_cast<uintptr_t>(p)), p,
+                         n, zero, fresh);
+}
+
+namespace {
+
+// The current zone of cc holds no block (every chunk avail or on the stack): its written pages
+// stay resident for the class's next blocks while the thread's budget allows, else go back, as
+// the pool's reserve's do, so that a freed peak does not stay resident.
+bool holds_nothing(const ClassCache &cc) { return cc.current->avail + current_on_stack(cc) == cc.current->chunks; }
+
+void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
+  Zone *z = cc.current;
+  size_t written = size_t{z->hwm} * z->chunk_size;
+  if (written <= cc.unpurged) return;  // counted already
+  if (tc->unpurged_bytes - cc.unpurged + written > kUnpurgedBudget) {
+    // The budget is full: the classes whose current zone holds blocks again leave it (their
+    // pages are in use, not kept for nothing). Rare: only when the budget is full.
+    for (ClassCache &other : tc->classes)
+      if (other.unpurged && &other != &cc && !holds_nothing(other)) forget_unpurged(tc, other);
+  }
+  if (tc->unpurged_bytes - cc.unpurged + written <= kUnpurgedBudget) {
+    tc->unpurged_bytes += written - cc.unpurged;
+    cc.unpurged = written;
+    return;
+  }
+  forget_unpurged(tc, cc);
+  zone_pool::give_back_pages(z);
+  // The stacked chunks will be written again and come back as avail: the high-water mark
+  // stays above them, so that none is taken later as untouched (zero).
+  for (unsigned k = 0; k < cc.count; ++k) {
+    uintptr_t p = cc.slot[k] & ~kFreshBit;
+    if (!in_current(cc, p)) continue;
+    uint32_t j = z->index_of(p) + 1u;
+    if (j > z->hwm) z->hwm = j;
+    cc.slot[k] = p;
+  }
+}
+
+// The stack is full: its oldest half goes back to the zones (no lock; a zone left holding no
+// block goes back to the pool).
+[[gnu::noinline]] void flush_half(ClassCache &cc) {
+  unsigned half = (cc.count + 1) / 2;  // at least one: a stack of one chunk flushes it
+  uintptr_t gone[kCacheSlots];
+  for (unsigned k = 0; k < half; ++k) gone[k] = cc.slot[k];
+  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
+  cc.count = cc.count - half;
+  for (unsigned k = 0; k < half; ++k)
+    if (Zone *z = give_back_entry(cc, gone[k])) settle(cc, z);
+}
+
+// After a push onto cc's stack, when the current zone's free chunks and the stack together could
+// make up all its chunks: whether it holds no block now (a scan of the stack).
+[[gnu::noinline]] void check_current(ThreadCache *tc, ClassCache &cc) {
+  if (holds_nothing(cc)) current_holds_nothing(tc, cc);
+}
+
+}  // namespace
+
+namespace {
+
+// The rare ends of a push, out of line so that its common path keeps no register across a call
+// (each returns true, the free having been done).
+[[gnu::noinline]] bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p);
+[[gnu::noinline]] bool after_push_check_current(ThreadCache *tc, ClassCache &cc) {
+  check_current(tc, cc);
+  return true;
+}
+[[gnu::noinline]] bool after_push_settle(ClassCache &cc, Zone *z) {
+  settle(cc, z);  // it holds no block now
+  return true;
+}
+
+// Chunk p of z, just freed by its owner's thread, onto the stack of its class.
+FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
+  if (__builtin_expect(cc.count == cc.capacity, 0)) return push_after_flush(tc, cc, z, p);
+  cc.slot[cc.count++] = p;
+  if (z == cc.current) {
+    if (__builtin_expect(z->avail + cc.count >= z->chunks, 0)) return after_push_check_current(tc, cc);
+  } else if (__builtin_expect(z->avail + ++z->cached == z->chunks, 0)) {
+    return after_push_settle(cc, z);
+  }
+  return true;
+}
+
+bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
+  flush_half(cc);  // never z's last chunks: z holds this one
+  return push_freed(tc, cc, z, p);
+}
+
+// free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
+// of the thread's own zones that is not of its current class comes here.
+FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
+  uint64_t *live = &z->live_map()[i / 64], m = uint64_t{1} << (i % 64);
+  uint64_t v = __atomic_load_n(live, __ATOMIC_RELAXED);
+  // A chunk not held (not live, or freed by another thread already): a second free, which the
+  // caller reports.
+  if (!(v & m & ~__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED))) return false;
+  __atomic_store_n(live, v & ~m, __ATOMIC_RELAXED);
+  return push_freed(tc, tc->classes[z->class_index], z, p);
+}
+
+}  // namespace
+
+bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
+  return push_owned(tc, z, i, reinterpret_cast<uintptr_t>(z->chunk(i)));
+}
+
+bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
+  if (z->class_index >= kCachedClasses || !zone_pool::adopt(z, tc)) return false;
+  ClassCache &cc = tc->classes[z->class_index];
+  if (!cc.capacity) cc.capacity = cache_capacity(z->class_index);
+  if (z->avail) list_push(cc.partial, z, kOwnedPartial);
+  else list_push(cc.full, z, kOwnedFull);
+  if (free_owned(tc, z, i)) return true;
+  settle(cc, z);  // not a live chunk: the zone is ours all the same
+  return false;
+}
+
+bool free_unlocked(void *p) {
+  uintptr_t e = registry::lookup_entry(p);
+  Zone *z = registry::entry_zone(e);
+  if (!z || !z->magic_ok()) return false;
+  uint64_t off = reinterpret_cast<uintptr_t>(p) - z->data();  // wraps below the chunks
+  if (off >= uint64_t{z->chunks} * z->chunk_size) return false;
+  bool exact;
+  uint32_t i = static_cast<uint32_t>(chunk_index(off, z->div_magic, &exact));
+  if (!exact) return false;
+  uint32_t id = registry::entry_owner(e);
+  // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
+  ThreadCache *tc = t_fast.cache;
+  if (id && id == tc->owner_id)
+    return z->class_index < kCachedClasses && push_owned(tc, z, i, reinterpret_cast<uintptr_t>(p));
+  tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
+  if (!id) return tc && adopt_and_free(tc, z, i);
+  return remote::free_chunk(z, i, id, tc);
+}
+
+}  // namespace ft::tcache

@@ -1,0 +1,27 @@
+// The zones a thread's cache owns, and its stacks: for each class, the current zone the fast
+// paths read and the lists of the others; chunks going back from a stack into their zones; a
+// zone that holds no block going back to the pool (settle); the current zone's pages kept within
+// a budget; refill; the frees of a thread into its own zones (free_owned, free_unlocked's own
+// path). Everything here is the owner's thread's, without the lock, but where it hands a zone to
+// the pool (zone/zone_pool.h). The cache's life (attach, exit, fork, trim) is thread_cache.cpp's.
+#pragma once
+#include <cstdint>
+
+#include "tcache/thread_cache.h"
+
+namespace ft::tcache {
+
+// The zone z, owned, off its list (not current).
+void list_unlink(OwnedList &l, Zone *z);
+// No current zone for cc any more (the zone counts its stacked chunks from now on).
+void clear_current(ThreadCache *tc, ClassCache &cc);
+// Entry s of cc's stack back into its zone; another zone than the current one is returned, for
+// the caller to settle (or nullptr).
+Zone *give_back_entry(ClassCache &cc, uintptr_t s);
+// Every entry of cc's stack back into its zone, the zones' lists left to the caller.
+void flush_stack(ClassCache &cc);
+// Zone z of cc, owned and not current, gained free chunks or stacked ones: on the right list, or
+// back to the pool when it holds no block. True when it went back (not to be read again).
+bool settle(ClassCache &cc, Zone *z);
+
+}  // namespace ft::tcache
