@@ -234,27 +234,29 @@ void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
   }
 }
 
-// The stack is full: its oldest half goes back to the zones (no lock; a zone left holding no
-// block goes back to the pool).
-[[gnu::noinline]] void flush_half(ClassCache &cc) {
-  unsigned half = (cc.count + 1) / 2;  // at least one: a stack of one chunk flushes it
+}  // namespace
+
+void give_back_oldest(ClassCache &cc, unsigned n) {
   uintptr_t gone[kCacheSlots];
-  for (unsigned k = 0; k < half; ++k) gone[k] = cc.slot[k];
-  for (unsigned k = half; k < cc.count; ++k) cc.slot[k - half] = cc.slot[k];
-  cc.count = cc.count - half;
-  for (unsigned k = 0; k < half; ++k)
+  for (unsigned k = 0; k < n; ++k) gone[k] = cc.slot[k];
+  for (unsigned k = n; k < cc.count; ++k) cc.slot[k - n] = cc.slot[k];
+  cc.count = cc.count - n;
+  // Off the stack first: settle may evict a zone's other entries from it.
+  for (unsigned k = 0; k < n; ++k)
     if (Zone *z = give_back_entry(cc, gone[k])) settle(cc, z);
 }
+
+namespace {
+
+// The stack is full: its oldest half goes back to the zones (at least one: a stack of one chunk
+// flushes it).
+[[gnu::noinline]] void flush_half(ClassCache &cc) { give_back_oldest(cc, (cc.count + 1) / 2); }
 
 // After a push onto cc's stack, when the current zone's free chunks and the stack together could
 // make up all its chunks: whether it holds no block now (a scan of the stack).
 [[gnu::noinline]] void check_current(ThreadCache *tc, ClassCache &cc) {
   if (holds_nothing(cc)) current_holds_nothing(tc, cc);
 }
-
-}  // namespace
-
-namespace {
 
 // The rare ends of a push, out of line so that its common path keeps no register across a call
 // (each returns true, the free having been done).

@@ -15,11 +15,11 @@ namespace ft::tcache {
 void list_unlink(OwnedList &l, Zone *z);
 // No current zone for cc any more (the zone counts its stacked chunks from now on).
 void clear_current(ThreadCache *tc, ClassCache &cc);
-// Entry s of cc's stack back into its zone; another zone than the current one is returned, for
-// the caller to settle (or nullptr).
-Zone *give_back_entry(ClassCache &cc, uintptr_t s);
 // Every entry of cc's stack back into its zone, the zones' lists left to the caller.
 void flush_stack(ClassCache &cc);
+// The n oldest entries of cc's stack back into their zones (no lock); a zone left holding no
+// block goes back to the pool.
+void give_back_oldest(ClassCache &cc, unsigned n);
 // Zone z of cc, owned and not current, gained free chunks or stacked ones: on the right list, or
 // back to the pool when it holds no block. True when it went back (not to be read again).
 bool settle(ClassCache &cc, Zone *z);

@@ -236,12 +236,7 @@ void flush_current() {
   for (unsigned c = 0; c < kCachedClasses; ++c) {
     ClassCache &cc = tc->classes[c];
     fold_counts(tc, c);
-    uintptr_t gone[kCacheSlots];
-    unsigned n = cc.count;
-    for (unsigned k = 0; k < n; ++k) gone[k] = cc.slot[k];
-    cc.count = 0;
-    for (unsigned k = 0; k < n; ++k)
-      if (Zone *z = give_back_entry(cc, gone[k])) settle(cc, z);  // holding no block: back to the pool
+    give_back_oldest(cc, cc.count);
     if (cc.current && cc.current->empty()) {
       Zone *z = cc.current;
       clear_current(tc, cc);

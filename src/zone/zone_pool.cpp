@@ -241,8 +241,10 @@ void unmap_batch(Retired *batch, unsigned n) {
   }
 }
 
-// A zone given up (unregistered, off every list) joins the batch, under the lock; there is room.
+// A zone given up (unregistered, off every list) joins the batch, under the lock. There is room:
+// whoever fills the batch takes it out before dropping the lock (take_retired).
 void retire_locked(Zone *z) {
+  FT_ASSERT(g_retired_count < kRetiredMax);
   size_t len = z->layout().zone_size;
   g_retired[g_retired_count++] = Retired{reinterpret_cast<uintptr_t>(z), len};
   g_retired_bytes += len;
@@ -265,12 +267,6 @@ void unmap_zone(Zone *z) {
   unsigned n;
   {
     HeapLock lock;
-    if (g_retired_count == kRetiredMax) {  // a batch due, left by abandon: it goes first
-      n = take_retired(batch, true);
-      lock.unlock();
-      unmap_batch(batch, n);
-      lock.relock();
-    }
     retire_locked(z);
     n = take_retired(batch, false);
   }
