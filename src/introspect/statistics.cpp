@@ -31,7 +31,8 @@ void take_snapshot(Snapshot *s) {
   int64_t unfolded_bytes = 0;
   int64_t unfolded_chunks[kCachedClasses] = {};
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
-    for (unsigned k = 0; k < kCachedClasses; ++k) {
+    for (uint64_t used = __atomic_load_n(&tc->used_classes, __ATOMIC_RELAXED); used;) {
+      unsigned k = next_class(used);
       s->cls[k].allocs += __atomic_load_n(&tc->classes[k].allocs, __ATOMIC_RELAXED);
       s->cls[k].cached_chunks += __atomic_load_n(&tc->classes[k].count, __ATOMIC_RELAXED);
       int64_t d = __atomic_load_n(&tc->classes[k].out_delta, __ATOMIC_RELAXED);

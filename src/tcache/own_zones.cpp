@@ -138,14 +138,14 @@ bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
   // add what the caches hold (introspect/statistics.cpp).
   if (++tc->refills >= kFoldEvery) {
     tc->refills = 0;
-    for (unsigned k = 0; k < kCachedClasses; ++k) fold_counts(tc, k);
+    for (uint64_t used = tc->used_classes; used;) fold_counts(tc, next_class(used));
   }
   take_in_remote_frees(tc);
   large::cache::expire_if_due();  // a slow path that runs often: idle LARGE mappings go back
   ClassCache &cc = tc->classes[c];
   // Set at the class's first refill, not when the cache is made: a program touches the pages of
   // the classes it uses only. Until then a capacity of 0 sends every free of the class here.
-  if (!cc.capacity) cc.capacity = cache_capacity(c);
+  if (!cc.capacity) start_class(tc, c);
   if (cc.count) {  // remote frees taken in above were pushed? (never: they go to their zones)
     *slot = cc.slot[--cc.count];
     return true;
@@ -213,8 +213,8 @@ void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
   if (tc->unpurged_bytes - cc.unpurged + written > kUnpurgedBudget) {
     // The budget is full: the classes whose current zone holds blocks again leave it (their
     // pages are in use, not kept for nothing). Rare: only when the budget is full.
-    for (ClassCache &other : tc->classes)
-      if (other.unpurged && &other != &cc && !holds_nothing(other)) forget_unpurged(tc, other);
+    for (uint64_t used = tc->used_classes; used;)
+      if (ClassCache &other = tc->classes[next_class(used)]; other.unpurged && &other != &cc && !holds_nothing(other)) forget_unpurged(tc, other);
   }
   if (tc->unpurged_bytes - cc.unpurged + written <= kUnpurgedBudget) {
     tc->unpurged_bytes += written - cc.unpurged;
@@ -308,7 +308,7 @@ bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
 bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
   if (z->class_index >= kCachedClasses || !zone_pool::adopt(z, tc)) return false;
   ClassCache &cc = tc->classes[z->class_index];
-  if (!cc.capacity) cc.capacity = cache_capacity(z->class_index);
+  if (!cc.capacity) start_class(tc, z->class_index);
   if (z->avail) list_push(cc.partial, z, kOwnedPartial);
   else list_push(cc.full, z, kOwnedFull);
   if (free_owned(tc, z, i)) return true;

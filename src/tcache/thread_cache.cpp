@@ -102,7 +102,8 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
     if (n == kBatch) zone_pool::abandon(batch, n), n = 0;
     batch[n++] = z;
   };
-  for (unsigned c = 0; c < kCachedClasses; ++c) {
+  for (uint64_t used = tc->used_classes; used;) {
+    unsigned c = next_class(used);
     ClassCache &cc = tc->classes[c];
     fold_counts(tc, c);
     if (drop_stacks) cc.count = 0;  // the chunks are lost with the thread
@@ -233,7 +234,8 @@ void flush_current() {
   ThreadCache *tc = own_cache();
   if (!tc) return;
   take_in_remote_frees(tc);
-  for (unsigned c = 0; c < kCachedClasses; ++c) {
+  for (uint64_t used = tc->used_classes; used;) {
+    unsigned c = next_class(used);
     ClassCache &cc = tc->classes[c];
     fold_counts(tc, c);
     give_back_oldest(cc, cc.count);

@@ -123,6 +123,10 @@ struct ThreadCache : ZoneOwner {
   // kUnpurgedBudget; beyond it a current zone that empties gives its pages back at once.
   size_t unpurged_bytes;
   uint32_t refills;        // refills since the counters were last folded (fold_counts)
+  // A bit per class this cache has served (set at the class's first refill or adoption): the
+  // loops over the classes read those only, as reading a class never used would fault in its
+  // page (1024 mallocs of 1 KiB touched 6 more pages for the counts alone).
+  uint64_t used_classes;
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
   ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
   // The words of this cache's zones with remote frees to take in, announced by the threads that
@@ -131,6 +135,21 @@ struct ThreadCache : ZoneOwner {
   remote::Notices notices;
   ClassCache classes[kCachedClasses];
 };
+
+static_assert(kCachedClasses <= 64, "ThreadCache::used_classes has a bit per class");
+
+// Class c of tc starts serving: its capacity, and its bit in used_classes (read without the lock
+// by the statistics).
+inline void start_class(ThreadCache *tc, unsigned c) {
+  tc->classes[c].capacity = cache_capacity(c);
+  __atomic_store_n(&tc->used_classes, tc->used_classes | uint64_t{1} << c, __ATOMIC_RELAXED);
+}
+// The lowest class left in mask, taken off it; for `while (mask) f(next_class(mask))`.
+inline unsigned next_class(uint64_t &mask) {
+  unsigned c = static_cast<unsigned>(__builtin_ctzll(mask));
+  mask &= mask - 1;
+  return c;
+}
 
 // Every cache, for the statistics; guarded by the heap lock.
 extern ThreadCache *g_all_caches;
