@@ -19,7 +19,7 @@ namespace ft {
 
 // Read-only zeros: never written (every fast path leaves it at once), and read from pages of the
 // program's file that are mapped already rather than from a page of .bss touched for it alone.
-constinit const ThreadCache g_no_cache = {};
+FT_BIG_TABLE constinit ThreadCache g_no_cache = {};
 __thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), &no_cache()->classes[0]};
 constinit ThreadCache *g_all_caches = nullptr;
 
