@@ -7,6 +7,7 @@
 namespace ft::registry {
 static_assert(size_t{1} << kGranuleBits == kZoneGranule);
 static_assert(kOwnerIdMask < kZoneGranule, "an owner id fits in a zone address's low bits");
+static_assert(kClassCount <= size_t{1} << (64 - kClassShift), "a class fits in an entry's top bits");
 
 FT_BIG_TABLE constinit Leaf *g_root[size_t{1} << kRootBits] = {};
 
@@ -17,8 +18,9 @@ size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafB
 
 }  // namespace
 
-bool insert(Zone *zone, size_t len) {
+bool insert(Zone *zone, size_t len, unsigned cls) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
+  uintptr_t entry = start | uintptr_t{cls} << kClassShift;
   if ((start + len) >> kAddressBits) return false;
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
     size_t r = a >> (kGranuleBits + kLeafBits);
@@ -30,7 +32,7 @@ bool insert(Zone *zone, size_t len) {
       }
       __atomic_store_n(&g_root[r], static_cast<Leaf *>(leaf), __ATOMIC_RELEASE);
     }
-    __atomic_store_n(&g_root[r]->slot[slot_of(a)], start, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_root[r]->slot[slot_of(a)], entry, __ATOMIC_RELEASE);
   }
   return true;
 }
@@ -43,8 +45,10 @@ void erase(Zone *zone, size_t len) {
 
 void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
-  for (uintptr_t a = start; a < start + len; a += kZoneGranule)
-    __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], start | owner_id, __ATOMIC_RELEASE);
+  for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
+    uintptr_t *slot = &leaf_for(a)->slot[slot_of(a)];
+    __atomic_store_n(slot, (*slot & ~kOwnerIdMask) | owner_id, __ATOMIC_RELEASE);  // the class stays
+  }
 }
 
 }  // namespace ft::registry

@@ -133,6 +133,17 @@ constexpr bool layouts_hold_the_design_card() {
   return true;
 }
 static_assert(layouts_hold_the_design_card());
+
+// The classes whose zones are one granule (64 KiB): classes 0 to kOneGranuleClasses - 1.
+constexpr unsigned count_one_granule_classes() {
+  unsigned n = 0;
+  while (n < kClassCount && kLayouts[n].zone_size == kZoneGranule) ++n;
+  for (unsigned c = n; c < kClassCount; ++c)
+    if (kLayouts[c].zone_size == kZoneGranule) return 0;  // not a prefix: fails the assert below
+  return n;
+}
+inline constexpr unsigned kOneGranuleClasses = count_one_granule_classes();
+static_assert(kOneGranuleClasses == 21, "16 B .. 640 B: zones grow past a granule from 768 B on");
 static_assert(kLayouts[0].chunks == 3875 && kLayouts[15].chunks == 254, "the counts in kTinyZoneSize's comment");
 
 static_assert(kLayouts[0].chunks * 17 > kTinyZoneSize, "16 B blocks must cost under 17 B resident");

@@ -80,7 +80,7 @@ Zone *map_zone(unsigned c, HeapLock &lock) {
   if (!mem) return nullptr;
   auto *z = static_cast<Zone *>(mem);
   z->init(c);
-  if (!registry::insert(z, l.zone_size)) {
+  if (!registry::insert(z, l.zone_size, c)) {
     lock.unlock();
     os::unmap(mem, l.zone_size);
     lock.relock();

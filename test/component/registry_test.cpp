@@ -28,7 +28,7 @@ TEST(insert_lookup_erase)
 {
     uintptr_t z = kBase + 10 * kGranule;
     size_t len = 3 * kGranule;
-    CHECK(registry::insert(fake(z), len), "insert failed");
+    CHECK(registry::insert(fake(z), len, 0), "insert failed");
     for (uintptr_t a = z; a < z + len; a += 4093)
         CHECK(registry::lookup(at(a)) == fake(z), "lookup(%#lx) inside the zone missed it", (unsigned long)a);
     CHECK(registry::lookup(at(z + len - 1)) == fake(z), "the zone's last byte missed");
@@ -45,7 +45,7 @@ TEST(zone_across_two_leaves)
     uintptr_t leaf_span = uintptr_t{1} << (registry::kGranuleBits + registry::kLeafBits);
     uintptr_t z = kBase + 7 * leaf_span - 2 * kGranule;
     size_t len = 5 * kGranule;
-    CHECK(registry::insert(fake(z), len), "insert failed");
+    CHECK(registry::insert(fake(z), len, 7), "insert failed");
     CHECK(registry::lookup(at(z)) == fake(z), "first granule (first leaf) missed");
     CHECK(registry::lookup(at(z + 2 * kGranule)) == fake(z), "third granule (second leaf) missed");
     CHECK(registry::lookup(at(z + len - 8)) == fake(z), "last granule missed");
@@ -57,12 +57,33 @@ TEST(zone_across_two_leaves)
 TEST(neighbours_stay_apart)
 {
     uintptr_t a = kBase + 100 * kGranule, b = a + 2 * kGranule;
-    CHECK(registry::insert(fake(a), 2 * kGranule) && registry::insert(fake(b), 4 * kGranule), "insert failed");
+    CHECK(registry::insert(fake(a), 2 * kGranule, 3) && registry::insert(fake(b), 4 * kGranule, 4), "insert failed");
     CHECK(registry::lookup(at(b - 1)) == fake(a), "a's last byte resolves to %p", (void *)registry::lookup(at(b - 1)));
     CHECK(registry::lookup(at(b)) == fake(b), "b's first byte");
     registry::erase(fake(a), 2 * kGranule);
     CHECK(registry::lookup(at(a)) == nullptr && registry::lookup(at(b + kGranule)) == fake(b), "erase of a touched b");
     registry::erase(fake(b), 4 * kGranule);
+}
+
+/* An entry carries the zone, its class and its owner apart: setting the owner keeps the class,
+ * and neither leaks into the zone's address. */
+TEST(entry_class_and_owner)
+{
+    uintptr_t z = kBase + 300 * kGranule;
+    const unsigned last = ft::kClassCount - 1;
+    CHECK(registry::insert(fake(z), 2 * kGranule, last), "insert failed");
+    uintptr_t e = registry::lookup_entry(at(z + kGranule + 5));
+    CHECK(registry::entry_zone(e) == fake(z) && registry::entry_class(e) == last && registry::entry_owner(e) == 0,
+          "entry %#lx: zone, class %u, owner %u", (unsigned long)e, registry::entry_class(e), registry::entry_owner(e));
+    registry::set_owner(fake(z), 2 * kGranule, 0xfffe);
+    e = registry::lookup_entry(at(z));
+    CHECK(registry::entry_zone(e) == fake(z) && registry::entry_class(e) == last && registry::entry_owner(e) == 0xfffe,
+          "after set_owner, entry %#lx: class %u, owner %u", (unsigned long)e, registry::entry_class(e),
+          registry::entry_owner(e));
+    registry::set_owner(fake(z), 2 * kGranule, 0);
+    CHECK(registry::entry_class(registry::lookup_entry(at(z))) == last, "the owner's reset lost the class");
+    registry::erase(fake(z), 2 * kGranule);
+    CHECK(registry::lookup_entry(at(z)) == 0, "erase left the entry");
 }
 
 /* Addresses the registry cannot hold, and never-registered ones, resolve to nothing without
@@ -73,7 +94,7 @@ TEST(wild_addresses)
                               uintptr_t{1} << 63, kBase + 12345 * kGranule};
     for (uintptr_t a : wild)
         CHECK(registry::lookup(at(a)) == nullptr, "lookup(%#lx) found a zone", (unsigned long)a);
-    CHECK(!registry::insert(fake((uintptr_t{1} << 48) - kGranule), 2 * kGranule),
+    CHECK(!registry::insert(fake((uintptr_t{1} << 48) - kGranule), 2 * kGranule, 0),
           "a zone reaching past 2^48 was accepted");
 }
 
@@ -93,6 +114,7 @@ static const test_case cases[] = {
     CASE(insert_lookup_erase),
     CASE(zone_across_two_leaves),
     CASE(neighbours_stay_apart),
+    CASE(entry_class_and_owner),
     CASE(wild_addresses),
     CASE(real_zone_found_from_its_blocks),
 };
