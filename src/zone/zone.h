@@ -165,18 +165,25 @@ inline bool clear_bit(uint64_t *map, uint32_t i) {
 }
 inline bool test_bit(const uint64_t *map, uint32_t i) { return (__atomic_load_n(&map[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1; }
 inline bool pending_in(const uint64_t *pending, uint32_t i) { return test_bit(pending, i); }
+// b turned left by `turn` bits (0 or 4): one instruction.
+inline uint8_t rotate_byte(uint8_t b, unsigned turn) {
+  return static_cast<uint8_t>((b << turn) | (b >> ((8 - turn) & 7)));
+}
 // The TINY size code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
 inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
-  size_t d = chunk_size - n;
-  unsigned code = d < kTinyTailCode ? static_cast<unsigned>(d) : kTinyTailCode;
-  if (code == kTinyTailCode) {
+  unsigned code = chunk_size - static_cast<uint32_t>(n);  // n <= chunk_size: in 32 bits
+  if (code >= kTinyTailCode) {
     uint32_t v = static_cast<uint32_t>(n);
     memcpy(chunk + chunk_size - kTinyTailBytes, &v, sizeof v);
+    code = kTinyTailCode;
   }
   uint8_t *byte = codes + i / 2;
-  unsigned shift = (i & 1) * 4;  // even chunks have the low nibble
-  unsigned old = __atomic_load_n(byte, __ATOMIC_RELAXED);
-  __atomic_store_n(byte, static_cast<uint8_t>((old & (0xF0u >> shift)) | (code << shift)), __ATOMIC_RELAXED);
+  // Even chunks have the low nibble. An odd chunk's byte is turned by 4 bits before and after
+  // (a byte turned by 4 twice is itself): one mask and no shifted code
+  // (malloc(16) + free: 104 -> 103 instructions).
+  unsigned turn = (i & 1) * 4;
+  uint8_t v = rotate_byte(__atomic_load_n(byte, __ATOMIC_RELAXED), turn);
+  __atomic_store_n(byte, rotate_byte(static_cast<uint8_t>((v & 0xF0u) | code), turn), __ATOMIC_RELAXED);
 }
 inline void write_small_size(uint8_t *codes, uint32_t i, size_t n) {
   __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
