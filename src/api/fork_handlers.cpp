@@ -8,9 +8,12 @@
 #include "os/heap_lock.h"
 #include "tcache/thread_cache.h"
 
-// glibc's own, exported since glibc 2.2.5 (libio); __libc_single_threaded (2.32) comes with
-// os/heap_lock.h. Weak: a static program that never uses stdio need not link libio for them.
+// glibc's own: __register_atfork (2.3.2) and the list locks, exported since glibc 2.2.5 (libio);
+// __libc_single_threaded (2.32) comes with os/heap_lock.h. The list locks are weak: a static
+// program that never uses stdio need not link libio for them.
 extern "C" {
+int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void), void *dso_handle);
+extern void *__dso_handle;
 void _IO_list_lock(void) __attribute__((weak));
 void _IO_list_unlock(void) __attribute__((weak));
 void _IO_list_resetlock(void) __attribute__((weak));
@@ -75,6 +78,10 @@ void after_fork_in_child() {
 
 }  // namespace
 
-void install_fork_handlers() { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); }
+// What pthread_atfork calls. pthread_atfork itself comes from libc_nonshared.a, a stub linked
+// at the end of our text: the one call to it at start-up faulted in a second 64 KiB window of
+// the library's code (40 KiB more resident in every preloaded program) and one more page of a
+// static link's text. __dso_handle: the handlers go away with the object if it is unloaded.
+void install_fork_handlers() { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); }
 
 }  // namespace ft
