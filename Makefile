@@ -91,10 +91,12 @@ $(NAME_A): $(BUILD)/ft_malloc.o
 # Linked by the C driver so that nothing from libstdc++ is pulled in; libgcc's unwinder (the leak
 # reports') is linked in statically, so preloading adds no library to the process. The library
 # declares it weak (src/debug/leaks.cpp: a C program linked with the archive does not load it at
-# start-up), and a weak reference pulls nothing from an archive: -u asks for it here.
+# start-up), and a weak reference pulls nothing from an archive: -u asks for it here. -fini: the
+# C runtime's empty _fini lies past the end of our text, and calling it at exit faulted in a 64
+# KiB window of cold code (src/api/startup.cpp: ft_library_fini).
 $(NAME_SO): $(BUILD)/ft_malloc.o
 	$(CC) -shared -static-libgcc -o $@ $^ -Wl,-z,now -Wl,--no-undefined \
-	  -Wl,-u,_Unwind_Backtrace -Wl,-u,_Unwind_GetIP -lpthread
+	  -Wl,-u,_Unwind_Backtrace -Wl,-u,_Unwind_GetIP -Wl,-fini=ft_library_fini -lpthread
 	@rm -f libft_malloc.so
 
 -include $(DEPS)
