@@ -316,19 +316,11 @@ bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
   return false;
 }
 
-bool free_unlocked(void *p) {
-  uintptr_t e = registry::lookup_entry(p);
-  Zone *z = registry::entry_zone(e);
-  if (!z) return false;
-  // The current zone of its class: freed as the inline fast path frees, through the cache's copy
-  // of the zone's layout, without reading the zone header (registry.h: kClassShift). Anything
-  // free_to_current turns down goes the whole way below. Only zones of one granule: like the
-  // inline path, this one does not notice that the current zone now holds nothing, whose pages
-  // then stay until the next refill or flush looks (64 KiB at most); a bigger zone's must go back
-  // at once beyond the thread's budget (current_holds_nothing), so its frees take the long way.
-  ThreadCache *tc = t_fast.cache;
-  unsigned c = registry::entry_class(e);
-  if (c < kOneGranuleClasses && z == tc->classes[c].current && free_to_current(tc->classes[c], p)) return true;
+namespace {
+
+// free_unlocked past the current zone: the zone's header read and the chunk sent where its
+// owner says. Apart, so that free_unlocked's check of the current zone saves no registers.
+__attribute__((noinline)) bool free_through_header(void *p, uintptr_t e, Zone *z) {
   if (!z->magic_ok()) return false;
   uint64_t off = reinterpret_cast<uintptr_t>(p) - z->data();  // wraps below the chunks
   if (off >= uint64_t{z->chunks} * z->chunk_size) return false;
@@ -337,11 +329,30 @@ bool free_unlocked(void *p) {
   if (!exact) return false;
   uint32_t id = registry::entry_owner(e);
   // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
+  ThreadCache *tc = t_fast.cache;
   if (id && id == tc->owner_id)
     return z->class_index < kCachedClasses && push_owned(tc, z, i, reinterpret_cast<uintptr_t>(p));
   tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
   if (!id) return tc && adopt_and_free(tc, z, i);
   return remote::free_chunk(z, i, id, tc);
+}
+
+}  // namespace
+
+bool free_unlocked(void *p) {
+  uintptr_t e = registry::lookup_entry(p);
+  Zone *z = registry::entry_zone(e);
+  if (!z) return false;
+  // The current zone of its class: freed as the inline fast path frees, through the cache's copy
+  // of the zone's layout, without reading the zone header (registry.h: kClassShift). Anything
+  // free_to_current turns down goes the whole way. Only zones of one granule: like the inline
+  // path, this one does not notice that the current zone now holds nothing, whose pages then
+  // stay until the next refill or flush looks (64 KiB at most); a bigger zone's must go back at
+  // once beyond the thread's budget (current_holds_nothing), so its frees take the long way.
+  unsigned c = registry::entry_class(e);
+  ClassCache &cc = t_fast.cache->classes[c];
+  if (c < kOneGranuleClasses && z == cc.current && free_to_current(cc, p)) return true;
+  return free_through_header(p, e, z);
 }
 
 }  // namespace ft::tcache
