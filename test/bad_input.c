@@ -118,6 +118,22 @@ TEST(double_free_tiny_frees_between) { double_free(SZ_TINY, 8); }
 TEST(double_free_small_frees_between) { double_free(SZ_SMALL, 8); }
 TEST(double_free_large_frees_between) { double_free(SZ_LARGE, 8); }
 
+/* Both frees of a block of the current zone of its class while the thread last allocated from
+ * another class: the route that frees through the cache's copy of the zone's layout found from
+ * the registry entry's class (tcache/own_zones.cpp free_unlocked), not the inline fast path. */
+TEST(double_free_tiny_other_class_last)
+{
+    char *p = malloc(SZ_TINY);
+    CHECK(p != NULL, "malloc(%d) failed", SZ_TINY);
+    void *q = malloc(SZ_SMALL);
+    free(p);
+    void *r = malloc(SZ_SMALL);
+    bad_free(launder(p));
+    free(q);
+    free(r);
+    after();
+}
+
 /* The second free comes when the block's mapping waits in the LARGE cache, long after the
  * allocator's short memory of recent frees moved on (70 frees of another block in between). */
 TEST(double_free_large_cached_long_after)
@@ -271,6 +287,7 @@ static const test_case cases[] = {
     CASE(double_free_small_frees_between),
     CASE(double_free_large_frees_between),
     CASE(double_free_large_cached_long_after),
+    CASE(double_free_tiny_other_class_last),
     CASE(free_inside_cached_large),
     CASE(double_free_zero_size),
     CASE(realloc_freed),
