@@ -14,6 +14,9 @@
 
 #include "base/compiler.h"
 #include "base/misuse_report.h"
+#include "base/settings.h"
+#include "heap/fork_rescue.h"
+#include "large/large_block.h"
 #include "tcache/cache_fast_path.h"
 
 namespace ft {
@@ -27,6 +30,20 @@ FT_INLINE void heap_free(void *p) {
 
 // size and align, when given (free_sized, free_aligned_sized), are checked against the block.
 inline constexpr size_t kUnchecked = ~size_t{0};
-void heap_free_slow(void *p, Call call, size_t size = kUnchecked, size_t align = kUnchecked);
+
+// Everything heap_free_slow does not finish itself: the call log, the fork child's rescue heap,
+// the debug modes, a size to check, and any pointer that is not a live LARGE block (resolved and
+// checked under the heap lock, misuse reported). errno is as before the call.
+void free_resolved(void *p, Call call, size_t size, size_t align);
+
+// A free the thread caches could not take. Inline, so that the common case, free() of a live
+// LARGE block with nothing watching (no debug mode, which the call log is one of; no size to
+// check), goes to the block in one call (large/large_block.h free_live, which keeps errno).
+FT_INLINE void heap_free_slow(void *p, Call call, size_t size = kUnchecked, size_t align = kUnchecked) {
+  if (__builtin_expect(p && size == kUnchecked && !g_config.debug() && !rescue::on(), 1) &&
+      large::free_live(reinterpret_cast<uintptr_t>(p)))
+    return;
+  free_resolved(p, call, size, align);
+}
 
 }  // namespace ft

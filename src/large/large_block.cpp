@@ -128,7 +128,12 @@ bool free_live(uintptr_t p) {
     if (!b) return false;
     release(b, &gone);
   }
-  gone.run();
+  // Only the system calls can change errno, which free() keeps: saved when there are some.
+  if (gone.n) {
+    int saved_errno = errno;
+    gone.run();
+    errno = saved_errno;
+  }
   return true;
 }
 
