@@ -29,7 +29,6 @@ Mapping remove(unsigned i) {
   Mapping m = g_slots[i];
   g_slots[i] = g_slots[--g_count];
   g_bytes -= m.len;
-  counters::note_mapped(-static_cast<int64_t>(m.len), true);  // counted again as a block's, or gone
   if (!g_count) __atomic_store_n(&g_oldest_ms, 0, __ATOMIC_RELAXED);
   else if (m.used_ms == g_oldest_ms) refresh_oldest();
   return m;
@@ -39,9 +38,15 @@ bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
   return m.len >= len && m.len <= len + len / 4 && (!exact || m.len == len) && !(m.base & (align - 1));
 }
 
+// A mapping leaves the heap: the counters of mapped bytes count it out here (large_table.h).
+void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
+  gone->add(base, len);
+  counters::note_mapped(-static_cast<int64_t>(len), true);
+}
+
 void give_back(unsigned i, Unmaps *gone) {
   Mapping m = remove(i);
-  gone->add(m.base, m.len);
+  unmapped(m.base, m.len, gone);
   ++g_stats.returned;
 }
 
@@ -100,7 +105,7 @@ bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_b
   expire(now, gone);
   size_t bound = live_bytes / kLiveShare > kMinBytes ? live_bytes / kLiveShare : kMinBytes;
   if (!g_config.large_cache || len > bound) {
-    gone->add(base, len);
+    unmapped(base, len, gone);
     return false;
   }
   while (g_count == kSlots || g_bytes + len > bound) {  // the least recently used make room
@@ -111,7 +116,6 @@ bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_b
   }
   g_slots[g_count++] = Mapping{base, len, user, size, now};
   g_bytes += len;
-  counters::note_mapped(static_cast<int64_t>(len), true);  // still mapped, though no block's
   if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
   return true;
 }

@@ -64,7 +64,6 @@ bool insert(const LargeBlock &block) {
   g_slots[i] = block;
   ++g_count;
   g_mapped += block.map_len;
-  counters::note_mapped(static_cast<int64_t>(block.map_len), true);
   counters::note_large(static_cast<int64_t>(block.map_len));
   return true;
 }
@@ -82,9 +81,8 @@ void erase(LargeBlock *slot) {
     hole = i;
   }
   g_mapped -= slot_len;
-  counters::note_mapped(-static_cast<int64_t>(slot_len), true);
   counters::note_large(-static_cast<int64_t>(slot_len));
-  g_slots[hole] = LargeBlock{};
+  g_slots[hole].user = 0;  // the key alone marks a slot empty
   --g_count;
 }
 

@@ -21,6 +21,9 @@ struct LargeBlock {
 
 namespace large {
 
+// insert and erase count the live LARGE bytes (counters::note_large), not the mapped ones: a
+// block's mapping stays mapped when it moves between the table and the cache of freed mappings,
+// so large_block.cpp and large_cache.cpp count those where mappings are made and unmapped.
 LargeBlock *find(uintptr_t user);
 // False when the table had to grow and could not.
 bool insert(const LargeBlock &block);
