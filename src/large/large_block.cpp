@@ -53,7 +53,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
     return nullptr;
   }
   size_t total = len + guard;
-  cache::Mapping m;
+  cache::Taken m;
   bool resize = false;
   Unmaps gone;
   {
@@ -80,7 +80,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
     // a later request (munmap'ing it cost a system call and the faults of its pages next time:
     // large-churn made 290,000 page faults per 1000 steps, glibc 92,000).
     if (resize && m.len > total) {
-      cache::keep(m.base + total, m.len - total, 0, 0, mapped_bytes(), &gone);
+      cache::keep(LargeBlock{0, m.base + total, m.len - total, 0, 0}, &gone);
       m.len = total;
     }
   }
@@ -125,7 +125,7 @@ void release(LargeBlock *b, Unmaps *gone) {
   erase(b);
   // A cached mapping remembers its last block for double-free reports; the table's short memory
   // of frees covers those unmapped.
-  if (!cache::keep(freed.base, freed.map_len, freed.user, freed.size, mapped_bytes(), gone)) remember_freed(freed);
+  if (!cache::keep(freed, gone)) remember_freed(freed);
 }
 
 bool free_live(uintptr_t p) {
