@@ -77,14 +77,22 @@ bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
   return best;
 }
 
-// The least recently used mappings go until one of len bytes fits in the bounds.
-[[gnu::noinline]] void make_room(size_t len, size_t bound, Unmaps *gone) {
+// Room for the freed block's mapping: the least recently used mappings go until it fits in the
+// bounds. False, the mapping put in `gone`: too big for them, or the cache off.
+[[gnu::noinline]] bool make_room(const LargeBlock &freed, Unmaps *gone) {
+  size_t len = freed.map_len, share = mapped_bytes() / kLiveShare;
+  size_t bound = share > kMinBytes ? share : kMinBytes;
+  if (!g_config.large_cache || len > bound) {
+    unmapped(freed.base, len, gone);
+    return false;
+  }
   while (g_count == kSlots || g_bytes + len > bound) {
     unsigned oldest = 0;
     for (unsigned i = 1; i < g_count; ++i)
       if (g_slots[i].used_ms < g_slots[oldest].used_ms) oldest = i;
     give_back(oldest, gone);
   }
+  return true;
 }
 
 }  // namespace
@@ -118,15 +126,12 @@ bool take_to_resize(size_t len, Taken *out) {
 void note_miss() { ++g_stats.misses; }
 
 bool keep(const LargeBlock &freed, Unmaps *gone) {
-  size_t len = freed.map_len, live_bytes = mapped_bytes();
+  size_t len = freed.map_len;
   uint64_t now = recent_ms();
   if (due(now)) expire(now, gone);
-  size_t bound = live_bytes / kLiveShare > kMinBytes ? live_bytes / kLiveShare : kMinBytes;
-  if (!g_config.large_cache || len > bound) {
-    unmapped(freed.base, len, gone);
+  // A free slot within kMinBytes, the least of the bounds: kept at once, the live bytes unread.
+  if (!(g_count < kSlots && g_bytes + len <= kMinBytes && g_config.large_cache) && !make_room(freed, gone))
     return false;
-  }
-  if (g_count == kSlots || g_bytes + len > bound) make_room(len, bound, gone);
   g_slots[g_count++] = Mapping{freed.base, len, freed.user, freed.size, now};
   g_bytes += len;
   if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
