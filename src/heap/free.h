@@ -5,10 +5,10 @@
 //   2. without the heap lock first (api/malloc_api.cpp free_slow -> tcache/own_zones.cpp
 //      free_unlocked): a chunk of another of the thread's zones onto its stack, a chunk of another
 //      thread's zone freed remotely (tcache/remote_free.h), a zone nobody owns adopted;
-//   3. then heap_free_slow (free.cpp): a live LARGE block straight back (large/large_block.h
-//      free_live); else under the heap lock the pointer resolved and checked (heap/resolve.h), a
-//      chunk of a zone of the pool back into it (zone/zone_pool.h), any misuse reported
-//      (base/misuse_report.h).
+//   3. then heap_free_slow (inline, below): a live LARGE block straight back (large/large_block.h
+//      free_live); else free_resolved (free.cpp): under the heap lock the pointer resolved and
+//      checked (heap/resolve.h), a chunk of a zone of the pool back into it (zone/zone_pool.h),
+//      any misuse reported (base/misuse_report.h).
 #pragma once
 #include <cstddef>
 
