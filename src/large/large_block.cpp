@@ -120,21 +120,29 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
   return reinterpret_cast<void *>(b.user);
 }
 
+namespace {
+
+// A block out of the table: its mapping to the cache. A cached mapping remembers its last block
+// for double-free reports; the table's short memory of frees covers those unmapped.
+void retire(const LargeBlock &freed, Unmaps *gone) {
+  if (!cache::keep(freed, gone)) remember_freed(freed);
+}
+
+}  // namespace
+
 void release(LargeBlock *b, Unmaps *gone) {
   LargeBlock freed = *b;
   erase(b);
-  // A cached mapping remembers its last block for double-free reports; the table's short memory
-  // of frees covers those unmapped.
-  if (!cache::keep(freed, gone)) remember_freed(freed);
+  retire(freed, gone);
 }
 
 bool free_live(uintptr_t p) {
   Unmaps gone;
   {
     HeapLock lock;
-    LargeBlock *b = find(p);
-    if (!b) return false;
-    release(b, &gone);
+    LargeBlock freed;
+    if (!erase_user(p, &freed)) return false;
+    retire(freed, &gone);
   }
   // Only the system calls can change errno, which free() keeps: saved when there are some.
   if (gone.n) {

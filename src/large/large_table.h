@@ -28,6 +28,9 @@ LargeBlock *find(uintptr_t user);
 // False when the table had to grow and could not.
 bool insert(const LargeBlock &block);
 void erase(LargeBlock *slot);
+// find and erase in one (free's path): false when user is no live block; else the block, out of
+// the table, in *out.
+bool erase_user(uintptr_t user, LargeBlock *out);
 size_t count();
 size_t mapped_bytes();
 // Records that the block's mapping is now map_len long (shrunk in place).
