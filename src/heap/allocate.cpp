@@ -22,9 +22,9 @@ void *zone_alloc(unsigned c, size_t n, bool zero) {
   return zone_pool::allocate(c, n, zero);
 }
 
-// Any request: the limits, the rescue child, the debug modes' padding and hooks, the alignment
-// classes, LARGE blocks placed for an alignment.
-[[gnu::noinline]] void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
+}  // namespace
+
+void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   if (rescue::on()) return rescue::allocate(n, align, zero);
   size_t need = debug::padded(n);
@@ -45,18 +45,6 @@ void *zone_alloc(unsigned c, size_t n, bool zero) {
     if (g_config.valgrind) vg::on_alloc(p, n, room, zero);
   }
   return p;
-}
-
-}  // namespace
-
-// A plain LARGE request (malloc or calloc of more than the largest class, within the limit, no
-// debug mode to pad it or watch it, not the rescue child) goes straight to the LARGE layer,
-// which zeroes a reused mapping for calloc: a loop of big mallocs and frees skips the rest.
-void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
-  if (__builtin_expect(n - (kSmallMax + 1) <= kMaxRequest - (kSmallMax + 1) && align == kMinAlign &&
-                           !g_config.debug() && !rescue::on(), 0))
-    return large::allocate(n, n, align, zero);
-  return allocate_any(n, align, zero, caller, at_least);
 }
 
 }  // namespace ft
