@@ -10,11 +10,6 @@ void raise_to(uint64_t &peak, uint64_t v) {
   }
 }
 
-void note_large(int64_t bytes) {
-  int64_t now = __atomic_add_fetch(&g_counters.live_bytes, bytes, __ATOMIC_RELAXED);
-  if (now > 0) raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
-}
-
 void note_chunks_out(unsigned c, int64_t n) {
   uint64_t out = __atomic_add_fetch(&g_counters.out_chunks[c], static_cast<uint64_t>(n), __ATOMIC_RELAXED);
   raise_to(g_counters.peak_out_chunks[c], out);

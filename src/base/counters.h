@@ -46,14 +46,20 @@ inline void note_large_alloc(size_t n) {
   note_allocs(kLargeSlot);
   bump(g_counters.large_allocs[size_bucket(n)]);
 }
-// A LARGE mapping of `bytes` was made (bytes < 0: unmapped), or chunks of that many bytes left or
-// came back to their zones.
-void note_large(int64_t bytes);
 // n chunks of class c left their zones (n < 0: came back): the thread caches fold theirs in
 // without the lock, a batch at a time.
 void note_chunks_out(unsigned c, int64_t n);
 // Raises a peak counter to v if it is lower (without the lock).
 void raise_to(uint64_t &peak, uint64_t v);
+// A LARGE block of `bytes` became live (bytes < 0: was freed), or chunks of that many bytes left
+// or came back to their zones. Inline, every LARGE malloc and free passes here: the peak is read
+// only when the bytes grow, and raised (a compare-and-swap) only when they pass it.
+inline void note_large(int64_t bytes) {
+  int64_t now = __atomic_add_fetch(&g_counters.live_bytes, bytes, __ATOMIC_RELAXED);
+  if (bytes > 0 && now > 0 &&
+      static_cast<uint64_t>(now) > __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED))
+    raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
+}
 // A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
 inline void note_mapped(int64_t bytes, bool large) {
   g_counters.mapped_bytes += static_cast<uint64_t>(bytes);

@@ -24,7 +24,7 @@ void *zone_alloc(unsigned c, size_t n, bool zero) {
 
 }  // namespace
 
-void *allocate(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
+void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   if (rescue::on()) return rescue::allocate(n, align, zero);
   size_t need = debug::padded(n);

@@ -15,16 +15,11 @@
 
 namespace ft {
 
-void heap_free_slow(void *p, Call call, size_t size, size_t align) {
+void free_resolved(void *p, Call call, size_t size, size_t align) {
   if (g_config.trace && call != Call::kRealloc) call_log::record(call_log::Op::kFree, reinterpret_cast<uint64_t>(p), 0, 0);
   if (!p) return;
   if (rescue::on()) return rescue::release(p);
   int saved_errno = errno;
-  // A LARGE block, when nothing watches frees (no debug mode, no size to check): straight to it.
-  if (size == kUnchecked && !g_config.debug() && large::free_live(reinterpret_cast<uintptr_t>(p))) {
-    errno = saved_errno;
-    return;
-  }
   Zone *unmap_zone = nullptr;
   large::Unmaps gone;
   uint32_t owner = 0;  // a zone a thread cache owns: its owner writes its bits, not the lock's holder

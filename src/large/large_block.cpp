@@ -25,6 +25,14 @@ LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t 
   return LargeBlock{user, base, map_len, n, end};
 }
 
+// A LARGE mapping unmapped (no lock held), counted out of the mapped bytes: the table does not
+// count them, a block's mapping outlives its entry in the cache of freed ones (large_table.h).
+void unmap(uintptr_t base, size_t len) {
+  os::unmap(reinterpret_cast<void *>(base), len);
+  HeapLock lock;  // note_mapped's counters are under the heap lock
+  counters::note_mapped(-static_cast<int64_t>(len), true);
+}
+
 // calloc() of a cached mapping: its pages held a block before (valgrind saw that block freed).
 void zero_reused(void *p, size_t n) {
   vg::open(p, n);
@@ -45,7 +53,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
     return nullptr;
   }
   size_t total = len + guard;
-  cache::Mapping m;
+  cache::Taken m;
   bool resize = false;
   Unmaps gone;
   {
@@ -61,7 +69,7 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
         return reinterpret_cast<void *>(b.user);
       }
       lock.unlock();  // the table could not grow: the mapping goes back to the system
-      os::unmap(reinterpret_cast<void *>(m.base), m.len);
+      unmap(m.base, m.len);
       errno = ENOMEM;
       return nullptr;
     }
@@ -72,16 +80,19 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
     // a later request (munmap'ing it cost a system call and the faults of its pages next time:
     // large-churn made 290,000 page faults per 1000 steps, glibc 92,000).
     if (resize && m.len > total) {
-      cache::keep(m.base + total, m.len - total, 0, 0, mapped_bytes(), &gone);
+      cache::keep(LargeBlock{0, m.base + total, m.len - total, 0, 0}, &gone);
       m.len = total;
     }
   }
   gone.run();
   void *p = nullptr;
+  size_t counted = 0;  // the bytes of p's mapping that the counters hold already (a cached one's)
   if (resize && m.len == total) {
     p = reinterpret_cast<void *>(m.base);
+    counted = total;
   } else if (resize) {
-    if (!(p = os::remap(reinterpret_cast<void *>(m.base), m.len, total))) os::unmap(reinterpret_cast<void *>(m.base), m.len);
+    if ((p = os::remap(reinterpret_cast<void *>(m.base), m.len, total))) counted = m.len;
+    else unmap(m.base, m.len);
   }
   if (p && zero) zero_reused(p, m.len < n ? m.len : n);  // what mremap added reads as zero
   // With a guard, the block is placed at the end of its pages, so alignment comes from there.
@@ -93,18 +104,15 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
   uintptr_t base = reinterpret_cast<uintptr_t>(p);
   if (guard) os::protect_none(reinterpret_cast<void *>(base + len), guard);
   LargeBlock b = place(base, total, guard, n, need, align);
-  if (b.user < base) {  // an alignment beyond the block's pages: give up the tight fit
-    os::unmap(p, total);
-    errno = ENOMEM;
-    return nullptr;
-  }
   bool recorded;
   {
     HeapLock lock;
-    recorded = insert(b);
+    counters::note_mapped(static_cast<int64_t>(total - counted), true);
+    // b.user < base: an alignment beyond the block's pages, the tight fit given up.
+    recorded = b.user >= base && insert(b);
   }
   if (!recorded) {
-    os::unmap(p, total);
+    unmap(base, total);
     errno = ENOMEM;
     return nullptr;
   }
@@ -112,23 +120,36 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
   return reinterpret_cast<void *>(b.user);
 }
 
+namespace {
+
+// A block out of the table: its mapping to the cache. A cached mapping remembers its last block
+// for double-free reports; the table's short memory of frees covers those unmapped.
+void retire(const LargeBlock &freed, Unmaps *gone) {
+  if (!cache::keep(freed, gone)) remember_freed(freed);
+}
+
+}  // namespace
+
 void release(LargeBlock *b, Unmaps *gone) {
   LargeBlock freed = *b;
   erase(b);
-  // A cached mapping remembers its last block for double-free reports; the table's short memory
-  // of frees covers those unmapped.
-  if (!cache::keep(freed.base, freed.map_len, freed.user, freed.size, mapped_bytes(), gone)) remember_freed(freed);
+  retire(freed, gone);
 }
 
 bool free_live(uintptr_t p) {
   Unmaps gone;
   {
     HeapLock lock;
-    LargeBlock *b = find(p);
-    if (!b) return false;
-    release(b, &gone);
+    LargeBlock freed;
+    if (!erase_user(p, &freed)) return false;
+    retire(freed, &gone);
   }
-  gone.run();
+  // Only the system calls can change errno, which free() keeps: saved when there are some.
+  if (gone.n) {
+    int saved_errno = errno;
+    gone.run();
+    errno = saved_errno;
+  }
   return true;
 }
 
@@ -152,6 +173,7 @@ void *regrow(LargeBlock *b, size_t n, size_t need, HeapLock &lock, size_t *old_s
   void *q = os::remap(reinterpret_cast<void *>(old.base), old.map_len, len);
   lock.relock();
   uintptr_t a = reinterpret_cast<uintptr_t>(q);
+  if (q) counters::note_mapped(static_cast<int64_t>(len) - static_cast<int64_t>(old.map_len), true);
   // Cannot fail: the table holds one entry fewer than before the erase.
   insert(q ? LargeBlock{a, a, len, n, a + len} : old);
   *old_size = old.size;

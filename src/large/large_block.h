@@ -24,7 +24,7 @@ void release(LargeBlock *b, Unmaps *gone);
 
 // free() of p, a live LARGE block, when no debug mode watches frees: out of the table, its
 // mapping cached or unmapped; takes the lock itself. False, with nothing changed, when p is not
-// a live LARGE block (the caller's path resolves and reports it).
+// a live LARGE block (the caller's path resolves and reports it). errno is kept.
 bool free_live(uintptr_t p);
 
 // Shrinks b in place to n bytes (room for `need`), under the lock: the whole pages past the new

@@ -25,23 +25,29 @@ void refresh_oldest() {
 }
 
 // Slot i leaves the cache (taken or given back); the last slot fills its place.
-Mapping remove(unsigned i) {
-  Mapping m = g_slots[i];
-  g_slots[i] = g_slots[--g_count];
-  g_bytes -= m.len;
-  counters::note_mapped(-static_cast<int64_t>(m.len), true);  // counted again as a block's, or gone
+Taken remove(unsigned i) {
+  Taken t{g_slots[i].base, g_slots[i].len};
+  uint64_t used_ms = g_slots[i].used_ms;
+  if (i != --g_count) g_slots[i] = g_slots[g_count];
+  g_bytes -= t.len;
   if (!g_count) __atomic_store_n(&g_oldest_ms, 0, __ATOMIC_RELAXED);
-  else if (m.used_ms == g_oldest_ms) refresh_oldest();
-  return m;
+  else if (used_ms == g_oldest_ms) refresh_oldest();
+  return t;
 }
 
 bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
   return m.len >= len && m.len <= len + len / 4 && (!exact || m.len == len) && !(m.base & (align - 1));
 }
 
+// A mapping leaves the heap: the counters of mapped bytes count it out here (large_table.h).
+void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
+  gone->add(base, len);
+  counters::note_mapped(-static_cast<int64_t>(len), true);
+}
+
 void give_back(unsigned i, Unmaps *gone) {
-  Mapping m = remove(i);
-  gone->add(m.base, m.len);
+  Taken t = remove(i);
+  unmapped(t.base, t.len, gone);
   ++g_stats.returned;
 }
 
@@ -56,30 +62,54 @@ uint64_t recent_ms() {
   return g_clock_ms;
 }
 
-void expire(uint64_t now, Unmaps *gone) {
-  if (!g_oldest_ms || now - g_oldest_ms < kIdleMs) return;
+bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
+
+[[gnu::noinline]] void expire(uint64_t now, Unmaps *gone) {
   for (unsigned i = g_count; i-- > 0;)
     if (now - g_slots[i].used_ms >= kIdleMs) give_back(i, gone);
 }
 
+// The slot take() chooses when the last one is not of the very length: the shortest that fits.
+[[gnu::noinline]] unsigned best_fit(size_t len, size_t align, bool exact) {
+  unsigned best = kSlots;
+  for (unsigned i = 0; i < g_count; ++i)
+    if (fits(g_slots[i], len, align, exact) && (best == kSlots || g_slots[i].len < g_slots[best].len)) best = i;
+  return best;
+}
+
+// Room for the freed block's mapping: the least recently used mappings go until it fits in the
+// bounds. False, the mapping put in `gone`: too big for them, or the cache off.
+[[gnu::noinline]] bool make_room(const LargeBlock &freed, Unmaps *gone) {
+  size_t len = freed.map_len, share = mapped_bytes() / kLiveShare;
+  size_t bound = share > kMinBytes ? share : kMinBytes;
+  if (!g_config.large_cache || len > bound) {
+    unmapped(freed.base, len, gone);
+    return false;
+  }
+  while (g_count == kSlots || g_bytes + len > bound) {
+    unsigned oldest = 0;
+    for (unsigned i = 1; i < g_count; ++i)
+      if (g_slots[i].used_ms < g_slots[oldest].used_ms) oldest = i;
+    give_back(oldest, gone);
+  }
+  return true;
+}
+
 }  // namespace
 
-bool take(size_t len, size_t align, bool exact, Mapping *out) {
-  if (!g_count) return false;
-  // The mapping freed last first: a loop of one size finds it there without a scan.
+bool take(size_t len, size_t align, bool exact, Taken *out) {
+  // The mapping freed last first, of the very length: a loop of one size finds it without a scan
+  // (slow paths out of line: this one then saves few registers).
   unsigned best = g_count - 1;
-  if (g_slots[best].len != len || !fits(g_slots[best], len, align, exact)) {
-    best = kSlots;
-    for (unsigned i = 0; i < g_count; ++i)
-      if (fits(g_slots[i], len, align, exact) && (best == kSlots || g_slots[i].len < g_slots[best].len)) best = i;
-    if (best == kSlots) return false;
+  if (!g_count || g_slots[best].len != len || (g_slots[best].base & (align - 1))) {
+    if (!g_count || (best = best_fit(len, align, exact)) == kSlots) return false;
   }
   *out = remove(best);
   ++g_stats.hits;
   return true;
 }
 
-bool take_to_resize(size_t len, Mapping *out) {
+bool take_to_resize(size_t len, Taken *out) {
   if (!g_count) return false;
   unsigned best = 0;
   for (unsigned i = 1; i < g_count; ++i) {
@@ -95,23 +125,15 @@ bool take_to_resize(size_t len, Mapping *out) {
 
 void note_miss() { ++g_stats.misses; }
 
-bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone) {
+bool keep(const LargeBlock &freed, Unmaps *gone) {
+  size_t len = freed.map_len;
   uint64_t now = recent_ms();
-  expire(now, gone);
-  size_t bound = live_bytes / kLiveShare > kMinBytes ? live_bytes / kLiveShare : kMinBytes;
-  if (!g_config.large_cache || len > bound) {
-    gone->add(base, len);
+  if (due(now)) expire(now, gone);
+  // A free slot within kMinBytes, the least of the bounds: kept at once, the live bytes unread.
+  if (!(g_count < kSlots && g_bytes + len <= kMinBytes && g_config.large_cache) && !make_room(freed, gone))
     return false;
-  }
-  while (g_count == kSlots || g_bytes + len > bound) {  // the least recently used make room
-    unsigned oldest = 0;
-    for (unsigned i = 1; i < g_count; ++i)
-      if (g_slots[i].used_ms < g_slots[oldest].used_ms) oldest = i;
-    give_back(oldest, gone);
-  }
-  g_slots[g_count++] = Mapping{base, len, user, size, now};
+  g_slots[g_count++] = Mapping{freed.base, len, freed.user, freed.size, now};
   g_bytes += len;
-  counters::note_mapped(static_cast<int64_t>(len), true);  // still mapped, though no block's
   if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
   return true;
 }
@@ -139,7 +161,7 @@ void expire_if_due() {
   Unmaps gone;
   {
     HeapLock lock;
-    expire(now, &gone);
+    if (due(now)) expire(now, &gone);
   }
   gone.run();
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "large/deferred_unmap.h"
+#include "large/large_table.h"
 
 namespace ft::large::cache {
 
@@ -33,17 +34,24 @@ struct Mapping {
   uint64_t used_ms;
 };
 
+// What a taken mapping is to its taker: pages, no longer the cache's.
+struct Taken {
+  uintptr_t base;
+  size_t len;
+};
+
 // A mapping of exactly len bytes or a little more (at most a quarter), its start aligned to
 // `align` (exact len when `exact`, as a guard page must stay at the block's end). False: none.
-bool take(size_t len, size_t align, bool exact, Mapping *out);
+bool take(size_t len, size_t align, bool exact, Taken *out);
 // Any mapping, for the caller to resize to len (mremap or a trimmed tail): the smallest at least
 // len long, else the largest. False when the cache is empty.
-bool take_to_resize(size_t len, Mapping *out);
+bool take_to_resize(size_t len, Taken *out);
 void note_miss();
 
-// The freed block's mapping is kept (true), or put in `gone` (too big for the bound, cache off);
-// older mappings it pushes out of the bounds join it there. live_bytes: the live LARGE bytes left.
-bool keep(uintptr_t base, size_t len, uintptr_t user, size_t size, size_t live_bytes, Unmaps *gone);
+// The freed block's mapping (base, map_len) is kept (true), its user and size remembered, or put
+// in `gone` (too big for the bound, cache off); older mappings it pushes out of the bounds join it
+// there. The bound follows the live LARGE bytes (large_table.h mapped_bytes) left.
+bool keep(const LargeBlock &freed, Unmaps *gone);
 // Whether `user` is the pointer of the last block of a cached mapping: a second free of it.
 bool holds_freed(uintptr_t user, size_t *size);
 // malloc_trim(): every mapping into `gone`. False when there was none.

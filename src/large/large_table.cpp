@@ -47,9 +47,7 @@ bool grow() {
   return true;
 }
 
-}  // namespace
-
-LargeBlock *find(uintptr_t user) {
+FT_INLINE LargeBlock *find_slot(uintptr_t user) {
   if (!g_count || !user) return nullptr;
   for (size_t i = home(user, g_capacity);; i = (i + 1) & (g_capacity - 1)) {
     if (g_slots[i].user == user) return &g_slots[i];
@@ -57,19 +55,7 @@ LargeBlock *find(uintptr_t user) {
   }
 }
 
-bool insert(const LargeBlock &block) {
-  if ((g_count + 1) * 2 > g_capacity && !grow()) return false;
-  size_t i = home(block.user, g_capacity);
-  while (g_slots[i].user) i = (i + 1) & (g_capacity - 1);
-  g_slots[i] = block;
-  ++g_count;
-  g_mapped += block.map_len;
-  counters::note_mapped(static_cast<int64_t>(block.map_len), true);
-  counters::note_large(static_cast<int64_t>(block.map_len));
-  return true;
-}
-
-void erase(LargeBlock *slot) {
+FT_INLINE void erase_slot(LargeBlock *slot) {
   // Backward-shift: pull later entries of the same probe run into the hole.
   size_t slot_len = slot->map_len;
   size_t hole = static_cast<size_t>(slot - g_slots);
@@ -82,11 +68,36 @@ void erase(LargeBlock *slot) {
     hole = i;
   }
   g_mapped -= slot_len;
-  counters::note_mapped(-static_cast<int64_t>(slot_len), true);
   counters::note_large(-static_cast<int64_t>(slot_len));
-  g_slots[hole] = LargeBlock{};
+  g_slots[hole].user = 0;  // the key alone marks a slot empty
   --g_count;
 }
+
+}  // namespace
+
+LargeBlock *find(uintptr_t user) { return find_slot(user); }
+
+// One call on free's path, where find and erase were two.
+bool erase_user(uintptr_t user, LargeBlock *out) {
+  LargeBlock *slot = find_slot(user);
+  if (!slot) return false;
+  *out = *slot;
+  erase_slot(slot);
+  return true;
+}
+
+bool insert(const LargeBlock &block) {
+  if ((g_count + 1) * 2 > g_capacity && !grow()) return false;
+  size_t i = home(block.user, g_capacity);
+  while (g_slots[i].user) i = (i + 1) & (g_capacity - 1);
+  g_slots[i] = block;
+  ++g_count;
+  g_mapped += block.map_len;
+  counters::note_large(static_cast<int64_t>(block.map_len));
+  return true;
+}
+
+void erase(LargeBlock *slot) { erase_slot(slot); }
 
 size_t count() { return g_count; }
 size_t mapped_bytes() { return g_mapped; }

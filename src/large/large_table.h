@@ -21,10 +21,16 @@ struct LargeBlock {
 
 namespace large {
 
+// insert and erase count the live LARGE bytes (counters::note_large), not the mapped ones: a
+// block's mapping stays mapped when it moves between the table and the cache of freed mappings,
+// so large_block.cpp and large_cache.cpp count those where mappings are made and unmapped.
 LargeBlock *find(uintptr_t user);
 // False when the table had to grow and could not.
 bool insert(const LargeBlock &block);
 void erase(LargeBlock *slot);
+// find and erase in one (free's path): false when user is no live block; else the block, out of
+// the table, in *out.
+bool erase_user(uintptr_t user, LargeBlock *out);
 size_t count();
 size_t mapped_bytes();
 // Records that the block's mapping is now map_len long (shrunk in place).
