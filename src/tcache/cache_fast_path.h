@@ -35,9 +35,43 @@ FT_INLINE void *mark_handed_out(uint64_t *live, uint8_t *codes, uint32_t size, u
 // multiplication gives both (the high half is off / size; the low half is below the magic
 // exactly when the division has no remainder, for every 32-bit off).
 FT_INLINE uint64_t chunk_index(uint64_t off, uint64_t div_magic, bool *exact) {
+#if defined(__x86_64__)
+  // The product in two 64-bit halves: as one 128-bit value, the compiler copied its high half
+  // to a saved register for the bit instructions of free_to_current (a push and a pop there).
+  uint64_t lo, hi;
+  __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "a"(off), "rm"(div_magic));
+  if (hi > off) __builtin_unreachable();  // the magic is below 2^64: the index fits off's width
+  *exact = lo < div_magic;
+  return hi;
+#else
   unsigned __int128 m = static_cast<unsigned __int128>(off) * div_magic;
   *exact = static_cast<uint64_t>(m) < div_magic;
   return static_cast<uint64_t>(m >> 64);
+#endif
+}
+
+// Bit i % 64 of *v cleared; returns whether it was set. One btr on x86-64, whose flag the
+// branch reads: the compiler's own sequence masked the index and tested the bit apart.
+FT_INLINE bool take_bit(uint64_t *v, uint64_t i) {
+#if defined(__x86_64__)
+  bool was;
+  __asm__("btr %2, %0" : "+r"(*v), "=@ccc"(was) : "r"(i));
+  return was;
+#else
+  uint64_t m = uint64_t{1} << (i & 63);
+  bool was = *v & m;
+  *v &= ~m;
+  return was;
+#endif
+}
+FT_INLINE bool bit_at(uint64_t word, uint64_t i) {
+#if defined(__x86_64__)
+  bool set;
+  __asm__("bt %2, %1" : "=@ccc"(set) : "r"(word), "r"(i));
+  return set;
+#else
+  return (word >> (i & 63)) & 1;
+#endif
 }
 
 // Hands stack entry `slot` of cc to the program. The fields are read before anything is stored:
@@ -97,9 +131,10 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   uint32_t count = cc.count;  // read before the stores below, which may alias it
   if (__builtin_expect(!exact || count == cc.capacity, 0)) return false;
   uint64_t *w = &cc.live[i / 64], v = __atomic_load_n(w, __ATOMIC_RELAXED);
-  uint64_t held = v & ~__atomic_load_n(&cc.pending[i / 64], __ATOMIC_RELAXED);
-  if (__builtin_expect(!((held >> (i & 63)) & 1), 0)) return false;
-  __atomic_store_n(w, v & ~(uint64_t{1} << (i & 63)), __ATOMIC_RELAXED);
+  // Held: live, and not freed by another thread meanwhile (its pending bit).
+  if (__builtin_expect(!take_bit(&v, i), 0)) return false;
+  if (__builtin_expect(bit_at(__atomic_load_n(&cc.pending[i / 64], __ATOMIC_RELAXED), i), 0)) return false;
+  __atomic_store_n(w, v, __ATOMIC_RELAXED);
   cc.slot[count] = reinterpret_cast<uintptr_t>(p);
   cc.count = count + 1;
   return true;

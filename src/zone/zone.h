@@ -181,9 +181,20 @@ inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, ui
   // Even chunks have the low nibble. An odd chunk's byte is turned by 4 bits before and after
   // (a byte turned by 4 twice is itself): one mask and no shifted code
   // (malloc(16) + free: 104 -> 103 instructions).
+#if defined(__x86_64__)
+  // An 8-bit rotate takes its count mod 8: turning by 4 * i is turning by (i & 1) * 4, without
+  // the mask (malloc(16) + free: 100 -> 99 instructions).
+  uint8_t v = __atomic_load_n(byte, __ATOMIC_RELAXED);
+  uint32_t turns = i * 4;
+  __asm__("rolb %%cl, %0" : "+q"(v) : "c"(turns));
+  v = static_cast<uint8_t>((v & 0xF0u) | code);
+  __asm__("rolb %%cl, %0" : "+q"(v) : "c"(turns));
+  __atomic_store_n(byte, v, __ATOMIC_RELAXED);
+#else
   unsigned turn = (i & 1) * 4;
   uint8_t v = rotate_byte(__atomic_load_n(byte, __ATOMIC_RELAXED), turn);
   __atomic_store_n(byte, rotate_byte(static_cast<uint8_t>((v & 0xF0u) | code), turn), __ATOMIC_RELAXED);
+#endif
 }
 inline void write_small_size(uint8_t *codes, uint32_t i, size_t n) {
   __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
