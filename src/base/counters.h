@@ -60,6 +60,10 @@ inline void note_large(int64_t bytes) {
       static_cast<uint64_t>(now) > __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED))
     raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
 }
+// A LARGE block of `bytes` was freed: note_large(-bytes) without the peak's test (free's path).
+inline void note_large_out(uint64_t bytes) {
+  __atomic_fetch_sub(&g_counters.live_bytes, static_cast<int64_t>(bytes), __ATOMIC_RELAXED);
+}
 // A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
 inline void note_mapped(int64_t bytes, bool large) {
   g_counters.mapped_bytes += static_cast<uint64_t>(bytes);

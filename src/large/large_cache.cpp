@@ -13,7 +13,9 @@ namespace {
 FT_BIG_TABLE constinit Mapping g_slots[kSlots] = {};  // touched by programs with LARGE blocks
 constinit unsigned g_count = 0;
 constinit size_t g_bytes = 0;
-// The oldest mapping's last use (0: empty), read without the lock by expire_if_due.
+// The oldest mapping's last use, or earlier (0: empty), read without the lock by expire_if_due.
+// A lower bound: a mapping leaving does not rescan the rest (an instant too early only makes
+// expire() scan once and set it exact).
 constinit uint64_t g_oldest_ms = 0;
 constinit Stats g_stats = {};
 
@@ -24,15 +26,17 @@ void refresh_oldest() {
   __atomic_store_n(&g_oldest_ms, oldest, __ATOMIC_RELAXED);
 }
 
-// Slot i leaves the cache (taken or given back); the last slot fills its place.
-Taken remove(unsigned i) {
-  Taken t{g_slots[i].base, g_slots[i].len};
-  uint64_t used_ms = g_slots[i].used_ms;
+// The table entry of cached mapping i.
+FT_INLINE LargeBlock *entry_of(unsigned i) { return find_entry(g_slots[i].key, g_slots[i].entry); }
+
+// Slot i leaves the cache (taken or given back); the last slot fills its place. Returns its
+// table entry.
+FT_INLINE LargeBlock *remove(unsigned i) {
+  LargeBlock *e = entry_of(i);
+  g_bytes -= g_slots[i].len;
   if (i != --g_count) g_slots[i] = g_slots[g_count];
-  g_bytes -= t.len;
   if (!g_count) __atomic_store_n(&g_oldest_ms, 0, __ATOMIC_RELAXED);
-  else if (used_ms == g_oldest_ms) refresh_oldest();
-  return t;
+  return e;
 }
 
 bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
@@ -45,28 +49,31 @@ void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
   counters::note_mapped(-static_cast<int64_t>(len), true);
 }
 
+// Cached mapping i goes back to the system, out of the table; a second free of the block it held
+// still says "double free" (the table's memory of frees).
 void give_back(unsigned i, Unmaps *gone) {
-  Taken t = remove(i);
-  unmapped(t.base, t.len, gone);
+  LargeBlock *e = remove(i);
+  LargeBlock held = *e;
+  erase(e);
+  if (held.size) remember_freed(held);
+  unmapped(held.base, held.map_len, gone);
   ++g_stats.returned;
 }
 
 // The clock for stamping mappings, read at every kClockEvery-th free only (under the lock): a
 // loop of LARGE pairs pays ~40 instructions per clock read, and a stamp that is a few frees old
-// only moves a mapping's expiry by as much.
+// only moves a mapping's expiry by as much. keep() reads it on its slow path.
 constexpr unsigned kClockEvery = 16;
 constinit uint64_t g_clock_ms = 0;
 constinit unsigned g_clock_uses = 0;
-uint64_t recent_ms() {
-  if (g_clock_uses++ % kClockEvery == 0) g_clock_ms = os::coarse_ms();
-  return g_clock_ms;
-}
+bool clock_due() { return g_clock_uses++ % kClockEvery == 0; }
 
 bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
 
 [[gnu::noinline]] void expire(uint64_t now, Unmaps *gone) {
   for (unsigned i = g_count; i-- > 0;)
     if (now - g_slots[i].used_ms >= kIdleMs) give_back(i, gone);
+  refresh_oldest();
 }
 
 // The slot take() chooses when the last one is not of the very length: the shortest that fits.
@@ -77,15 +84,13 @@ bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
   return best;
 }
 
-// Room for the freed block's mapping: the least recently used mappings go until it fits in the
-// bounds. False, the mapping put in `gone`: too big for them, or the cache off.
-[[gnu::noinline]] bool make_room(const LargeBlock &freed, Unmaps *gone) {
-  size_t len = freed.map_len, share = mapped_bytes() / kLiveShare;
+// Room for a mapping of len bytes: the least recently used mappings go until it fits in the
+// bounds. False, nothing given back: too big for them, or the cache off. `live` is the live
+// LARGE bytes that stay.
+[[gnu::noinline]] bool make_room(size_t len, size_t live, Unmaps *gone) {
+  size_t share = live / kLiveShare;
   size_t bound = share > kMinBytes ? share : kMinBytes;
-  if (!g_config.large_cache || len > bound) {
-    unmapped(freed.base, len, gone);
-    return false;
-  }
+  if (!g_config.large_cache || len > bound) return false;
   while (g_count == kSlots || g_bytes + len > bound) {
     unsigned oldest = 0;
     for (unsigned i = 1; i < g_count; ++i)
@@ -95,22 +100,39 @@ bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
   return true;
 }
 
+// Whether a mapping of len bytes fits at once: a free slot within kMinBytes, the least of the
+// bounds (the live bytes unread).
+bool fits_at_once(size_t len) { return g_count < kSlots && g_bytes + len <= kMinBytes && g_config.large_cache; }
+
+FT_INLINE void add(const LargeBlock *e, uint64_t now) {
+  g_slots[g_count++] = Mapping{e->user, e->base, e->map_len, now, e};
+  g_bytes += e->map_len;
+  if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
+}
+
 }  // namespace
 
-bool take(size_t len, size_t align, bool exact, Taken *out) {
+LargeBlock *take(size_t len, size_t align, bool exact) {
   // The mapping freed last first, of the very length: a loop of one size finds it without a scan
   // (slow paths out of line: this one then saves few registers).
   unsigned best = g_count - 1;
   if (!g_count || g_slots[best].len != len || (g_slots[best].base & (align - 1))) {
-    if (!g_count || (best = best_fit(len, align, exact)) == kSlots) return false;
+    if (!g_count || (best = best_fit(len, align, exact)) == kSlots) return nullptr;
   }
-  *out = remove(best);
   ++g_stats.hits;
-  return true;
+  return remove(best);
 }
 
-bool take_to_resize(size_t len, Taken *out) {
-  if (!g_count) return false;
+LargeBlock *take_last(size_t len, size_t align) {
+  if (!g_count) return nullptr;
+  const Mapping &m = g_slots[g_count - 1];
+  if (m.len != len || (m.base & (align - 1)) || m.key != m.base) return nullptr;
+  ++g_stats.hits;
+  return remove(g_count - 1);
+}
+
+LargeBlock *take_to_resize(size_t len) {
+  if (!g_count) return nullptr;
   unsigned best = 0;
   for (unsigned i = 1; i < g_count; ++i) {
     size_t have = g_slots[i].len, chosen = g_slots[best].len;
@@ -118,33 +140,70 @@ bool take_to_resize(size_t len, Taken *out) {
     bool better = have >= len ? chosen < len || have < chosen : chosen < len && have > chosen;
     if (better) best = i;
   }
-  *out = remove(best);
   ++g_stats.resized;
-  return true;
+  return remove(best);
 }
 
 void note_miss() { ++g_stats.misses; }
 
-bool keep(const LargeBlock &freed, Unmaps *gone) {
-  size_t len = freed.map_len;
-  uint64_t now = recent_ms();
-  if (due(now)) expire(now, gone);
-  // A free slot within kMinBytes, the least of the bounds: kept at once, the live bytes unread.
-  if (!(g_count < kSlots && g_bytes + len <= kMinBytes && g_config.large_cache) && !make_room(freed, gone))
-    return false;
-  g_slots[g_count++] = Mapping{freed.base, len, freed.user, freed.size, now};
-  g_bytes += len;
-  if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
+namespace {
+
+// keep() when the clock is to be read, mappings are due to go back or b's does not fit at once
+// (out of line: the common path then saves no registers). Giving mappings back erases their
+// entries, which may move b's.
+[[gnu::noinline]] bool keep_slow(LargeBlock *b, bool read_clock, Unmaps *gone) {
+  if (read_clock) g_clock_ms = os::coarse_ms();
+  uint64_t now = g_clock_ms;
+  size_t len = b->map_len;
+  uintptr_t key = b->user;
+  if (due(now)) {
+    expire(now, gone);
+    b = find_entry(key);
+  }
+  if (!fits_at_once(len)) {
+    bool room = make_room(len, mapped_bytes() - len, gone);
+    b = find_entry(key);
+    if (!room) {
+      LargeBlock freed = *b;
+      erase(b);
+      remember_freed(freed);
+      unmapped(freed.base, len, gone);
+      return false;
+    }
+  }
+  park(b);
+  add(b, now);
   return true;
 }
 
+}  // namespace
+
+bool keep(LargeBlock *b, Unmaps *gone) {
+  bool read_clock = clock_due();
+  if (__builtin_expect(read_clock || due(g_clock_ms) || !fits_at_once(b->map_len), 0))
+    return keep_slow(b, read_clock, gone);
+  park(b);
+  add(b, g_clock_ms);
+  return true;
+}
+
+void keep_tail(uintptr_t base, size_t len, Unmaps *gone) {
+  LargeBlock tail{base, base, len, 0, base + len, true};
+  LargeBlock *e;
+  // A tail comes off a mapping that was in the cache: within its bounds.
+  if (!g_config.large_cache || g_count == kSlots || !insert(tail) || !(e = find_entry(base))) {
+    unmapped(base, len, gone);
+    return;
+  }
+  if (clock_due()) g_clock_ms = os::coarse_ms();
+  add(e, g_clock_ms);
+}
+
 bool holds_freed(uintptr_t user, size_t *size) {
-  for (unsigned i = 0; i < g_count; ++i)
-    if (g_slots[i].last_user == user) {
-      *size = g_slots[i].last_size;
-      return true;
-    }
-  return false;
+  const LargeBlock *e = find_entry(user);
+  if (!e || !e->cached || !e->size) return false;
+  *size = e->size;
+  return true;
 }
 
 bool empty(Unmaps *gone) {

@@ -1,7 +1,10 @@
 // The cache of freed LARGE mappings. A freed LARGE block's mapping waits here, its pages still
 // resident, for a later LARGE request it fits: a loop of big mallocs and frees then costs no
 // system call and no page fault, as glibc's heap reuses its top. Every *live* block still has a
-// mapping of its own; a cached mapping is no block (show_alloc_mem and the table never see it).
+// mapping of its own; a cached mapping is no block (show_alloc_mem and free never see it).
+//
+// A cached mapping stays in the LARGE table, marked cached (large_table.h): this cache is the
+// list of them, in the order they were freed, with the bounds and the clock.
 //
 // Bounds, so that freed memory goes back:
 // - at most kSlots mappings and max(32 MiB, live LARGE bytes / 8) bytes (kMinBytes, kLiveShare);
@@ -25,33 +28,37 @@ inline constexpr size_t kMinBytes = size_t{32} << 20;  // glibc's heap keeps as 
 inline constexpr unsigned kLiveShare = 8;             // 1/8 of the live LARGE bytes beyond that
 inline constexpr uint64_t kIdleMs = 1000;             // "about a second" unused: back to the system
 
-// A cached mapping, and the block it held last (for double-free reports).
+// A cached mapping: its entry in the LARGE table (marked cached there), by key and last place.
 struct Mapping {
+  uintptr_t key;  // the entry's key: the pointer of the block it held last, or its start
   uintptr_t base;
   size_t len;
-  uintptr_t last_user;
-  size_t last_size;
   uint64_t used_ms;
+  const LargeBlock *entry;  // where the entry was when it was cached (find_entry's hint)
 };
 
-// What a taken mapping is to its taker: pages, no longer the cache's.
-struct Taken {
-  uintptr_t base;
-  size_t len;
-};
-
-// A mapping of exactly len bytes or a little more (at most a quarter), its start aligned to
-// `align` (exact len when `exact`, as a guard page must stay at the block's end). False: none.
-bool take(size_t len, size_t align, bool exact, Taken *out);
-// Any mapping, for the caller to resize to len (mremap or a trimmed tail): the smallest at least
-// len long, else the largest. False when the cache is empty.
-bool take_to_resize(size_t len, Taken *out);
+// The entry of a mapping of exactly len bytes or a little more (at most a quarter), its start
+// aligned to `align` (exact len when `exact`, as a guard page must stay at the block's end),
+// out of the cache and still marked cached in the table, for the caller to unpark or erase.
+// nullptr: none.
+LargeBlock *take(size_t len, size_t align, bool exact);
+// The mapping freed last, if it is len bytes long, its start aligned to `align`, and its entry
+// keyed by its start (its block was placed there): its entry, as take(). LARGE malloc's common
+// case, a loop of one size. nullptr: not that one.
+LargeBlock *take_last(size_t len, size_t align);
+// Any mapping's entry (as take), for the caller to resize to len (mremap or a trimmed tail): the
+// smallest at least len long, else the largest. nullptr when the cache is empty.
+LargeBlock *take_to_resize(size_t len);
 void note_miss();
 
-// The freed block's mapping (base, map_len) is kept (true), its user and size remembered, or put
-// in `gone` (too big for the bound, cache off); older mappings it pushes out of the bounds join it
-// there. The bound follows the live LARGE bytes (large_table.h mapped_bytes) left.
-bool keep(const LargeBlock &freed, Unmaps *gone);
+// The live block b is freed: parked in the table and its mapping kept (true), or erased from
+// the table, remembered freed (was_freed) and its mapping put in `gone` (too big for the
+// bounds, cache off). Older mappings it pushes out of the bounds join `gone`, out of the table.
+// The bound follows the live LARGE bytes (large_table.h mapped_bytes) left.
+bool keep(LargeBlock *b, Unmaps *gone);
+// A mapping that held no block (a tail trimmed off a taken one) is kept, in the table as a
+// cached entry keyed by its start, or put in `gone`.
+void keep_tail(uintptr_t base, size_t len, Unmaps *gone);
 // Whether `user` is the pointer of the last block of a cached mapping: a second free of it.
 bool holds_freed(uintptr_t user, size_t *size);
 // malloc_trim(): every mapping into `gone`. False when there was none.

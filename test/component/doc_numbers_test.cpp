@@ -62,7 +62,7 @@ static_assert(sizeof(registry::Leaf) == 512 * kKiB && (size_t{1} << registry::kL
               "registry leaf: 65536 entries, 512 KiB");
 static_assert((size_t{1} << (registry::kGranuleBits + registry::kLeafBits)) == 4 * kKiB * kMiB,
               "a leaf covers 4 GiB");
-static_assert(sizeof(LargeBlock) == 40, "LARGE entry 40 B");
+static_assert(sizeof(LargeBlock) == 48, "LARGE entry 48 B");
 
 /* The assertions above are the test; this case only says that the file built. */
 TEST(documented_numbers_hold)

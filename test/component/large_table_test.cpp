@@ -1,6 +1,7 @@
 /*
  * Component test of the LARGE table (src/large/large_table.h): open addressing with linear
- * probing, growth by doubling at half load, backward-shift deletion (no tombstones). The blocks
+ * probing, growth by doubling at half load, backward-shift deletion (no tombstones), cached
+ * (parked) entries that are no blocks. The blocks
  * are made-up addresses: the table stores and compares them, never touches them. Counts are
  * checked as deltas: the program's own heap may hold LARGE blocks too.
  */
@@ -133,7 +134,43 @@ TEST(for_each_visits_each_once)
         large::erase(large::find(block(30000 + k).user));
 }
 
+/* A parked (cached) entry is no block: find, containing, for_each and the counts skip it, while
+ * find_entry still finds it, also through a stale hint after the table moved entries; unparked,
+ * it is a block again. */
+TEST(parked_entry_is_no_block)
+{
+    size_t count0 = large::count(), mapped0 = large::mapped_bytes();
+    LargeBlock b = block(40000, 4);
+    CHECK(large::insert(b), "insert");
+    LargeBlock *slot = large::find(b.user);
+    large::park(slot);
+    CHECK(!large::find(b.user) && !large::containing(b.user + kPage), "a parked entry is found as a block");
+    CHECK(large::find_entry(b.user) == slot && slot->cached, "find_entry misses the parked entry");
+    CHECK(large::count() == count0 && large::mapped_bytes() == mapped0, "a parked entry is counted live");
+    unsigned visited = 0;
+    large::for_each([](const LargeBlock &, void *ctx) { ++*static_cast<unsigned *>(ctx); }, &visited);
+    CHECK(visited == large::count(), "for_each visits %u entries, %zu live", visited, large::count());
+    /* The table grows (and moves every entry): the old slot is a stale hint. */
+    enum { kMore = 3000 };
+    for (unsigned k = 0; k < kMore; k++)
+        CHECK(large::insert(block(41000 + k)), "insert %u", k);
+    LargeBlock *moved = large::find_entry(b.user, slot);
+    CHECK(moved && moved->user == b.user && moved->cached, "a stale hint does not lead to the entry");
+    LargeBlock again = b;
+    again.size = 12345;
+    large::unpark(moved, again);
+    CHECK(large::find(b.user) && large::find(b.user)->size == 12345 && !large::find(b.user)->cached,
+          "the unparked entry is no block");
+    CHECK(large::count() == count0 + kMore + 1 && large::mapped_bytes() == mapped0 + (kMore * 3 + 4) * kPage,
+          "counts after unpark");
+    for (unsigned k = 0; k < kMore; k++)
+        large::erase(large::find(block(41000 + k).user));
+    large::erase(large::find(b.user));
+    CHECK(large::count() == count0 && large::mapped_bytes() == mapped0, "counts at the end");
+}
+
 static const test_case cases[] = {
+    CASE(parked_entry_is_no_block),
     CASE(grows_and_finds_all),
     CASE(backward_shift_delete),
     CASE(containing_and_resize),
