@@ -20,7 +20,10 @@ inline constexpr unsigned kLargeSlot = kClassCount;  // the counters' slot for L
 inline constexpr unsigned kSlots = kClassCount + 1;
 // Sizes in powers of two (the --stats histogram): bucket b holds (2^(b-1), 2^b], bucket 4 also 0..16.
 inline constexpr unsigned kSizeBuckets = 64;
-constexpr unsigned size_bucket(uint64_t n) { return n <= 16 ? 4 : static_cast<unsigned>(std::bit_width(n - 1)); }
+// Branch-free: (n - 1) | 15 is below 16 exactly when n <= 16 (n = 0 taken as 1).
+constexpr unsigned size_bucket(uint64_t n) { return static_cast<unsigned>(std::bit_width((n - (n != 0)) | 15)); }
+static_assert(size_bucket(0) == 4 && size_bucket(16) == 4 && size_bucket(17) == 5 && size_bucket(32) == 5 &&
+              size_bucket(33) == 6 && size_bucket(uint64_t{1} << 20) == 20 && size_bucket((uint64_t{1} << 20) + 1) == 21);
 
 // Updated with relaxed atomics where several threads may bump them without the lock, with plain
 // arithmetic where the comment says "under the heap lock".
@@ -58,6 +61,12 @@ inline void note_large(int64_t bytes) {
   int64_t now = __atomic_add_fetch(&g_counters.live_bytes, bytes, __ATOMIC_RELAXED);
   if (bytes > 0 && now > 0 &&
       static_cast<uint64_t>(now) > __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED))
+    raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
+}
+// A LARGE block of `bytes` became live: note_large(bytes) without the sign's test.
+inline void note_large_in(uint64_t bytes) {
+  int64_t now = __atomic_add_fetch(&g_counters.live_bytes, static_cast<int64_t>(bytes), __ATOMIC_RELAXED);
+  if (now > 0 && static_cast<uint64_t>(now) > __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED))
     raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
 }
 // A LARGE block of `bytes` was freed: note_large(-bytes) without the peak's test (free's path).

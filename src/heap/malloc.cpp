@@ -4,8 +4,19 @@
 
 namespace ft {
 
-void *heap_malloc_slow(size_t n, void *caller) {
+namespace {
+
+[[gnu::noinline]] void *malloc_traced(size_t n, void *caller) {
   return traced(call_log::Op::kMalloc, n, 0, allocate(n, kMinAlign, false, caller));
+}
+
+}  // namespace
+
+void *heap_malloc_slow(size_t n, void *caller) {
+  // Without the debug modes (the call log is one) nothing follows the allocation: a tail call,
+  // and no register saved (LARGE malloc + free: 345 -> 334 instructions).
+  if (__builtin_expect(!g_config.debug(), 1)) return allocate(n, kMinAlign, false, caller);
+  return malloc_traced(n, caller);
 }
 
 void *heap_calloc(size_t count, size_t size, void *caller) {

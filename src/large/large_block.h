@@ -18,13 +18,15 @@ namespace ft::large {
 // FT_MALLOC_GUARD the block ends against a PROT_NONE page.
 void *allocate(size_t n, size_t need, size_t align, bool zero);
 
-// The block is freed (under the lock): out of the table, remembered for double-free reports, its
-// mapping cached or put in `gone` with what it pushed out of the cache.
+// The block is freed (under the lock): parked in the table with its mapping cached, or out of the
+// table, remembered for double-free reports and its mapping put in `gone`, with what it pushed
+// out of the cache.
 void release(LargeBlock *b, Unmaps *gone);
 
-// free() of p, a live LARGE block, when no debug mode watches frees: out of the table, its
-// mapping cached or unmapped; takes the lock itself. False, with nothing changed, when p is not
-// a live LARGE block (the caller's path resolves and reports it). errno is kept.
+// free() of p (not null), a live LARGE block, when no debug mode watches frees: its entry parked
+// and its mapping cached, or out of the table and unmapped; takes the lock itself. False, with
+// nothing changed, when p is not a live LARGE block (the caller's path resolves and reports it).
+// errno is kept.
 bool free_live(uintptr_t p);
 
 // Shrinks b in place to n bytes (room for `need`), under the lock: the whole pages past the new

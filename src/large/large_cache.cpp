@@ -13,21 +13,22 @@ namespace {
 FT_BIG_TABLE constinit Mapping g_slots[kSlots] = {};  // touched by programs with LARGE blocks
 constinit unsigned g_count = 0;
 constinit size_t g_bytes = 0;
-// The oldest mapping's last use, or earlier (0: empty), read without the lock by expire_if_due.
-// A lower bound: a mapping leaving does not rescan the rest (an instant too early only makes
-// expire() scan once and set it exact).
-constinit uint64_t g_oldest_ms = 0;
+// When the oldest mapping is due to go back (its last use + kIdleMs), or earlier; kNever when
+// the cache is empty. Read without the lock by expire_if_due. Early, not late: a mapping leaving
+// does not rescan the rest (an instant too early only makes expire() scan once and set it).
+constexpr uint64_t kNever = ~uint64_t{0};
+constinit uint64_t g_expires_ms = kNever;
 constinit Stats g_stats = {};
 
-void refresh_oldest() {
-  uint64_t oldest = 0;
+void refresh_expiry() {
+  uint64_t expires = kNever;
   for (unsigned i = 0; i < g_count; ++i)
-    if (!oldest || g_slots[i].used_ms < oldest) oldest = g_slots[i].used_ms;
-  __atomic_store_n(&g_oldest_ms, oldest, __ATOMIC_RELAXED);
+    if (g_slots[i].used_ms + kIdleMs < expires) expires = g_slots[i].used_ms + kIdleMs;
+  __atomic_store_n(&g_expires_ms, expires, __ATOMIC_RELAXED);
 }
 
 // The table entry of cached mapping i.
-FT_INLINE LargeBlock *entry_of(unsigned i) { return find_entry(g_slots[i].key, g_slots[i].entry); }
+FT_INLINE LargeBlock *entry_of(unsigned i) { return find_entry(g_slots[i].key, g_slots[i].entry, g_slots[i].moves); }
 
 // Slot i leaves the cache (taken or given back); the last slot fills its place. Returns its
 // table entry.
@@ -35,7 +36,7 @@ FT_INLINE LargeBlock *remove(unsigned i) {
   LargeBlock *e = entry_of(i);
   g_bytes -= g_slots[i].len;
   if (i != --g_count) g_slots[i] = g_slots[g_count];
-  if (!g_count) __atomic_store_n(&g_oldest_ms, 0, __ATOMIC_RELAXED);
+  if (!g_count) __atomic_store_n(&g_expires_ms, kNever, __ATOMIC_RELAXED);
   return e;
 }
 
@@ -68,12 +69,12 @@ constinit uint64_t g_clock_ms = 0;
 constinit unsigned g_clock_uses = 0;
 bool clock_due() { return g_clock_uses++ % kClockEvery == 0; }
 
-bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
+bool due(uint64_t now) { return now >= g_expires_ms; }
 
 [[gnu::noinline]] void expire(uint64_t now, Unmaps *gone) {
   for (unsigned i = g_count; i-- > 0;)
     if (now - g_slots[i].used_ms >= kIdleMs) give_back(i, gone);
-  refresh_oldest();
+  refresh_expiry();
 }
 
 // The slot take() chooses when the last one is not of the very length: the shortest that fits.
@@ -104,10 +105,10 @@ bool due(uint64_t now) { return g_oldest_ms && now - g_oldest_ms >= kIdleMs; }
 // bounds (the live bytes unread).
 bool fits_at_once(size_t len) { return g_count < kSlots && g_bytes + len <= kMinBytes && g_config.large_cache; }
 
-FT_INLINE void add(const LargeBlock *e, uint64_t now) {
-  g_slots[g_count++] = Mapping{e->user, e->base, e->map_len, now, e};
+FT_INLINE void add(LargeBlock *e, uint64_t now) {
+  g_slots[g_count++] = Mapping{e->user, e->base, e->map_len, now, e, moves()};
   g_bytes += e->map_len;
-  if (!g_oldest_ms) __atomic_store_n(&g_oldest_ms, now, __ATOMIC_RELAXED);
+  if (g_expires_ms == kNever) __atomic_store_n(&g_expires_ms, now + kIdleMs, __ATOMIC_RELAXED);
 }
 
 }  // namespace
@@ -213,10 +214,10 @@ bool empty(Unmaps *gone) {
 }
 
 void expire_if_due() {
-  uint64_t oldest = __atomic_load_n(&g_oldest_ms, __ATOMIC_RELAXED);
-  if (!oldest) return;
+  uint64_t expires = __atomic_load_n(&g_expires_ms, __ATOMIC_RELAXED);
+  if (expires == kNever) return;
   uint64_t now = os::coarse_ms();
-  if (now - oldest < kIdleMs) return;
+  if (now < expires) return;
   Unmaps gone;
   {
     HeapLock lock;

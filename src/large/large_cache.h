@@ -34,7 +34,8 @@ struct Mapping {
   uintptr_t base;
   size_t len;
   uint64_t used_ms;
-  const LargeBlock *entry;  // where the entry was when it was cached (find_entry's hint)
+  LargeBlock *entry;  // where the entry was when it was cached, at the table's moves() of:
+  uint64_t moves;
 };
 
 // The entry of a mapping of exactly len bytes or a little more (at most a quarter), its start

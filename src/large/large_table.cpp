@@ -32,16 +32,19 @@ bool grow() {
   if (!slots) return false;
   for (size_t i = 0; i < g_table.capacity; ++i) {
     if (!g_table.slots[i].user) continue;
-    size_t j = home(g_table.slots[i].user, capacity);
+    size_t j = home(g_table.slots[i].user, table_state::shift_for(capacity));
     while (slots[j].user) j = (j + 1) & (capacity - 1);
     slots[j] = g_table.slots[i];
   }
   // The new table is published before the old one goes: a fork child reading the table without
-  // the lock (fork_rescue.h) finds one that is mapped, whatever instant it was forked at.
+  // the lock (fork_rescue.h) finds one that is mapped, whatever instant it was forked at; the
+  // new shift only with the new slots, whose bounds it keeps.
   LargeBlock *old = g_table.slots;
   size_t old_capacity = g_table.capacity;
   __atomic_store_n(&g_table.slots, slots, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_table.shift, table_state::shift_for(capacity), __ATOMIC_RELEASE);
   __atomic_store_n(&g_table.capacity, capacity, __ATOMIC_RELEASE);
+  ++g_table.moves;
   if (old) os::unmap(old, old_capacity * sizeof(LargeBlock));
   return true;
 }
@@ -53,10 +56,11 @@ void erase(LargeBlock *slot) {
     count_live_out(slot->map_len);
     --g_table.live;
   }
+  ++g_table.moves;
   // Backward-shift: pull later entries of the same probe run into the hole.
   size_t hole = static_cast<size_t>(slot - g_table.slots);
   for (size_t i = (hole + 1) & (g_table.capacity - 1); g_table.slots[i].user; i = (i + 1) & (g_table.capacity - 1)) {
-    size_t h = home(g_table.slots[i].user, g_table.capacity);
+    size_t h = home(g_table.slots[i].user, g_table.shift);
     // Move i into the hole unless its home lies cyclically in (hole, i].
     bool stays = hole <= i ? (hole < h && h <= i) : (hole < h || h <= i);
     if (stays) continue;
@@ -69,7 +73,7 @@ void erase(LargeBlock *slot) {
 
 bool insert(const LargeBlock &block) {
   if ((g_table.count + 1) * 2 > g_table.capacity && !grow()) return false;
-  size_t i = home(block.user, g_table.capacity);
+  size_t i = home(block.user, g_table.shift);
   while (g_table.slots[i].user) i = (i + 1) & (g_table.capacity - 1);
   g_table.slots[i] = block;
   ++g_table.count;

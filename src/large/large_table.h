@@ -42,15 +42,19 @@ struct Table {
   size_t count;     // entries, live and cached (the load)
   size_t live;      // live blocks
   size_t mapped;    // bytes in the live blocks' mappings
+  uint64_t moves;   // bumped whenever entries may move (an erase's backward shift, a growth)
+  unsigned shift;   // home()'s: 64 - log2(capacity)
 };
 extern Table g_table;
-inline size_t home(uintptr_t user, size_t capacity) {
-  return static_cast<size_t>(((user >> 4) * 0x9e3779b97f4a7c15ull) >> 32) & (capacity - 1);
-}
+// An entry's first slot: the top bits of a Fibonacci hash (one multiplication and one shift by
+// 64 - log2(capacity); LARGE pointers of one size lie a fixed number of pages apart, which the
+// multiplication spreads).
+inline size_t home(uintptr_t user, unsigned shift) { return static_cast<size_t>((user * 0x9e3779b97f4a7c15ull) >> shift); }
+constexpr unsigned shift_for(size_t capacity) { return 64 - static_cast<unsigned>(__builtin_ctzll(capacity)); }
 // The live bytes: a block came, or went.
 inline void count_live_in(size_t bytes) {
   g_table.mapped += bytes;
-  counters::note_large(static_cast<int64_t>(bytes));
+  counters::note_large_in(bytes);
 }
 inline void count_live_out(size_t bytes) {
   g_table.mapped -= bytes;
@@ -62,7 +66,7 @@ inline void count_live_out(size_t bytes) {
 inline LargeBlock *find_entry(uintptr_t user) {
   using table_state::g_table;
   if (!g_table.count || !user) return nullptr;
-  for (size_t i = table_state::home(user, g_table.capacity);; i = (i + 1) & (g_table.capacity - 1)) {
+  for (size_t i = table_state::home(user, g_table.shift);; i = (i + 1) & (g_table.capacity - 1)) {
     if (g_table.slots[i].user == user) return &g_table.slots[i];
     if (!g_table.slots[i].user) return nullptr;
   }
@@ -72,14 +76,11 @@ inline LargeBlock *find(uintptr_t user) {
   LargeBlock *slot = find_entry(user);
   return slot && !slot->cached ? slot : nullptr;
 }
-// The entry at the slot it had when last seen: found there without a probe unless the table has
-// moved it since (a backward shift, a growth: the hint may then point at another entry, or out
-// of the table).
-inline LargeBlock *find_entry(uintptr_t user, const LargeBlock *hint) {
-  using table_state::g_table;
-  size_t i = static_cast<size_t>(hint - g_table.slots);
-  if (i < g_table.capacity && g_table.slots[i].user == user) return &g_table.slots[i];
-  return find_entry(user);
+// An entry by the slot it had when the table's moves() was `moves`: there still if nothing has
+// moved since (a pointer check instead of a probe), else found again.
+inline uint64_t moves() { return table_state::g_table.moves; }
+inline LargeBlock *find_entry(uintptr_t user, LargeBlock *hint, uint64_t moves) {
+  return moves == table_state::g_table.moves ? hint : find_entry(user);
 }
 // A live block freed into the cache: marked cached where it stands.
 inline void park(LargeBlock *slot) {
@@ -92,6 +93,14 @@ inline void unpark(LargeBlock *slot, const LargeBlock &block) {
   *slot = block;
   slot->cached = false;
   table_state::count_live_in(block.map_len);
+  ++table_state::g_table.live;
+}
+// A cached entry whose mapping is handed out again as it was, to a block of n bytes at its key
+// (its start, no guard page): live where it stands, only its size changed.
+inline void reuse(LargeBlock *slot, size_t n) {
+  slot->size = n;
+  slot->cached = false;
+  table_state::count_live_in(slot->map_len);
   ++table_state::g_table.live;
 }
 // False when the table had to grow and could not.

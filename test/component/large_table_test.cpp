@@ -135,7 +135,7 @@ TEST(for_each_visits_each_once)
 }
 
 /* A parked (cached) entry is no block: find, containing, for_each and the counts skip it, while
- * find_entry still finds it, also through a stale hint after the table moved entries; unparked,
+ * find_entry still finds it, also by a stale hint after the table moved entries; unparked,
  * it is a block again. */
 TEST(parked_entry_is_no_block)
 {
@@ -150,11 +150,15 @@ TEST(parked_entry_is_no_block)
     unsigned visited = 0;
     large::for_each([](const LargeBlock &, void *ctx) { ++*static_cast<unsigned *>(ctx); }, &visited);
     CHECK(visited == large::count(), "for_each visits %u entries, %zu live", visited, large::count());
-    /* The table grows (and moves every entry): the old slot is a stale hint. */
+    /* The table grows (and moves every entry): the old slot is a stale hint, which the moves
+     * count tells. */
+    uint64_t moves0 = large::moves();
+    CHECK(large::find_entry(b.user, slot, moves0) == slot, "an unmoved hint is not used");
     enum { kMore = 3000 };
     for (unsigned k = 0; k < kMore; k++)
         CHECK(large::insert(block(41000 + k)), "insert %u", k);
-    LargeBlock *moved = large::find_entry(b.user, slot);
+    CHECK(large::moves() != moves0, "the table grew and moves() did not change");
+    LargeBlock *moved = large::find_entry(b.user, slot, moves0);
     CHECK(moved && moved->user == b.user && moved->cached, "a stale hint does not lead to the entry");
     LargeBlock again = b;
     again.size = 12345;
