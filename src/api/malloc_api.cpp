@@ -33,11 +33,11 @@ namespace {
   ft::ensure_started();
   return ft::heap_malloc_slow(n, caller);
 }
-[[gnu::noinline]] void free_slow(void *p) {
+[[gnu::noinline]] void free_slow(void *p, uintptr_t entry) {
   // First the frees that take no lock: another of this thread's zones, another thread's zone, a
   // zone nobody owns (a thread without a cache yet has no zones: start-up can wait). Never in a
-  // rescue child, whose inherited heap is not to be written.
-  if (!ft::rescue::on() && ft::tcache::free_unlocked(p)) return;
+  // rescue child, whose inherited heap is not to be written. A LARGE block has no entry.
+  if (entry && !ft::rescue::on() && ft::tcache::free_unlocked(p, entry)) return;
   ft::ensure_started();
   ft::heap_free_slow(p, ft::Call::kFree);
 }

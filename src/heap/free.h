@@ -1,7 +1,7 @@
 // free(), free_sized(), free_aligned_sized(): where every free goes.
 //   1. heap_free (inline in free()): a chunk of the current zone of the class this thread last
-//      allocated from, back onto its cache's stack (tcache/cache_fast_path.h: cache_free). No
-//      lock, no locked instruction.
+//      allocated from, or of its own class (the registry entry names it), back onto its cache's
+//      stack (tcache/cache_fast_path.h: cache_free). No lock, no locked instruction.
 //   2. without the heap lock first (api/malloc_api.cpp free_slow -> tcache/own_zones.cpp
 //      free_unlocked): a chunk of another of the thread's zones onto its stack, a chunk of another
 //      thread's zone freed remotely (tcache/remote_free.h), a zone nobody owns adopted;
@@ -22,8 +22,8 @@
 namespace ft {
 
 // Slow: the entry point's slow path (start-up, then heap_free_slow), called when the fast path
-// cannot take p.
-template <void (*Slow)(void *)>
+// cannot take p, with p's registry entry.
+template <void (*Slow)(void *, uintptr_t)>
 FT_INLINE void heap_free(void *p) {
   cache_free<Slow>(p);
 }

@@ -339,6 +339,12 @@ __attribute__((noinline)) bool free_through_header(void *p, uintptr_t e, Zone *z
 
 }  // namespace
 
+bool free_unlocked(void *p, uintptr_t e) {
+  Zone *z = registry::entry_zone(e);
+  if (!z) return false;
+  return free_through_header(p, e, z);
+}
+
 bool free_unlocked(void *p) {
   uintptr_t e = registry::lookup_entry(p);
   Zone *z = registry::entry_zone(e);

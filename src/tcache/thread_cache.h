@@ -205,6 +205,9 @@ bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i);
 // nobody owns (adopted, if this thread has a cache). False leaves everything as it was, for the
 // locked path, which also reports what is wrong (LARGE, not a live block, not ours).
 bool free_unlocked(void *p);
+// The same, after free's fast path (cache_fast_path.h) looked p up (e: its registry entry) and
+// found it outside its class's current zone.
+bool free_unlocked(void *p, uintptr_t e);
 // The remote frees announced to tc (its own thread) taken in.
 void take_in_remote_frees(ThreadCache *tc);
 // Under the heap lock (malloc_trim): the notices left in the rings of caches no thread uses.

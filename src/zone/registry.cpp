@@ -7,7 +7,7 @@
 namespace ft::registry {
 static_assert(size_t{1} << kGranuleBits == kZoneGranule);
 static_assert(kOwnerIdMask < kZoneGranule, "an owner id fits in a zone address's low bits");
-static_assert(kClassCount <= size_t{1} << (64 - kClassShift), "a class fits in an entry's top bits");
+static_assert(kClassCount < size_t{1} << (64 - kClassShift), "a class plus one fits in an entry's top bits");
 
 FT_BIG_TABLE constinit Leaf *g_root[size_t{1} << kRootBits] = {};
 
@@ -20,7 +20,7 @@ size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafB
 
 bool insert(Zone *zone, size_t len, unsigned cls) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
-  uintptr_t entry = start | uintptr_t{cls} << kClassShift;
+  uintptr_t entry = start | uintptr_t{cls + 1} << kClassShift;
   if ((start + len) >> kAddressBits) return false;
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
     size_t r = a >> (kGranuleBits + kLeafBits);

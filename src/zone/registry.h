@@ -28,8 +28,9 @@ inline constexpr unsigned kLeafBits = 16;
 inline constexpr unsigned kRootBits = kAddressBits - kGranuleBits - kLeafBits;  // 16
 
 inline constexpr uintptr_t kOwnerIdMask = (uintptr_t{1} << kGranuleBits) - 1;
-// An entry's bits from kAddressBits up hold the zone's size class: a free finds its class's
-// cache from the entry, without reading the zone header. Zone headers all start on 64 KiB
+// An entry's bits from kAddressBits up hold the zone's size class plus one (an empty entry's
+// class is then ~0u, no class: one comparison sends a LARGE block's free on): a free finds its
+// class's cache from the entry, without reading the zone header. Zone headers all start on 64 KiB
 // boundaries, so they share a few sets of the L1 and L2 caches, and a program using some twenty
 // classes misses there on every free that reads one (larson: a third of free's time).
 inline constexpr unsigned kClassShift = kAddressBits;
@@ -50,7 +51,7 @@ inline uintptr_t lookup_entry(const void *p) {
 }
 inline Zone *entry_zone(uintptr_t e) { return reinterpret_cast<Zone *>(e & kZoneMask); }
 inline uint32_t entry_owner(uintptr_t e) { return static_cast<uint32_t>(e & kOwnerIdMask); }
-inline unsigned entry_class(uintptr_t e) { return static_cast<unsigned>(e >> kClassShift); }
+inline unsigned entry_class(uintptr_t e) { return static_cast<unsigned>(e >> kClassShift) - 1; }
 // Finds the zone covering p, or nullptr.
 inline Zone *lookup(const void *p) { return entry_zone(lookup_entry(p)); }
 // Records that [zone, zone + len) belongs to zone, of size class cls, owned by no cache. False
