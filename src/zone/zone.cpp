@@ -13,9 +13,12 @@ void Zone::init(unsigned cls) {
   div_magic = l.div_magic;
   data_offset = l.data_offset;
   chunks = l.chunks;
-  live_offset = l.live_offset;
-  pending_offset = l.pending_offset;
-  codes_offset = l.codes_offset;
+  // Zones of one class side by side get the colors in turn (zone.h: the color).
+  uint32_t color = static_cast<uint32_t>((base() / kZoneGranule) % l.colors) * kColorStep;
+  avail_offset = kZoneHeaderSize + color;
+  live_offset = l.live_offset + color;
+  pending_offset = l.pending_offset + color;
+  codes_offset = l.codes_offset + color;
   uint64_t *map = avail_map();
   for (uint32_t w = 0; w < l.words; ++w) {
     uint32_t bits = l.chunks - w * 64;

@@ -29,7 +29,10 @@ TEST(layouts_of_every_class)
         CHECK(l.codes_offset == l.pending_offset + l.words * 8, "class %u: codes at %u", c,
               l.codes_offset);
         size_t codes = class_is_tiny(c) ? (l.chunks + 1) / 2 : 4 * (size_t)l.chunks;
-        CHECK(l.data_offset >= l.codes_offset + codes, "class %u: the chunks overlap the size codes", c);
+        CHECK(l.colors >= 1 && l.colors <= kMaxColors && (l.colors & (l.colors - 1)) == 0, "class %u: %u colors", c,
+              l.colors);
+        CHECK(l.data_offset >= l.codes_offset + codes + (l.colors - 1) * kColorStep,
+              "class %u: the chunks overlap the size codes of the last color", c);
         CHECK(l.data_offset % l.chunk_align == 0, "class %u: chunk 0 at %u, not aligned to %u", c, l.data_offset,
               l.chunk_align);
         CHECK(l.data_offset + (size_t)l.chunks * l.chunk_size <= l.zone_size, "class %u: chunks overflow the zone", c);
@@ -96,7 +99,43 @@ TEST(real_zone_of_every_class)
     }
 }
 
+/* Zones of one class side by side take the colors in turn: their bitmaps and codes lie a cache
+ * line apart from one zone to the next, within the room their layout keeps. */
+TEST(neighbour_zones_take_the_colors_in_turn)
+{
+    os::init_page_size();
+    const unsigned c = 1;  /* 32 B: kMaxColors colors */
+    const ZoneLayout &l = kLayouts[c];
+    CHECK(l.colors == kMaxColors && l.zone_size == kZoneGranule, "class %u: %u colors, zone %u B", c, l.colors,
+          l.zone_size);
+    char *run = static_cast<char *>(os::map_aligned(kMaxColors * kZoneGranule, kZoneGranule));
+    CHECK(run, "cannot map %u zones", kMaxColors);
+    bool seen[kMaxColors] = {};
+    for (unsigned k = 0; k < kMaxColors; k++) {
+        auto *z = reinterpret_cast<Zone *>(run + k * kZoneGranule);
+        z->init(c);
+        unsigned color = (z->live_offset - l.live_offset) / kColorStep;
+        CHECK(color < kMaxColors && z->live_offset == l.live_offset + color * kColorStep, "zone %u: live at %u", k,
+              z->live_offset);
+        CHECK(z->avail_offset == kZoneHeaderSize + color * kColorStep &&
+                  z->pending_offset == l.pending_offset + color * kColorStep &&
+                  z->codes_offset == l.codes_offset + color * kColorStep,
+              "zone %u: its parts do not share its color %u", k, color);
+        CHECK(!seen[color], "zones side by side share color %u", color);
+        seen[color] = true;
+        /* The last chunk's code lies below chunk 0. */
+        CHECK(z->codes() + (l.chunks + 1) / 2 <= reinterpret_cast<uint8_t *>(z->chunk(0)), "zone %u: codes overlap", k);
+        bool fresh;
+        uint32_t i = z->take(&fresh);
+        z->set_live(i);
+        z->set_size(i, 20);
+        CHECK(z->size(i) == 20 && z->live_bit(i), "zone %u: chunk %u's state did not read back", k, i);
+    }
+    os::unmap(run, kMaxColors * kZoneGranule);
+}
+
 static const test_case cases[] = {
+    CASE(neighbour_zones_take_the_colors_in_turn),
     CASE(layouts_of_every_class),
     CASE(real_zone_of_every_class),
 };
