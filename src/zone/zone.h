@@ -51,7 +51,7 @@ namespace ft {
 
 // Zones start on 64 KiB boundaries, the granule of the zone registry (registry.h).
 inline constexpr size_t kZoneGranule = 64 * 1024;
-// Every TINY zone: 3863 chunks of 16 B, 252 chunks of 256 B (>= 100: the design card).
+// Every TINY zone: 3875 chunks of 16 B, 252 chunks of 256 B (>= 100: the design card).
 inline constexpr size_t kTinyZoneSize = 64 * 1024;
 // The design card: a zone holds at least 100 chunks of its class.
 inline constexpr unsigned kMinChunksPerZone = 100;
@@ -63,8 +63,8 @@ inline constexpr size_t kMaxChunkAlign = 4096;
 // Two cache lines: what every free reads, and the writer's bookkeeping (see struct Zone).
 inline constexpr unsigned kZoneHeaderSize = 128;
 // The zones' colors (above): up to 8 places for the bitmaps, a cache line apart, where the room
-// they take keeps the zone's size, its 100 chunks and the 16 B class's 17 B budget.
-inline constexpr unsigned kMaxColors = 8;
+// they take keeps the zone's size and its 100 chunks.
+inline constexpr unsigned kMaxColors = 8;  // 448 B at most: 2 chunks of 256 B, 14 of 32 B
 inline constexpr unsigned kColorStep = 64;
 // The pending bitmap (remote frees) has the live bitmap's geometry: chunk i is bit i % 64 of word
 // i / 64, so the owner's free tests both words with one index. A word's frees are announced to
@@ -124,12 +124,13 @@ constexpr size_t zone_size_for(unsigned c) {
 }
 
 // The most colors (8, 4, 2 or 1) whose room the zone has without growing or dropping under 100
-// chunks, and under the 17 B per block of the 16 B class (a 16 B block's budget).
+// chunks. The 16 B class has none: its 17 B per block budget (16.91 B) has no line to spare,
+// and with 3875 blocks a zone its zones are the fewest.
 constexpr ZoneLayout colored_layout(unsigned c) {
   size_t zone_size = zone_size_for(c);
-  for (unsigned colors = kMaxColors; colors > 1; colors /= 2) {
+  for (unsigned colors = c == 0 ? 1 : kMaxColors; colors > 1; colors /= 2) {
     ZoneLayout l = make_layout(c, zone_size, colors);
-    if (l.chunks >= kMinChunksPerZone && (c != 0 || l.chunks * 17 > kTinyZoneSize)) return l;
+    if (l.chunks >= kMinChunksPerZone) return l;
   }
   return make_layout(c, zone_size);
 }
@@ -166,8 +167,8 @@ constexpr unsigned count_one_granule_classes() {
 }
 inline constexpr unsigned kOneGranuleClasses = count_one_granule_classes();
 static_assert(kOneGranuleClasses == 21, "16 B .. 640 B: zones grow past a granule from 768 B on");
-static_assert(kLayouts[0].chunks == 3863 && kLayouts[15].chunks == 252, "the counts in kTinyZoneSize's comment");
-static_assert(kLayouts[0].colors == 4 && kLayouts[1].colors == kMaxColors, "16 B zones keep 4 colors for their budget");
+static_assert(kLayouts[0].chunks == 3875 && kLayouts[15].chunks == 252, "the counts in kTinyZoneSize's comment");
+static_assert(kLayouts[0].colors == 1 && kLayouts[1].colors == kMaxColors, "16 B zones have no color");
 
 static_assert(kLayouts[0].chunks * 17 > kTinyZoneSize, "16 B blocks must cost under 17 B resident");
 

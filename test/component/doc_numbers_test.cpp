@@ -32,12 +32,12 @@ static_assert(kClassCount == 52 && kTinyClassCount == 16 && kClassCount - kTinyC
               "16 TINY classes, 36 SMALL (src/README.md: 52 classes)");
 static_assert(kTinyMax == 256 && class_size(1) - class_size(0) == 16, "TINY: 0 - 256 B, 16 B apart");
 static_assert(kSmallMax == 128 * kKiB, "SMALL up to 128 KiB, LARGE above");
-static_assert(kLayouts[0].zone_size == 64 * kKiB && kLayouts[0].chunks == 3863, "64 KiB: 3863 chunks of 16 B");
+static_assert(kLayouts[0].zone_size == 64 * kKiB && kLayouts[0].chunks == 3875, "64 KiB: 3875 chunks of 16 B");
 static_assert(kLayouts[15].zone_size == 64 * kKiB && kLayouts[15].chunks == 252, "... 252 of 256 B");
 static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 64 * kKiB, "64 KiB for 320 B");
 static_assert(kLayouts[kClassCount - 1].zone_size * 10 / kMiB == 125, "12.6 MiB for 128 KiB (12.56)");
 static_assert(kMinChunksPerZone == 100, "at least 100 chunks per zone");
-static_assert(kTinyZoneSize * 100 / kLayouts[0].chunks == 1696, "16.97 B resident per live 16-byte block (65536 / 3863)");
+static_assert(kTinyZoneSize * 10 / kLayouts[0].chunks == 169, "16.9 B resident per live 16-byte block");
 
 // ---- README.md, Design: per-thread caches ----
 static_assert(kCachedClasses == kClassCount, "every class cached");
