@@ -351,13 +351,12 @@ bool free_unlocked(void *p) {
   if (!z) return false;
   // The current zone of its class: freed as the inline fast path frees, through the cache's copy
   // of the zone's layout, without reading the zone header (registry.h: kClassShift). Anything
-  // free_to_current turns down goes the whole way. Only zones of one granule: like the inline
-  // path, this one does not notice that the current zone now holds nothing, whose pages then
-  // stay until the next refill or flush looks (64 KiB at most); a bigger zone's must go back at
-  // once beyond the thread's budget (current_holds_nothing), so its frees take the long way.
+  // free_to_current turns down goes the whole way. Only the classes of kInlineFreeClasses
+  // (zone.h): like the inline path, this one does not notice that the current zone now holds
+  // nothing.
   unsigned c = registry::entry_class(e);
   ClassCache &cc = t_fast.cache->classes[c];
-  if (c < kOneGranuleClasses && z == cc.current && free_to_current(cc, p)) return true;
+  if (c < kInlineFreeClasses && z == cc.current && free_to_current(cc, p)) return true;
   return free_through_header(p, e, z);
 }
 
