@@ -54,24 +54,22 @@ inline void note_large_alloc(size_t n) {
 void note_chunks_out(unsigned c, int64_t n);
 // Raises a peak counter to v if it is lower (without the lock).
 void raise_to(uint64_t &peak, uint64_t v);
-// A LARGE block of `bytes` became live (bytes < 0: was freed), or chunks of that many bytes left
-// or came back to their zones. Inline, every LARGE malloc and free passes here: the peak is read
-// only when the bytes grow, and raised (a compare-and-swap) only when they pass it.
-inline void note_large(int64_t bytes) {
-  int64_t now = __atomic_add_fetch(&g_counters.live_bytes, bytes, __ATOMIC_RELAXED);
-  if (bytes > 0 && now > 0 &&
-      static_cast<uint64_t>(now) > __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED))
-    raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
-}
-// A LARGE block of `bytes` became live: note_large(bytes) without the sign's test.
+// A LARGE block of `bytes` became live: the live bytes grow, and the peak is read only then,
+// and raised (a compare-and-swap) only when they pass it.
 inline void note_large_in(uint64_t bytes) {
   int64_t now = __atomic_add_fetch(&g_counters.live_bytes, static_cast<int64_t>(bytes), __ATOMIC_RELAXED);
   if (now > 0 && static_cast<uint64_t>(now) > __atomic_load_n(&g_counters.peak_live_bytes, __ATOMIC_RELAXED))
     raise_to(g_counters.peak_live_bytes, static_cast<uint64_t>(now));
 }
-// A LARGE block of `bytes` was freed: note_large(-bytes) without the peak's test (free's path).
+// A LARGE block of `bytes` was freed (free's path: no peak to test).
 inline void note_large_out(uint64_t bytes) {
   __atomic_fetch_sub(&g_counters.live_bytes, static_cast<int64_t>(bytes), __ATOMIC_RELAXED);
+}
+// Either, by sign (bytes < 0: freed), also for chunks of that many bytes leaving or coming back
+// to their zones.
+inline void note_large(int64_t bytes) {
+  if (bytes > 0) note_large_in(static_cast<uint64_t>(bytes));
+  else note_large_out(static_cast<uint64_t>(-bytes));
 }
 // A zone or a LARGE mapping of `bytes` was mapped (bytes < 0: unmapped); under the heap lock.
 inline void note_mapped(int64_t bytes, bool large) {

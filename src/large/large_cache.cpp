@@ -50,14 +50,19 @@ void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
   counters::note_mapped(-static_cast<int64_t>(len), true);
 }
 
-// Cached mapping i goes back to the system, out of the table; a second free of the block it held
-// still says "double free" (the table's memory of frees).
-void give_back(unsigned i, Unmaps *gone) {
-  LargeBlock *e = remove(i);
+// Entry e's mapping leaves the heap, and e the table; a second free of the block it held (a live
+// one, or a cached one's last) still says "double free" (the table's memory of frees). A tail
+// that held no block is not remembered.
+void drop(LargeBlock *e, Unmaps *gone) {
   LargeBlock held = *e;
   erase(e);
-  if (held.size) remember_freed(held);
+  if (held.size || !held.cached) remember_freed(held);
   unmapped(held.base, held.map_len, gone);
+}
+
+// Cached mapping i goes back to the system.
+void give_back(unsigned i, Unmaps *gone) {
+  drop(remove(i), gone);
   ++g_stats.returned;
 }
 
@@ -165,10 +170,7 @@ namespace {
     bool room = make_room(len, mapped_bytes() - len, gone);
     b = find_entry(key);
     if (!room) {
-      LargeBlock freed = *b;
-      erase(b);
-      remember_freed(freed);
-      unmapped(freed.base, len, gone);
+      drop(b, gone);
       return false;
     }
   }

@@ -52,10 +52,7 @@ bool grow() {
 }  // namespace
 
 void erase(LargeBlock *slot) {
-  if (!slot->cached) {
-    count_live_out(slot->map_len);
-    --g_table.live;
-  }
+  if (!slot->cached) count_live_out(slot->map_len);
   ++g_table.moves;
   // Backward-shift: pull later entries of the same probe run into the hole.
   size_t hole = static_cast<size_t>(slot - g_table.slots);
@@ -77,10 +74,7 @@ bool insert(const LargeBlock &block) {
   while (g_table.slots[i].user) i = (i + 1) & (g_table.capacity - 1);
   g_table.slots[i] = block;
   ++g_table.count;
-  if (!block.cached) {
-    count_live_in(block.map_len);
-    ++g_table.live;
-  }
+  if (!block.cached) count_live_in(block.map_len);
   return true;
 }
 

@@ -351,12 +351,8 @@ bool free_unlocked(void *p) {
   if (!z) return false;
   // The current zone of its class: freed as the inline fast path frees, through the cache's copy
   // of the zone's layout, without reading the zone header (registry.h: kClassShift). Anything
-  // free_to_current turns down goes the whole way. Only the classes of kInlineFreeClasses
-  // (zone.h): like the inline path, this one does not notice that the current zone now holds
-  // nothing.
-  unsigned c = registry::entry_class(e);
-  ClassCache &cc = t_fast.cache->classes[c];
-  if (c < kInlineFreeClasses && z == cc.current && free_to_current(cc, p)) return true;
+  // else goes the whole way.
+  if (free_to_own_class(e, p)) return true;
   return free_through_header(p, e, z);
 }
 
