@@ -20,9 +20,9 @@ inline constexpr uint8_t kNewByte = 0xAA;
 inline constexpr uint8_t kFreedByte = 0x55;
 inline constexpr size_t kCanaryBytes = 8;
 
-// The bytes a block of n needs: with canaries, room for the canary and, in a TINY chunk, for the
-// size kept in its last bytes (zone.h), so neither overlaps the other.
-inline size_t padded(size_t n) { return g_config.check ? n + kCanaryBytes + kTinyTailBytes : n; }
+// The bytes a block of n needs: with canaries, room for the canary and for a size kept in the
+// chunk's last bytes (an escaped size code, zone.h), so neither overlaps the other.
+inline size_t padded(size_t n) { return g_config.check ? n + kCanaryBytes + kTailBytes : n; }
 
 inline uint64_t canary_for(uintptr_t at) { return g_secret ^ (at * 0x9e3779b97f4a7c15ull); }
 

@@ -30,11 +30,11 @@ void *rescue_realloc(void *p, size_t n) {
   return q;
 }
 
-// Whether this thread may change the size code of block p of zone z in place: a TINY block's
-// code shares a byte with its neighbour's, which only the zone's writer changes (its owner, or
-// the lock's holder for the pool's zones); a SMALL block's is its holder's.
+// Whether this thread may change the size code of block p of zone z in place: a 16 B block's
+// nibble shares a byte with its neighbour's, which only the zone's writer changes (its owner, or
+// the lock's holder for the pool's zones); a byte or a word is its holder's.
 bool may_write_size(const Zone *z, const void *p) {
-  if (!class_is_tiny(z->class_index)) return true;
+  if (code_format(z->class_index) != CodeFormat::kNibble) return true;
   uint32_t owner = registry::entry_owner(registry::lookup_entry(p));
   ThreadCache *tc = own_cache();
   return !owner || (tc && owner == tc->owner_id);

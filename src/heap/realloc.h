@@ -34,8 +34,8 @@ constexpr size_t grown_room(size_t n, size_t chunk) {
 inline void *const kReallocNoMemory = reinterpret_cast<void *>(uintptr_t{1});
 
 // The block's new address, kReallocNoMemory, or nullptr: call heap_realloc_slow. In
-// place for any SMALL block (its size code is its holder's) and for a TINY block of a zone this
-// thread owns (two TINY codes share a byte, which only the zone's writer changes).
+// place for any block of 32 B or more (its size code is its holder's) and for a 16 B block of a
+// zone this thread owns (two nibble codes share a byte, which only the zone's writer changes).
 FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
   ThreadCache *tc = own_cache();
   if (tc == nullptr || !p || n - 1 >= kSmallMax) return nullptr;
@@ -48,7 +48,7 @@ FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
   bool mine = registry::entry_owner(e) == tc->owner_id;
   size_t chunk = z->chunk_size;
   if (n <= chunk && !shrink_moves(chunk, n)) {
-    if (!mine && class_is_tiny(z->class_index)) return nullptr;
+    if (!mine && code_format(z->class_index) == CodeFormat::kNibble) return nullptr;
     z->set_size(i, n);
     return p;
   }

@@ -23,12 +23,8 @@ FT_INLINE void *mark_handed_out(uint64_t *live, uint8_t *codes, uint32_t size, u
                                 size_t n, bool zero, bool fresh) {
   FT_ASSERT(!test_bit(live, i));  // the debug build: never handed out twice
   set_bit(live, i);
-  if (class_is_tiny(c)) write_tiny_code(codes, p, size, i, n);
-  else write_small_size(codes, i, n);
-  if (zero && !fresh) {
-    bool tail = class_is_tiny(c) && size - n >= kTinyTailCode;  // the size sits in the chunk's end
-    memset(p, 0, tail ? size - kTinyTailBytes : size);
-  }
+  write_size_code(c, codes, p, size, i, n);
+  if (zero && !fresh) memset(p, 0, size_in_tail(c, size, n) ? size - kTailBytes : size);
   return p;
 }
 
@@ -141,14 +137,15 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   return true;
 }
 
-// Frees p into the current zone of its own class, which its registry entry e names, as
-// free_to_current does. Only the classes of kInlineFreeClasses (zone.h says why). False leaves
+// Frees p into the current zone of its own class, which its registry entry e names (as
+// free_to_current does). Only the classes of kInlineFreeClasses (zone.h says why). False leaves
 // everything as it was; an empty entry (not a zone's) has no class.
 FT_INLINE bool free_to_own_class(uintptr_t e, void *p) {
   unsigned c = registry::entry_class(e);
   if (c >= kInlineFreeClasses) return false;
-  ClassCache &cc = t_fast.cache->classes[c];
-  return registry::entry_zone(e) == cc.current && free_to_current(cc, p);
+  // No test that the entry's zone is cc.current: free_to_current's span test is that test,
+  // and cc.current lies on another cache line than the layout's copy.
+  return free_to_current(t_fast.cache->classes[c], p);
 }
 
 // free's fast path: a chunk of the current zone of the class this thread last allocated from

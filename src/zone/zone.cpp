@@ -97,20 +97,21 @@ void Zone::recount() {
 }
 
 size_t Zone::size(uint32_t i) const {
-  if (!class_is_tiny(class_index)) {
+  CodeFormat f = code_format(class_index);
+  if (f == CodeFormat::kWord) {
     uint32_t n = reinterpret_cast<const uint32_t *>(const_cast<Zone *>(this)->codes())[i];
     return n < chunk_size ? n : chunk_size;
   }
-  unsigned code = tiny_code(i);
-  if (code != kTinyTailCode) return chunk_size - code;
+  unsigned c = code(i);
+  if (c != (f == CodeFormat::kNibble ? kNibbleTailCode : kByteTailCode)) return chunk_size - c;
   uint32_t v;
-  const char *tail = chunk(i) + chunk_size - kTinyTailBytes;
+  const char *tail = chunk(i) + chunk_size - kTailBytes;
   vg::open(tail, sizeof v);
   memcpy(&v, tail, sizeof v);
   vg::close(tail, sizeof v);
   // The tail is in the user's reach: an overflow may have changed it, so never trust it past
   // the usable size.
-  size_t cap = chunk_size - kTinyTailBytes;
+  size_t cap = chunk_size - kTailBytes;
   return v < cap ? v : cap;
 }
 

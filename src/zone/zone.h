@@ -2,7 +2,7 @@
 //
 //   base                                                                      base + zone_size
 //   | Zone header | color | avail bitmap | live bitmap | pending bitmap | size codes | chunk 0 | ...
-//     128 B         0-7 lines 1 bit/chunk  1 bit/chunk   1 bit/chunk      4/32 bits    at data_offset
+//     128 B         0-7 lines 1 bit/chunk  1 bit/chunk   1 bit/chunk      4/8/32 bits  at data_offset
 //   (the numbers in this diagram are pinned by static_asserts below)
 //
 // The color: zones start on 64 KiB boundaries, so without it the bitmaps of every zone of a
@@ -31,13 +31,19 @@
 // with plain loads and stores: no locked instruction. Anyone else who frees a chunk sets its
 // pending bit with one atomic OR (remote_free), which also catches a second free.
 //
-// The size codes keep the size the program asked for (show_alloc_mem prints it):
-//   TINY:  a nibble d, the size is chunk_size - d for d <= 14; d == 15 means the size did not fit
+// The size codes keep the size the program asked for (show_alloc_mem prints it), in one of
+// three formats by class (code_format):
+//   nibble (16 B): d, the size is chunk_size - d for d <= 14; d == 15 means the size did not fit
 //          and sits in the chunk's last 4 bytes (then the usable size is chunk_size - 4). A 16 B
 //          block thus costs 16 B + 7 bits: under 17 B resident per live block. Two chunks share
 //          a code byte, so only the zone's writer changes nibbles.
-//   SMALL: a 32-bit size per chunk (chunks are >= 320 B, so at most 1.3 % overhead), which the
-//          chunk's holder may also change in place (realloc).
+//   byte (32 B to 1 KiB): the same with a byte, 255 the escape (memalign, realloc shrinking in
+//          place); malloc's own requests never escape, as a class there spans at most 128 B.
+//          One store, like the word's: a program mixing TINY and SMALL sizes no longer picks
+//          between two code paths at random on each malloc (larson: 0.5 mispredicted branches
+//          per step, callgrind --branch-sim).
+//   word (above 1 KiB): a 32-bit size per chunk (at most 0.4 % overhead).
+// A byte or a word is written by the zone's writer or by the chunk's holder (realloc in place).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -70,9 +76,26 @@ inline constexpr unsigned kColorStep = 64;
 // i / 64, so the owner's free tests both words with one index. A word's frees are announced to
 // the zone's owner when it goes from zero to non-zero (tcache/remote_free.h): the owner takes
 // the whole word with one exchange, back to zero, so the next free announces it again.
-// TINY size code meaning "the size is stored in the chunk's last kTinyTailBytes bytes".
-inline constexpr unsigned kTinyTailCode = 15;
-inline constexpr unsigned kTinyTailBytes = 4;
+// The size codes' formats (the header comment) and their escape codes, which mean "the size is
+// stored in the chunk's last kTailBytes bytes".
+enum class CodeFormat : uint8_t { kNibble, kByte, kWord };
+inline constexpr unsigned kNibbleTailCode = 15;
+inline constexpr unsigned kByteTailCode = 255;
+inline constexpr unsigned kTailBytes = 4;
+// Byte codes up to 1 KiB chunks, where a class's requests lie at most 128 B below its chunk
+// size (896 < n <= 1024): every malloc's code fits, well under the escape.
+inline constexpr size_t kByteCodeMaxChunk = 1024;
+constexpr CodeFormat code_format(unsigned c) {
+  return c == 0 ? CodeFormat::kNibble : class_size(c) <= kByteCodeMaxChunk ? CodeFormat::kByte : CodeFormat::kWord;
+}
+// Classes 1 to kByteCodeClasses - 1 have byte codes.
+inline constexpr unsigned kByteCodeClasses = class_of(kByteCodeMaxChunk) + 1;
+static_assert(code_format(kByteCodeClasses - 1) == CodeFormat::kByte && code_format(kByteCodeClasses) == CodeFormat::kWord);
+static_assert(class_size(kByteCodeClasses - 1) - class_size(kByteCodeClasses - 2) < kByteTailCode,
+              "a malloc's byte code never escapes");
+constexpr size_t code_bytes_for(unsigned c, size_t chunks) {
+  return code_format(c) == CodeFormat::kNibble ? (chunks + 1) / 2 : code_format(c) == CodeFormat::kByte ? chunks : 4 * chunks;
+}
 
 // Where each part of a zone of one class lies; computed at compile time for every class.
 struct ZoneLayout {
@@ -110,7 +133,7 @@ constexpr ZoneLayout make_layout(unsigned c, size_t zone_size, unsigned colors =
     size_t live = kZoneHeaderSize + words * 8;
     size_t pending = live + words * 8;
     size_t codes = pending + words * 8;
-    size_t code_bytes = class_is_tiny(c) ? (n + 1) / 2 : 4 * n;
+    size_t code_bytes = code_bytes_for(c, n);
     size_t data = round_up(codes + code_bytes + (colors - 1) * kColorStep, align);
     if (data + n * size <= zone_size)
       return ZoneLayout{static_cast<uint32_t>(size),  static_cast<uint32_t>(zone_size),
@@ -208,13 +231,13 @@ inline bool pending_in(const uint64_t *pending, uint32_t i) { return test_bit(pe
 inline uint8_t rotate_byte(uint8_t b, unsigned turn) {
   return static_cast<uint8_t>((b << turn) | (b >> ((8 - turn) & 7)));
 }
-// The TINY size code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
-inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
+// The nibble code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
+inline void write_nibble_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
   unsigned code = chunk_size - static_cast<uint32_t>(n);  // n <= chunk_size: in 32 bits
-  if (code >= kTinyTailCode) {
+  if (code >= kNibbleTailCode) {
     uint32_t v = static_cast<uint32_t>(n);
-    memcpy(chunk + chunk_size - kTinyTailBytes, &v, sizeof v);
-    code = kTinyTailCode;
+    memcpy(chunk + chunk_size - kTailBytes, &v, sizeof v);
+    code = kNibbleTailCode;
   }
   uint8_t *byte = codes + i / 2;
   // Even chunks have the low nibble. An odd chunk's byte is turned by 4 bits before and after
@@ -235,8 +258,32 @@ inline void write_tiny_code(uint8_t *codes, char *chunk, uint32_t chunk_size, ui
   __atomic_store_n(byte, rotate_byte(static_cast<uint8_t>((v & 0xF0u) | code), turn), __ATOMIC_RELAXED);
 #endif
 }
-inline void write_small_size(uint8_t *codes, uint32_t i, size_t n) {
+// The byte code of chunk i for a request of n: one store (malloc's requests never escape).
+inline void write_byte_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
+  size_t code = chunk_size - n;
+  if (__builtin_expect(code >= kByteTailCode, 0)) {
+    uint32_t v = static_cast<uint32_t>(n);
+    memcpy(chunk + chunk_size - kTailBytes, &v, sizeof v);
+    code = kByteTailCode;
+  }
+  __atomic_store_n(codes + i, static_cast<uint8_t>(code), __ATOMIC_RELAXED);
+}
+inline void write_word_size(uint8_t *codes, uint32_t i, size_t n) {
   __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
+}
+
+// The size code of chunk i of a class-c zone, in the class's format. The 16 B class is tested
+// first: its pairs are the cheapest (malloc(16) + free 98 instructions).
+inline void write_size_code(unsigned c, uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
+  if (c == 0) write_nibble_code(codes, chunk, chunk_size, i, n);
+  else if (c < kByteCodeClasses) write_byte_code(codes, chunk, chunk_size, i, n);
+  else write_word_size(codes, i, n);
+}
+// Whether a request of n in class c keeps its size in the chunk's tail (its code escaped).
+constexpr bool size_in_tail(unsigned c, uint32_t chunk_size, size_t n) {
+  return code_format(c) == CodeFormat::kNibble ? chunk_size - n >= kNibbleTailCode
+         : code_format(c) == CodeFormat::kByte ? chunk_size - n >= kByteTailCode
+                                               : false;
 }
 
 // What a zone's owner is to this layer: an id, which the registry keeps beside the zone
@@ -368,22 +415,21 @@ struct Zone {
     return old ? RemoteFree::kDone : RemoteFree::kDoneAnnounce;
   }
 
-  // Records the size the program asked for. TINY: the writer only (two chunks share a byte);
-  // SMALL: the writer or the chunk's holder.
-  void set_size(uint32_t i, size_t n) {
-    if (class_is_tiny(class_index)) set_size_tiny(i, n);
-    else set_size_small(i, n);
-  }
-  void set_size_small(uint32_t i, size_t n) { write_small_size(codes(), i, n); }
-  void set_size_tiny(uint32_t i, size_t n) { write_tiny_code(codes(), chunk(i), chunk_size, i, n); }
+  // Records the size the program asked for. A nibble: the writer only (two chunks share a
+  // byte); a byte or a word: the writer or the chunk's holder.
+  void set_size(uint32_t i, size_t n) { write_size_code(class_index, codes(), chunk(i), chunk_size, i, n); }
   size_t size(uint32_t i) const;     // the size the program asked for
-  // What malloc_usable_size reports.
+  // What malloc_usable_size reports: the chunk, less the tail that holds an escaped size.
   size_t usable(uint32_t i) const {
-    if (!class_is_tiny(class_index)) return chunk_size;
-    return tiny_code(i) == kTinyTailCode ? chunk_size - kTinyTailBytes : chunk_size;
+    CodeFormat f = code_format(class_index);
+    if (f == CodeFormat::kWord) return chunk_size;
+    return code(i) == (f == CodeFormat::kNibble ? kNibbleTailCode : kByteTailCode) ? chunk_size - kTailBytes : chunk_size;
   }
-  unsigned tiny_code(uint32_t i) const {
-    return (__atomic_load_n(const_cast<Zone *>(this)->codes() + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
+  // Chunk i's nibble or byte code.
+  unsigned code(uint32_t i) const {
+    const uint8_t *codes = const_cast<Zone *>(this)->codes();
+    if (code_format(class_index) == CodeFormat::kByte) return __atomic_load_n(codes + i, __ATOMIC_RELAXED);
+    return (__atomic_load_n(codes + i / 2, __ATOMIC_RELAXED) >> ((i % 2) * 4)) & 0xF;
   }
 };
 static_assert(sizeof(Zone) == kZoneHeaderSize && kZoneHeaderSize == 128, "the diagram above: a 128 B header");

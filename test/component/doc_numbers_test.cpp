@@ -25,7 +25,7 @@ static_assert(kZoneGranule == 64 * kKiB, "zones start on a 64 KiB boundary");
 static_assert(sizeof(Zone) == 128, "header 128 B");
 static_assert(kLayouts[0].pending_offset - kLayouts[0].live_offset == kLayouts[0].words * 8,
               "pending bitmap: 1 bit per chunk, the live bitmap's geometry");
-static_assert(kTinyTailCode == 15 && kTinyTailBytes == 4, "TINY: 15: size in the chunk's last 4 B");
+static_assert(kNibbleTailCode == 15 && kByteTailCode == 255 && kTailBytes == 4, "15 or 255: size in the chunk's last 4 B");
 
 // ---- README.md, Size classes and thresholds ----
 static_assert(kClassCount == 52 && kTinyClassCount == 16 && kClassCount - kTinyClassCount == 36,
