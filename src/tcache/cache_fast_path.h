@@ -145,7 +145,9 @@ FT_INLINE bool free_to_own_class(uintptr_t e, void *p) {
   if (c >= kInlineFreeClasses) return false;
   // No test that the entry's zone is cc.current: free_to_current's span test is that test,
   // and cc.current lies on another cache line than the layout's copy.
-  return free_to_current(t_fast.cache->classes[c], p);
+  ClassCache *cc = &t_fast.cache->classes[c];
+  __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
+  return free_to_current(*cc, p);
 }
 
 // free's fast path: a chunk of the current zone of the class this thread last allocated from
