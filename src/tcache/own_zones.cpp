@@ -270,9 +270,22 @@ namespace {
   return true;
 }
 
-// Chunk p of z, just freed by its owner's thread, onto the stack of its class.
+// The stack is full and z is not the current zone: chunk p goes straight back into z, without
+// a flush. A program tearing down a big structure frees far more than it mallocs, and each chunk
+// went onto the stack to come off it in a flush of half of it, with a registry lookup there
+// (tree of 2^19 nodes of 24 B, built, walked and freed: 378 -> 323 instructions per node).
+[[gnu::noinline]] bool give_straight_back(ClassCache &cc, Zone *z, uintptr_t p) {
+  z->give(z->index_of(p));
+  --cc.out_delta;
+  if (z->list == kOwnedFull || z->avail + z->cached == z->chunks) settle(cc, z);
+  return true;
+}
+
+// Chunk p of z, just freed by its owner's thread, onto the stack of its class (or back into z,
+// when the stack is full and z is not the current zone).
 FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
-  if (__builtin_expect(cc.count == cc.capacity, 0)) return push_after_flush(tc, cc, z, p);
+  if (__builtin_expect(cc.count == cc.capacity, 0))
+    return z == cc.current ? push_after_flush(tc, cc, z, p) : give_straight_back(cc, z, p);
   cc.slot[cc.count++] = p;
   if (z == cc.current) {
     if (__builtin_expect(z->avail + cc.count >= z->chunks, 0)) return after_push_check_current(tc, cc);
