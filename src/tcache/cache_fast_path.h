@@ -19,11 +19,13 @@ inline constexpr ClassTable<kCacheMaxSize> kCachedClassOf{};
 
 // Marks chunk i (at p) of a zone handed to the program: live bit set, size recorded, zeroed if
 // asked and not `fresh` from the kernel. Plain stores: the zone's writer is this thread.
+// `in_class`: n is a size class c serves (malloc's fast path; not realloc's room, nor memalign).
 FT_INLINE void *mark_handed_out(uint64_t *live, uint8_t *codes, uint32_t size, unsigned c, uint32_t i, char *p,
-                                size_t n, bool zero, bool fresh) {
+                                size_t n, bool zero, bool fresh, bool in_class = false) {
   FT_ASSERT(!test_bit(live, i));  // the debug build: never handed out twice
+  FT_ASSERT(!in_class || class_of(n) == c);
   set_bit(live, i);
-  write_size_code(c, codes, p, size, i, n);
+  write_size_code(c, codes, p, size, i, n, in_class);
   if (zero && !fresh) memset(p, 0, size_in_tail(c, size, n) ? size - kTailBytes : size);
   return p;
 }
@@ -71,15 +73,16 @@ FT_INLINE bool bit_at(uint64_t word, uint64_t i) {
 #endif
 }
 
-// Hands stack entry `slot` of cc to the program. The fields are read before anything is stored:
-// the stores may alias them for all the compiler knows.
-FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+// Hands stack entry `slot` of cc to the program (`in_class`: as mark_handed_out). The fields are
+// read before anything is stored: the stores may alias them for all the compiler knows.
+FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero, bool in_class = false) {
   uint64_t off = slot - cc.data;
   if (__builtin_expect(off >= cc.span, 0)) return tcache::hand_out_elsewhere(cc, c, slot, n, zero);
   bool exact;
   uint32_t i = static_cast<uint32_t>(chunk_index(off, cc.div_magic, &exact));
   FT_ASSERT(!cc.current->is_avail(i));  // the debug build: a cached chunk is out of its zone
-  return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, reinterpret_cast<char *>(slot), n, zero, false);
+  return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, reinterpret_cast<char *>(slot), n, zero, false,
+                         in_class);
 }
 
 // A chunk of class c from cache tc, refilled if empty (which may take the lock once); nullptr
@@ -110,7 +113,7 @@ FT_INLINE void *cache_malloc(size_t n) {
       uintptr_t slot = cc->slot[--cc->count];
       ++cc->allocs;
       t_fast.recent = cc;
-      return hand_out(*cc, c, slot, n, false);
+      return hand_out(*cc, c, slot, n, false, true);
     }
   }
   return Slow(n, __builtin_return_address(0));

@@ -258,10 +258,11 @@ inline void write_nibble_code(uint8_t *codes, char *chunk, uint32_t chunk_size, 
   __atomic_store_n(byte, rotate_byte(static_cast<uint8_t>((v & 0xF0u) | code), turn), __ATOMIC_RELAXED);
 #endif
 }
-// The byte code of chunk i for a request of n: one store (malloc's requests never escape).
-inline void write_byte_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
+// The byte code of chunk i for a request of n: one store. `in_class`: n is one the class serves
+// (malloc's fast path), whose code never escapes (the static_assert above), so no test.
+inline void write_byte_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n, bool in_class) {
   size_t code = chunk_size - n;
-  if (__builtin_expect(code >= kByteTailCode, 0)) {
+  if (!in_class && __builtin_expect(code >= kByteTailCode, 0)) {
     uint32_t v = static_cast<uint32_t>(n);
     memcpy(chunk + chunk_size - kTailBytes, &v, sizeof v);
     code = kByteTailCode;
@@ -274,9 +275,10 @@ inline void write_word_size(uint8_t *codes, uint32_t i, size_t n) {
 
 // The size code of chunk i of a class-c zone, in the class's format. The 16 B class is tested
 // first: its pairs are the cheapest (malloc(16) + free 98 instructions).
-inline void write_size_code(unsigned c, uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
+inline void write_size_code(unsigned c, uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n,
+                            bool in_class = false) {
   if (c == 0) write_nibble_code(codes, chunk, chunk_size, i, n);
-  else if (c < kByteCodeClasses) write_byte_code(codes, chunk, chunk_size, i, n);
+  else if (c < kByteCodeClasses) write_byte_code(codes, chunk, chunk_size, i, n, in_class);
   else write_word_size(codes, i, n);
 }
 // Whether a request of n in class c keeps its size in the chunk's tail (its code escaped).
