@@ -320,7 +320,10 @@ struct Zone {
   Zone *next, *prev;         // the list the zone is on: its class's in the pool, or its owner's
   Zone *next_all, *prev_all; // every zone, for the dump and the heap check
   uint8_t list;              // which list `next` and `prev` belong to (zone_pool.h, tcache/)
-  uint8_t pad_after_list;
+  // Set while its owner holds it by adoption (tcache/own_zones.cpp: it freed a chunk of a zone
+  // nobody owned) and has not made it current: the owner's frees of its chunks go straight back
+  // into it, so that it empties and returns to the pool. Written by the owner only.
+  uint8_t adopted;
   // Chunks of this zone on its owner's stacks, kept by the owner while the zone is not its
   // current one (tcache/thread_cache.h); 0 in a zone no cache owns.
   uint16_t cached;
