@@ -310,12 +310,13 @@ bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
 // free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
 // of the thread's own zones that is not of its current class comes here.
 FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
-  uint64_t *live = &z->live_map()[i / 64], m = uint64_t{1} << (i % 64);
-  uint64_t v = __atomic_load_n(live, __ATOMIC_RELAXED);
+  uint64_t *live = &z->live_map()[i / 64], v = __atomic_load_n(live, __ATOMIC_RELAXED);
   // A chunk not held (not live, or freed by another thread already): a second free, which the
-  // caller reports.
-  if (!(v & m & ~__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED))) return false;
-  __atomic_store_n(live, v & ~m, __ATOMIC_RELAXED);
+  // caller reports. The bit tests of free_to_current (btr and bt, their flags read by the
+  // branches): the compiler's masks took 6 more instructions per free (churn-300k: 330 -> 324).
+  if (!take_bit(&v, i)) return false;
+  if (bit_at(__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED), i)) return false;
+  __atomic_store_n(live, v, __ATOMIC_RELAXED);
   return push_freed(tc, tc->classes[z->class_index], z, p);
 }
 
