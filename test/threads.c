@@ -517,6 +517,66 @@ TEST(exited_threads_release_zones)
 #endif
 }
 
+/* ---- a thread that takes over the blocks of one gone: their zone drains ---- */
+/* A allocates blocks and exits; the main thread, which has a zone of their class already, frees
+ * each of them and allocates one in its place (larson's rounds). Its first free adopts A's
+ * zone; its new blocks must come from its own zone, not from A's chunks it has just freed, so
+ * that A's zone empties and goes back when its last block is freed (handed out again, A's
+ * chunks kept that zone in use, each free and malloc going through its header). */
+enum { TAKEOVER_N = 1000 };
+
+static void *alloc_takeover(void *arg)
+{
+    (void)arg;
+    void **p = malloc(TAKEOVER_N * sizeof(void *));
+    CHECK(p != NULL, "malloc failed");
+    for (int i = 0; i < TAKEOVER_N; i++) {
+        p[i] = malloc(16);
+        CHECK(p[i] != NULL, "malloc failed");
+        memset(p[i], 3, 16);
+    }
+    return p;
+}
+
+TEST(taken_over_blocks_drain_their_zone)
+{
+    enum { OWN = 100 };  /* 16 B: 100 + 1000 blocks fit one zone of the main thread's */
+    void *own[OWN];
+    for (int i = 0; i < OWN; i++) {
+        own[i] = malloc(16);
+        CHECK(own[i] != NULL, "malloc failed");
+    }
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, alloc_takeover, NULL) == 0, "pthread_create failed");
+    void **p;
+    CHECK(pthread_join(t, (void **)&p) == 0, "pthread_join failed");
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < TAKEOVER_N; i++) {
+        uintptr_t a = (uintptr_t)p[i];
+        lo = a < lo ? a : lo;
+        hi = a > hi ? a : hi;
+    }
+    int inside = 0;
+    for (int i = 0; i < TAKEOVER_N; i++) {
+        free(p[i]);
+        p[i] = malloc(16);
+        CHECK(p[i] != NULL, "malloc failed");
+        memset(p[i], 5, 16);
+        inside += (uintptr_t)p[i] >= lo && (uintptr_t)p[i] <= hi;
+    }
+#if HAVE_FT
+    CHECK(inside == 0, "%d of %d new blocks lie among the exited thread's freed ones, [%#lx, %#lx]: its zone was "
+          "handed out again instead of emptied", inside, TAKEOVER_N, (unsigned long)lo, (unsigned long)hi);
+#else
+    (void)inside;
+#endif
+    for (int i = 0; i < TAKEOVER_N; i++)
+        free(p[i]);
+    free(p);
+    for (int i = 0; i < OWN; i++)
+        free(own[i]);
+}
+
 static const test_case cases[] = {
     CASE(handoff_2_threads),
     CASE(handoff_8_threads),
@@ -529,6 +589,7 @@ static const test_case cases[] = {
     CASE(dump_under_load),
     CASE(dump_excludes_cached_frees),
     CASE(exited_threads_release_zones),
+    CASE(taken_over_blocks_drain_their_zone),
     CASE(fork_child_reuses_other_threads_zones),
 };
 
