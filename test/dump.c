@@ -181,6 +181,48 @@ TEST(large_listed_alone)
     show_alloc_mem_ex();
 }
 
+/* Blocks far below their chunk's size (realloc shrinking in place, memalign): their size codes
+ * escape into the chunk's last bytes (src/zone/zone.h: the nibble of 16 B chunks, the byte of
+ * 32 B to 1 KiB), and the dump and malloc_usable_size tell the size all the same, also once the
+ * program has written its whole usable room. */
+TEST(sizes_far_below_the_chunk)
+{
+    struct {
+        void *p;
+        size_t n;
+    } b[16];
+    int nb = 0;
+    static const size_t firsts[] = {16, 32, 200, 256, 700, 1000, 3000};
+    for (size_t k = 0; k < sizeof firsts / sizeof firsts[0]; k++) {
+        void *p = m(firsts[k]);
+        void *q = realloc(p, 1);
+        CHECK(q != NULL, "realloc(p of %zu, 1) failed", firsts[k]);
+        b[nb].p = q;
+        b[nb++].n = 1;
+    }
+    static const size_t aligns[] = {64, 256, 512, 1024};
+    for (size_t k = 0; k < sizeof aligns / sizeof aligns[0]; k++) {
+        void *p = memalign(aligns[k], 3);
+        CHECK(p != NULL && (uintptr_t)p % aligns[k] == 0, "memalign(%zu, 3) failed", aligns[k]);
+        memset(p, 0x22, 3);
+        b[nb].p = p;
+        b[nb++].n = 3;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const char *d = dump_plain();
+        for (int k = 0; k < nb; k++) {
+            size_t u = malloc_usable_size(b[k].p);
+            CHECK(u >= b[k].n, "block %d: malloc_usable_size %zu for %zu bytes", k, u, b[k].n);
+            CHECK(dump_has_block(d, b[k].p, b[k].n), "block %d (%zu bytes at %p) not listed as such%s", k, b[k].n,
+                  b[k].p, pass ? " after its usable room was written" : "");
+            if (!pass)
+                memset(b[k].p, 0x33, u);
+        }
+    }
+    for (int k = 0; k < nb; k++)
+        free(b[k].p);
+}
+
 static const test_case cases[] = {
     CASE(known_heap),
     CASE(ex_format),
@@ -189,6 +231,7 @@ static const test_case cases[] = {
     CASE(zone_release_small),
     CASE(zone_release_small_big_class),
     CASE(large_listed_alone),
+    CASE(sizes_far_below_the_chunk),
 };
 
 RUN_CASES(cases)
