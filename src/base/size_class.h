@@ -17,7 +17,7 @@ namespace ft {
 inline constexpr size_t kMinAlign = 16;
 
 // TINY ends at 256 B: strings, list and tree nodes live there, and a 16 B step keeps rounding
-// waste to at most 15 B per block. Their size codes fit a nibble (see zone.h).
+// waste to at most 15 B per block. Their size codes fit a byte, the 16 B class's a nibble (zone.h).
 inline constexpr size_t kTinyMax = 256;
 inline constexpr unsigned kTinyClassCount = kTinyMax / kMinAlign;  // 16
 

@@ -27,7 +27,7 @@
 //
 // Who writes what. A zone has one writer at a time: its owner (the thread cache that allocates
 // from it, tcache/), or, while no cache owns it, whoever holds the heap lock (zone_pool.h). Only
-// the writer changes the avail and live bitmaps, the counts, the summary and the TINY size codes,
+// the writer changes the avail and live bitmaps, the counts, the summary and the nibble codes,
 // with plain loads and stores: no locked instruction. Anyone else who frees a chunk sets its
 // pending bit with one atomic OR (remote_free), which also catches a second free.
 //
