@@ -368,14 +368,11 @@ bool free_unlocked(void *p, uintptr_t e) {
 }
 
 bool free_unlocked(void *p) {
+  // The current zone of its class first: freed as the inline fast path frees, through the cache's
+  // copy of the zone's layout, without reading the zone header (registry.h: kClassShift); an
+  // empty entry has no class. Anything else goes the whole way.
   uintptr_t e = registry::lookup_entry(p);
-  Zone *z = registry::entry_zone(e);
-  if (!z) return false;
-  // The current zone of its class: freed as the inline fast path frees, through the cache's copy
-  // of the zone's layout, without reading the zone header (registry.h: kClassShift). Anything
-  // else goes the whole way.
-  if (free_to_own_class(e, p)) return true;
-  return free_through_header(p, e, z);
+  return free_to_own_class(e, p) || free_unlocked(p, e);
 }
 
 }  // namespace ft::tcache

@@ -103,7 +103,7 @@ size_t Zone::size(uint32_t i) const {
     return n < chunk_size ? n : chunk_size;
   }
   unsigned c = code(i);
-  if (c != (f == CodeFormat::kNibble ? kNibbleTailCode : kByteTailCode)) return chunk_size - c;
+  if (c != tail_code(f)) return chunk_size - c;
   uint32_t v;
   const char *tail = chunk(i) + chunk_size - kTailBytes;
   vg::open(tail, sizeof v);

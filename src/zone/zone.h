@@ -85,12 +85,14 @@ inline constexpr unsigned kTailBytes = 4;
 // Byte codes up to 1 KiB chunks, where a class's requests lie at most 128 B below its chunk
 // size (896 < n <= 1024): every malloc's code fits, well under the escape.
 inline constexpr size_t kByteCodeMaxChunk = 1024;
-constexpr CodeFormat code_format(unsigned c) {
-  return c == 0 ? CodeFormat::kNibble : class_size(c) <= kByteCodeMaxChunk ? CodeFormat::kByte : CodeFormat::kWord;
-}
 // Classes 1 to kByteCodeClasses - 1 have byte codes.
 inline constexpr unsigned kByteCodeClasses = class_of(kByteCodeMaxChunk) + 1;
-static_assert(code_format(kByteCodeClasses - 1) == CodeFormat::kByte && code_format(kByteCodeClasses) == CodeFormat::kWord);
+constexpr CodeFormat code_format(unsigned c) {
+  return c == 0 ? CodeFormat::kNibble : c < kByteCodeClasses ? CodeFormat::kByte : CodeFormat::kWord;
+}
+// The format's escape code (a word never escapes).
+constexpr unsigned tail_code(CodeFormat f) { return f == CodeFormat::kNibble ? kNibbleTailCode : kByteTailCode; }
+static_assert(class_size(kByteCodeClasses - 1) == kByteCodeMaxChunk && class_size(kByteCodeClasses) > kByteCodeMaxChunk);
 static_assert(class_size(kByteCodeClasses - 1) - class_size(kByteCodeClasses - 2) < kByteTailCode,
               "a malloc's byte code never escapes");
 constexpr size_t code_bytes_for(unsigned c, size_t chunks) {
@@ -231,12 +233,16 @@ inline bool pending_in(const uint64_t *pending, uint32_t i) { return test_bit(pe
 inline uint8_t rotate_byte(uint8_t b, unsigned turn) {
   return static_cast<uint8_t>((b << turn) | (b >> ((8 - turn) & 7)));
 }
+// An escaped size: n in the last kTailBytes bytes of the chunk (at `chunk`, of chunk_size bytes).
+inline void write_tail_size(char *chunk, uint32_t chunk_size, size_t n) {
+  uint32_t v = static_cast<uint32_t>(n);
+  memcpy(chunk + chunk_size - kTailBytes, &v, sizeof v);
+}
 // The nibble code of chunk i (at `chunk`, in a class of chunk_size bytes) for a request of n.
 inline void write_nibble_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n) {
   unsigned code = chunk_size - static_cast<uint32_t>(n);  // n <= chunk_size: in 32 bits
   if (code >= kNibbleTailCode) {
-    uint32_t v = static_cast<uint32_t>(n);
-    memcpy(chunk + chunk_size - kTailBytes, &v, sizeof v);
+    write_tail_size(chunk, chunk_size, n);
     code = kNibbleTailCode;
   }
   uint8_t *byte = codes + i / 2;
@@ -263,8 +269,7 @@ inline void write_nibble_code(uint8_t *codes, char *chunk, uint32_t chunk_size, 
 inline void write_byte_code(uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n, bool in_class) {
   size_t code = chunk_size - n;
   if (!in_class && __builtin_expect(code >= kByteTailCode, 0)) {
-    uint32_t v = static_cast<uint32_t>(n);
-    memcpy(chunk + chunk_size - kTailBytes, &v, sizeof v);
+    write_tail_size(chunk, chunk_size, n);
     code = kByteTailCode;
   }
   __atomic_store_n(codes + i, static_cast<uint8_t>(code), __ATOMIC_RELAXED);
@@ -273,19 +278,19 @@ inline void write_word_size(uint8_t *codes, uint32_t i, size_t n) {
   __atomic_store_n(&reinterpret_cast<uint32_t *>(codes)[i], static_cast<uint32_t>(n), __ATOMIC_RELAXED);
 }
 
-// The size code of chunk i of a class-c zone, in the class's format. The 16 B class is tested
-// first: its pairs are the cheapest (malloc(16) + free 98 instructions).
+// The size code of chunk i of a class-c zone, in the class's format (code_format tests the 16 B
+// class first: its pairs are the cheapest, malloc(16) + free 98 instructions).
 inline void write_size_code(unsigned c, uint8_t *codes, char *chunk, uint32_t chunk_size, uint32_t i, size_t n,
                             bool in_class = false) {
-  if (c == 0) write_nibble_code(codes, chunk, chunk_size, i, n);
-  else if (c < kByteCodeClasses) write_byte_code(codes, chunk, chunk_size, i, n, in_class);
-  else write_word_size(codes, i, n);
+  switch (code_format(c)) {
+    case CodeFormat::kNibble: write_nibble_code(codes, chunk, chunk_size, i, n); break;
+    case CodeFormat::kByte: write_byte_code(codes, chunk, chunk_size, i, n, in_class); break;
+    case CodeFormat::kWord: write_word_size(codes, i, n); break;
+  }
 }
 // Whether a request of n in class c keeps its size in the chunk's tail (its code escaped).
 constexpr bool size_in_tail(unsigned c, uint32_t chunk_size, size_t n) {
-  return code_format(c) == CodeFormat::kNibble ? chunk_size - n >= kNibbleTailCode
-         : code_format(c) == CodeFormat::kByte ? chunk_size - n >= kByteTailCode
-                                               : false;
+  return code_format(c) != CodeFormat::kWord && chunk_size - n >= tail_code(code_format(c));
 }
 
 // What a zone's owner is to this layer: an id, which the registry keeps beside the zone
@@ -428,7 +433,7 @@ struct Zone {
   size_t usable(uint32_t i) const {
     CodeFormat f = code_format(class_index);
     if (f == CodeFormat::kWord) return chunk_size;
-    return code(i) == (f == CodeFormat::kNibble ? kNibbleTailCode : kByteTailCode) ? chunk_size - kTailBytes : chunk_size;
+    return code(i) == tail_code(f) ? chunk_size - kTailBytes : chunk_size;
   }
   // Chunk i's nibble or byte code.
   unsigned code(uint32_t i) const {
