@@ -45,6 +45,15 @@ namespace {
   ft::ensure_started();
   return ft::heap_realloc_slow(p, n, caller);
 }
+// realloc past its in-place fast path: a move through the thread's cache, else the slow path.
+[[gnu::noinline]] void *realloc_moving(void *p, size_t n, void *caller) {
+  if (void *q = ft::heap_realloc_fast(p, n)) {
+    if (__builtin_expect(q != ft::kReallocNoMemory, 1)) return q;
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return realloc_slow(p, n, caller);
+}
 
 }  // namespace
 
@@ -53,12 +62,8 @@ namespace {
 FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
 FT_API void free(void *ptr) noexcept { ft::heap_free<free_slow>(ptr); }
 FT_API void *realloc(void *ptr, size_t size) noexcept {
-  if (void *q = ft::heap_realloc_fast(ptr, size)) {
-    if (__builtin_expect(q != ft::kReallocNoMemory, 1)) return q;
-    errno = ENOMEM;
-    return nullptr;
-  }
-  return realloc_slow(ptr, size, FT_CALLER);
+  if (ft::heap_resize_fast(ptr, size)) return ptr;
+  return realloc_moving(ptr, size, FT_CALLER);
 }
 FT_API void *calloc(size_t count, size_t size) noexcept {
   ft::ensure_started();

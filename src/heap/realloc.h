@@ -20,18 +20,34 @@ namespace ft {
 inline constexpr size_t kShrinkMoveMinChunk = 4096;
 constexpr bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
 
-// realloc growing a TINY or SMALL block past its chunk moves it to a chunk with room for half as
-// much again (up to the largest SMALL class), so that a buffer grown by small steps (a string
-// appended to) moves O(log n) times, not at every class: glibc grows such a block in place into
-// its free neighbour, which separate size classes cannot. A bigger jump gets just what it asks.
+// realloc growing a TINY or SMALL block past its chunk moves it to a chunk twice as big (up to the
+// largest SMALL class), so that a buffer grown by small steps (a string appended to) moves
+// O(log n) times, not at every class: glibc grows such a block in place into its free
+// neighbour, which separate size classes cannot. A bigger jump gets just what it asks. Twice,
+// not 1.5x: a buffer grown from 1 B to 64 KiB copies 64 KiB instead of 128 KiB (realloc-64K
+// 1.22x -> 1.03x glibc's time together with heap_resize_fast; peak RSS of python3 and g++ the
+// same to 0.1 %).
 constexpr size_t grown_room(size_t n, size_t chunk) {
-  size_t room = chunk + chunk / 2;
+  size_t room = chunk * 2;
   return n >= room ? n : room < kSmallMax ? room : kSmallMax;
 }
 
 // What heap_realloc_fast returns when the system refused the memory: realloc fails with ENOMEM
 // (the slow path is not to try again).
 inline void *const kReallocNoMemory = reinterpret_cast<void *>(uintptr_t{1});
+
+// Whether p, a block of the current zone of its class in this thread's cache, was resized in
+// place (else nothing changed: call heap_realloc_fast). Inline in realloc() ahead of any call, so
+// that the common realloc, a string or an array grown by small steps within its chunk, is a leaf
+// (no registers saved) that reads the cache's copy of the zone's layout, not the zone header (a
+// thread without a cache has g_no_cache, whose zones span nothing; a LARGE block's empty registry
+// entry has no class). realloc-step: 257 -> 228 -> 209 instructions, of which 102 copy.
+FT_INLINE bool heap_resize_fast(void *p, size_t n) {
+  if (!p || n - 1 >= kSmallMax) return false;
+  uintptr_t e = registry::lookup_entry(p);
+  unsigned c = registry::entry_class(e);
+  return c < kCachedClasses && resize_in_current(t_fast.cache->classes[c], c, p, n, shrink_moves);
+}
 
 // The block's new address, kReallocNoMemory, or nullptr: call heap_realloc_slow. In
 // place for any block of 32 B or more (its size code is its holder's) and for a 16 B block of a
