@@ -1,8 +1,11 @@
 // realloc() and reallocarray().
-//   1. heap_realloc_fast (inline in realloc(), thread cache on): a live TINY/SMALL chunk whose
-//      class still holds the new size is resized in place, without a lock; one that must grow
-//      moves through the cache's fast paths;
-//   2. heap_realloc_slow (realloc.cpp): everything else, under the heap lock: LARGE blocks shrink
+//   1. heap_resize_fast (inline in realloc(), a leaf): a live chunk of the current zone of its
+//      class in this thread's cache, whose chunk still holds the new size, is resized in place
+//      through the cache's copy of the zone's layout;
+//   2. heap_realloc_fast (api/malloc_api.cpp realloc_moving, thread cache on): any other live
+//      TINY/SMALL chunk whose class still holds the new size is resized in place through its
+//      zone's header, without a lock; one that must grow moves through the cache's fast paths;
+//   3. heap_realloc_slow (realloc.cpp): everything else, under the heap lock: LARGE blocks shrink
 //      in place or grow with mremap (large/large_block.h), a big shrink moves, misuse is reported.
 #pragma once
 #include <cstddef>
@@ -41,7 +44,7 @@ inline void *const kReallocNoMemory = reinterpret_cast<void *>(uintptr_t{1});
 // that the common realloc, a string or an array grown by small steps within its chunk, is a leaf
 // (no registers saved) that reads the cache's copy of the zone's layout, not the zone header (a
 // thread without a cache has g_no_cache, whose zones span nothing; a LARGE block's empty registry
-// entry has no class). realloc-step: 257 -> 228 -> 209 instructions, of which 102 copy.
+// entry has no class). make bench-ir's realloc-step: 257 -> 208 instructions (102 of them copies).
 FT_INLINE bool heap_resize_fast(void *p, size_t n) {
   if (!p || n - 1 >= kSmallMax) return false;
   uintptr_t e = registry::lookup_entry(p);
