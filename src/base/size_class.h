@@ -73,6 +73,11 @@ static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1 && clas
 static_assert(class_of(257) == 16 && class_of(320) == 16 && class_of(321) == 17);
 static_assert(class_of(512) == 19 && class_of(513) == 20 && class_of(kSmallMax) == kClassCount - 1);
 
+// realloc shrinking a SMALL chunk of at least 4 KiB to a quarter or less moves the block, so the
+// 3 KiB+ it no longer needs are freed; smaller shrinks stay in place.
+inline constexpr size_t kShrinkMoveMinChunk = 4096;
+constexpr bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
+
 // Every class serves every size between its predecessor's and its own.
 constexpr bool classes_are_consistent() {
   for (unsigned c = 0; c < kClassCount; ++c) {

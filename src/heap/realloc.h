@@ -18,11 +18,6 @@
 
 namespace ft {
 
-// realloc shrinking a SMALL chunk of at least 4 KiB to a quarter or less moves the block, so the
-// 3 KiB+ it no longer needs are freed; smaller shrinks stay in place.
-inline constexpr size_t kShrinkMoveMinChunk = 4096;
-constexpr bool shrink_moves(size_t chunk, size_t n) { return chunk >= kShrinkMoveMinChunk && n <= chunk / 4; }
-
 // realloc growing a TINY or SMALL block past its chunk moves it to a chunk twice as big (up to the
 // largest SMALL class), so that a buffer grown by small steps (a string appended to) moves
 // O(log n) times, not at every class: glibc grows such a block in place into its free
@@ -49,7 +44,7 @@ FT_INLINE bool heap_resize_fast(void *p, size_t n) {
   if (!p || n - 1 >= kSmallMax) return false;
   uintptr_t e = registry::lookup_entry(p);
   unsigned c = registry::entry_class(e);
-  return c < kCachedClasses && resize_in_current(t_fast.cache->classes[c], c, p, n, shrink_moves);
+  return c < kCachedClasses && resize_in_current(t_fast.cache->classes[c], c, p, n);
 }
 
 // The block's new address, kReallocNoMemory, or nullptr: call heap_realloc_slow. In

@@ -142,15 +142,15 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
 
 // realloc in place in the current zone of class c (p's class, which its registry entry names):
 // p one of its chunks, held by the program, and n fits its chunk without a shrink that moves
-// (heap/realloc.h): the size code rewritten, through the cache's copy of the zone's layout, as
+// (shrink_moves): the size code rewritten, through the cache's copy of the zone's layout, as
 // free_to_current reads it (no zone header). False leaves everything as it was.
-FT_INLINE bool resize_in_current(ClassCache &cc, unsigned c, void *p, size_t n, bool (*moves)(size_t, size_t)) {
+FT_INLINE bool resize_in_current(ClassCache &cc, unsigned c, void *p, size_t n) {
   uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
   if (__builtin_expect(off >= cc.span, 0)) return false;
   bool exact;
   uint64_t i = chunk_index(off, cc.div_magic, &exact);
   uint32_t chunk = cc.chunk_size;
-  if (__builtin_expect(!exact || n > chunk || moves(chunk, n), 0)) return false;
+  if (__builtin_expect(!exact || n > chunk || shrink_moves(chunk, n), 0)) return false;
   if (!bit_at(__atomic_load_n(&cc.live[i / 64], __ATOMIC_RELAXED), i)) return false;
   if (bit_at(__atomic_load_n(&cc.pending[i / 64], __ATOMIC_RELAXED), i)) return false;
   write_size_code(c, cc.codes, static_cast<char *>(p), chunk, static_cast<uint32_t>(i), n);
