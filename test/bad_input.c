@@ -249,9 +249,10 @@ TEST(usable_size_freed)
 
 TEST(stale_zone_pointer)
 {
-    /* Fill many zones of one class, free everything: all zones but one reserve go back to the
-     * system. Then free a pointer that lay in a zone that is no longer mapped. */
-    enum { N = 60000 };
+    /* Fill many zones of one class, free everything: all zones but one reserve and those kept
+     * within the pool's budget (2 MiB: 32 zones of 32 B chunks) go back to the system. Then free
+     * a pointer that lay in a zone that is no longer mapped. */
+    enum { N = 160000 };
     static void *p[N];
     for (int i = 0; i < N; i++) {
         p[i] = malloc(SZ_TINY);

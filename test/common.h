@@ -35,6 +35,8 @@
 #define FT_SMALL_MAX 131072      /* SMALL: FT_TINY_MAX+1 .. FT_SMALL_MAX; LARGE above */
 #define FT_SMALL_PER_DOUBLING 4  /* SMALL classes: 4 per doubling (320, 384, 448, 512, 640, ...) */
 #define FT_MIN_CHUNKS 100        /* every TINY/SMALL zone holds at least this many chunks */
+#define FT_KEPT_ZONE_BYTES (2u << 20) /* wholly free zones kept resident, all classes together
+                                         (src/zone/zone_pool.h kKeptBytes) */
 #define FT_ALIGN 16              /* every pointer is aligned to this */
 
 /* A size well inside each category, used by cases that need "a TINY/SMALL/LARGE block". */
@@ -397,6 +399,21 @@ static int count_class_zones(const char *d, size_t cls)
     for (const char *s = d; (s = strstr(s, pat)) != NULL; s++)
         n++;
     return n;
+}
+
+/* The most wholly free zones of chunk size `cls` the pool may keep resident beyond the reserve
+ * (FT_KEPT_ZONE_BYTES over the chunk bytes of one of its zones in the dump, plus one zone written
+ * in part); 0 when the dump has no zone of the class. */
+__attribute__((unused))
+static int kept_class_zones(const char *d, size_t cls)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, " class %zu B, ", cls);
+    const char *s = strstr(d, pat);
+    unsigned long chunks;
+    if (!s || sscanf(s + strlen(pat), "%lu chunks", &chunks) != 1 || !chunks)
+        return 0;
+    return (int)(FT_KEPT_ZONE_BYTES / (chunks * cls)) + 1;
 }
 
 __attribute__((unused))

@@ -332,7 +332,10 @@ struct Zone {
   // Chunks of this zone on its owner's stacks, kept by the owner while the zone is not its
   // current one (tcache/thread_cache.h); 0 in a zone no cache owns.
   uint16_t cached;
-  uint8_t pad_second_line[12];
+  // The written bytes of a wholly free zone the pool keeps resident beyond its class's reserve,
+  // counted in the pool's budget (zone_pool.h kKeptBytes); 0 otherwise. Under the heap lock.
+  uint32_t kept_bytes;
+  uint8_t pad_second_line[8];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }

@@ -44,6 +44,7 @@ constinit size_t g_retired_bytes = 0;
 constinit Zone *g_all = nullptr;
 constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
+constinit size_t g_kept_bytes = 0;  // the sum of Zone::kept_bytes (zone_pool.h kKeptBytes)
 
 void unlink(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOnPoolList);
@@ -69,6 +70,20 @@ void push_back(ClassList &l, Zone *z) {
   (l.tail ? l.tail->next : l.head) = z;
   l.tail = z;
   z->list = kOnPoolList;
+}
+
+// A zone that became wholly free stays resident within the budget: true if it fits.
+bool keep_resident(Zone *z) {
+  size_t written = size_t{z->hwm} * z->chunk_size;
+  if (g_kept_bytes + written > kKeptBytes) return false;
+  z->kept_bytes = static_cast<uint32_t>(written);
+  g_kept_bytes += written;
+  return true;
+}
+// The zone leaves the budget: it serves again, or goes.
+void stop_keeping(Zone *z) {
+  g_kept_bytes -= z->kept_bytes;
+  z->kept_bytes = 0;
 }
 
 // Maps and registers a zone of class c; drops the lock around mmap. nullptr when out of memory.
@@ -133,17 +148,19 @@ Zone *return_chunk(Zone *z, uint32_t i) {
 // unregistered for the caller to unmap after dropping the lock.
 Zone *on_empty(Zone *z) {
   ClassList &list = g_lists[z->class_index];
-  if (list.empty_zones < kReserveZonesPerClass) {
+  bool kept = keep_resident(z);
+  if (kept || list.empty_zones < kReserveZonesPerClass) {
     ++list.empty_zones;
     if (list.tail != z) {
       unlink(list, z);
       push_back(list, z);
     }
-    give_back_pages(z);
+    if (!kept) give_back_pages(z);
     return nullptr;
   }
   unlink(list, z);
-  if (list.tail && list.tail->empty()) trim_reserve(list.tail, 0);
+  // The heap shrinks: the class's reserve gives its pages back (a kept zone keeps them).
+  if (list.tail && list.tail->empty() && !list.tail->kept_bytes) trim_reserve(list.tail, 0);
   (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
   if (z->next_all) z->next_all->prev_all = z->prev_all;
   registry::erase(z, z->layout().zone_size);
@@ -159,7 +176,10 @@ bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *
   ClassList &list = g_lists[c];
   Zone *z = list.head;
   if (!z && !(z = map_zone(c, lock))) return false;
-  if (z->empty()) --list.empty_zones;
+  if (z->empty()) {
+    --list.empty_zones;
+    stop_keeping(z);
+  }
   *index = z->take(fresh);
   if (!z->avail) unlink(list, z);
   counters::note_chunks_out(c, 1);
@@ -214,7 +234,10 @@ Zone *take_back(Zone *z) {
 void hand_over(Zone *z, ZoneOwner *owner) {
   ClassList &list = g_lists[z->class_index];
   if (z->list == kOnPoolList) {
-    if (z->empty()) --list.empty_zones;
+    if (z->empty()) {
+      --list.empty_zones;
+      stop_keeping(z);
+    }
     unlink(list, z);
   }
   z->collect_pending();
@@ -349,6 +372,7 @@ void detach(Zone *z) {
   ClassList &list = g_lists[z->class_index];
   unlink(list, z);
   --list.empty_zones;
+  stop_keeping(z);
   (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
   if (z->next_all) z->next_all->prev_all = z->prev_all;
   registry::erase(z, z->layout().zone_size);

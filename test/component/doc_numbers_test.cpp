@@ -15,6 +15,7 @@
 #include "tcache/thread_cache.h"
 #include "zone/registry.h"
 #include "zone/zone.h"
+#include "zone/zone_pool.h"
 
 using namespace ft;
 
@@ -58,6 +59,7 @@ static_assert(registry::kOwnerIdMask == 65535, "owner ids 1 to 65535, 16 bits");
 static_assert(large::cache::kSlots == 32 && large::cache::kMinBytes == 32 * kMiB && large::cache::kLiveShare == 8,
               "at most 32 mappings and max(32 MiB, live LARGE bytes / 8)");
 static_assert(large::cache::kIdleMs == 1000, "given back after about a second unused");
+static_assert(zone_pool::kKeptBytes == 2 * kMiB, "wholly free zones kept resident: at most 2 MiB in all");
 
 // ---- src/README.md, glossary ----
 static_assert(sizeof(registry::Leaf) == 512 * kKiB && (size_t{1} << registry::kLeafBits) == 65536,

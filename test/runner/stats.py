@@ -158,7 +158,27 @@ def test_exit_dump(mode):
     return fn
 
 
+def test_thread_rounds_map_once():
+    """Threads that come and go (test/threads.c threads_come_and_go: 20 rounds of 2 threads, each
+    filling and emptying a few zones of its class) find the zones the round before gave back: the
+    pool keeps wholly free zones resident within its budget. Counted, not timed: the mmap calls in
+    the FT_MALLOC_STATS summary (15 here; 128 when every emptied zone but one reserve a class was
+    unmapped)."""
+    path = BINARIES["threads"].require()
+    r = run([path, "threads_come_and_go"], env=base_env(FT_MALLOC_STATS="1"))
+    if r.rc != 0:
+        raise Fail(fail_reason(r), r.log())
+    m = re.search(r"^mmap calls (\d+), munmap calls (\d+)", r.err, re.M)
+    if not m:
+        raise Fail("no `mmap calls ...` summary line", r.log())
+    maps = int(m.group(1))
+    if maps > 40:
+        raise Fail("%s mmap calls for 20 rounds of 2 threads on the same classes (at most 40: each round "
+                   "should find the zones the one before emptied)" % maps, r.log())
+
+
 register("stats/exit_stats_table", test_exit_stats, ["reports"])
+register("stats/thread_rounds_map_once", test_thread_rounds_map_once, ["threads"])
 register("stats/exit_stats_out_file", test_exit_stats_out_file, ["reports"])
 register("stats/exit_dump", test_exit_dump("1"), ["reports"])
 register("stats/exit_dump_ex", test_exit_dump("ex"), ["reports"])
