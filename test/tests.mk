@@ -117,12 +117,15 @@ $(call test_bins,free_race): test/free_race.c
 $(call test_bins,free_race): private TEST_LIBS := -lpthread
 
 # The 42 subject's page-reclaim programs (test/reclaim/, test/runner/page_reclaim.py): linked with
-# -lft_malloc and plain for LD_PRELOAD.
+# -lft_malloc and plain for LD_PRELOAD. test0 calls no allocator function, so -lft_malloc alone
+# would leave the library out of it: -u malloc links it in, as preloading loads it into the plain
+# test0, so that both scales count the pages of the allocations, not the library's own start-up.
 TEST_FT    += reclaim_test0 reclaim_test1 reclaim_test2
 TEST_PLAIN += reclaim_test0_plain reclaim_test1_plain reclaim_test2_plain
 $(call test_bins,reclaim_test0 reclaim_test0_plain): test/reclaim/test0.c
 $(call test_bins,reclaim_test1 reclaim_test1_plain): test/reclaim/test1.c
 $(call test_bins,reclaim_test2 reclaim_test2_plain): test/reclaim/test2.c
+$(call test_bins,reclaim_test0): private TEST_EXTRA := -Wl,-u,malloc
 
 # ---- the cache of freed LARGE mappings (test/large_cache.c, test/runner/large_cache.py) --------------
 TEST_FT += large_cache

@@ -1,14 +1,21 @@
 """The 42 subject's page-reclaim scale (test/reclaim/): the minor page faults of test1 (1024 x
 malloc(1024), first byte written) and test2 (the same, each block freed) beyond test0 (an empty
 loop), linked with -lft_malloc and preloaded. Page counts move by a few pages at most between runs,
-unlike times; the least of three runs is kept.
+unlike times; the least of five runs is kept.
+
+In both, test0 carries the library, as in the subject's own method (its run script preloads the
+library into all three): the linked test0 is built with -u malloc (test/tests.mk), since an empty
+loop calls no allocator function and -lft_malloc alone would leave the library out; the scale
+would then count the library's start-up (its code pages, its constructor, libc's fork-handler
+list) against the allocations, 3-4 pages the preloaded scale does not count.
 
 The correction sheet's full marks are test1 - test0 within 255-272 and test2 - test0 at most 3.
-ft_malloc is at 265-270 for the first (the bound is the sheet's) and 9-11 for the second
-(preloaded and linked; the zone's page, a registry leaf, the registry root's and the small
-globals' pages, two pages of the thread cache, the fork handlers' registration in libc; README,
-Performance). test2's bounds are today's levels with a page or two of slack (counts vary by 2-3
-pages from run to run), so that a change that touches more pages at start-up fails here."""
+ft_malloc is at 266-270 for the first (the bound is the sheet's) and 8-12 for the second
+(the zone's page, a registry leaf, the registry root's and the small globals' pages, two pages of
+the thread cache; README, Performance). test2's bounds are today's levels with a page or two of
+slack, so that a change that touches more pages at start-up fails here; the levels depend on the
+machine: the same code counted 8 preloaded on the machine of 2026-12-04's first rounds and 10-12
+on a later one (kernel 6.18), where test1 also counted 4 more."""
 import os
 import subprocess
 
@@ -22,7 +29,7 @@ for _t in (0, 1, 2):
 
 def minor_faults(path, env):
     best = None
-    for _ in range(3):
+    for _ in range(5):
         # Popen starts the child with vfork (no copy of this process's pages to fault in before
         # exec); wait4 gives the child's own rusage.
         child = subprocess.Popen([path], env=env, stdout=subprocess.DEVNULL)
@@ -51,4 +58,4 @@ def reclaim(how, test1_max, test2_max):
 
 _progs = ["reclaim_test%d%s" % (t, s) for t in (0, 1, 2) for s in ("", "_plain")]
 register("reclaim/linked", reclaim("linked", 272, 13), [p for p in _progs if not p.endswith("_plain")])
-register("reclaim/preload", reclaim("preload", 272, 11), [p for p in _progs if p.endswith("_plain")])
+register("reclaim/preload", reclaim("preload", 272, 14), [p for p in _progs if p.endswith("_plain")])
