@@ -56,8 +56,8 @@ static_assert(remote::kNoticeSlots == 512 && sizeof(remote::Notices::slot) == 4 
 static_assert(registry::kOwnerIdMask == 65535, "owner ids 1 to 65535, 16 bits");
 
 // ---- README.md, Design: giving memory back; src/README.md, glossary: LARGE cache ----
-static_assert(large::cache::kSlots == 32 && large::cache::kMinBytes == 32 * kMiB && large::cache::kLiveShare == 8,
-              "at most 32 mappings and max(32 MiB, live LARGE bytes / 8)");
+static_assert(large::cache::kSlots == 32 && large::cache::kMinBytes == 32 * kMiB && large::cache::kLiveShare == 4,
+              "at most 32 mappings and max(32 MiB, live LARGE bytes / 4)");
 static_assert(large::cache::kIdleMs == 1000, "given back after about a second unused");
 static_assert(zone_pool::kKeptBytes == 2 * kMiB, "wholly free zones kept resident: at most 2 MiB in all");
 
