@@ -53,6 +53,9 @@ FT_INLINE bool heap_resize_fast(void *p, size_t n) {
 FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
   ThreadCache *tc = own_cache();
   if (tc == nullptr || !p || n - 1 >= kSmallMax) return nullptr;
+  // heap_resize_fast looked this entry up already; passing it on kept a register live across its
+  // leaf, whose push and pop cost every in-place realloc more than this lookup costs the moves
+  // (realloc-step 208 -> 210 instructions).
   uintptr_t e = registry::lookup_entry(p);
   Zone *z = registry::entry_zone(e);
   uint32_t i;

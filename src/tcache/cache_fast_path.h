@@ -119,17 +119,25 @@ FT_INLINE void *cache_malloc(size_t n) {
   return Slow(n, __builtin_return_address(0));
 }
 
+// Whether p is the start of a chunk of cc's current zone (*i: its index), by the cache's copy of
+// the zone's layout: free's and realloc's fast paths start here.
+FT_INLINE bool current_chunk(const ClassCache &cc, const void *p, uint64_t *i) {
+  uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
+  if (__builtin_expect(off >= cc.span, 0)) return false;
+  bool exact;
+  *i = chunk_index(off, cc.div_magic, &exact);
+  return __builtin_expect(exact, 1);
+}
+
 // Frees p into the current zone of cc, if it is one of its chunks, held by the program (live,
 // not freed by another thread meanwhile), and the stack has room: the live bit cleared, the
 // chunk pushed. False leaves everything as it was. Reads only the cache's copy of the zone's
 // layout.
 FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
-  uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
-  if (__builtin_expect(off >= cc.span, 0)) return false;
-  bool exact;
-  uint64_t i = chunk_index(off, cc.div_magic, &exact);
+  uint64_t i;
+  if (!current_chunk(cc, p, &i)) return false;
   uint32_t count = cc.count;  // read before the stores below, which may alias it
-  if (__builtin_expect(!exact || count == cc.capacity, 0)) return false;
+  if (__builtin_expect(count == cc.capacity, 0)) return false;
   uint64_t *w = &cc.live[i / 64], v = __atomic_load_n(w, __ATOMIC_RELAXED);
   // Held: live, and not freed by another thread meanwhile (its pending bit).
   if (__builtin_expect(!take_bit(&v, i), 0)) return false;
@@ -145,12 +153,10 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
 // (shrink_moves): the size code rewritten, through the cache's copy of the zone's layout, as
 // free_to_current reads it (no zone header). False leaves everything as it was.
 FT_INLINE bool resize_in_current(ClassCache &cc, unsigned c, void *p, size_t n) {
-  uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
-  if (__builtin_expect(off >= cc.span, 0)) return false;
-  bool exact;
-  uint64_t i = chunk_index(off, cc.div_magic, &exact);
+  uint64_t i;
+  if (!current_chunk(cc, p, &i)) return false;
   uint32_t chunk = cc.chunk_size;
-  if (__builtin_expect(!exact || n > chunk || shrink_moves(chunk, n), 0)) return false;
+  if (__builtin_expect(n > chunk || shrink_moves(chunk, n), 0)) return false;
   if (!bit_at(__atomic_load_n(&cc.live[i / 64], __ATOMIC_RELAXED), i)) return false;
   if (bit_at(__atomic_load_n(&cc.pending[i / 64], __ATOMIC_RELAXED), i)) return false;
   write_size_code(c, cc.codes, static_cast<char *>(p), chunk, static_cast<uint32_t>(i), n);
