@@ -290,13 +290,13 @@ namespace {
 
 // Chunk p of z, just freed by its owner's thread, onto the stack of its class (or back into z:
 // give_straight_back).
-FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
+FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chunks, uintptr_t p) {
   if (z != cc.current && (cc.count == cc.capacity || z->adopted)) return give_straight_back(cc, z, p);
   if (__builtin_expect(cc.count == cc.capacity, 0)) return push_after_flush(tc, cc, z, p);
   cc.slot[cc.count++] = p;
   if (z == cc.current) {
-    if (__builtin_expect(z->avail + cc.count >= z->chunks, 0)) return after_push_check_current(tc, cc);
-  } else if (__builtin_expect(z->avail + ++z->cached == z->chunks, 0)) {
+    if (__builtin_expect(z->avail + cc.count >= chunks, 0)) return after_push_check_current(tc, cc);
+  } else if (__builtin_expect(z->avail + ++z->cached == chunks, 0)) {
     return after_push_settle(cc, z);
   }
   return true;
@@ -304,7 +304,7 @@ FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p)
 
 bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
   flush_half(cc);  // never z's last chunks: z holds this one
-  return push_freed(tc, cc, z, p);
+  return push_freed(tc, cc, z, z->chunks, p);
 }
 
 // free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
@@ -317,7 +317,7 @@ FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
   if (!take_bit(&v, i)) return false;
   if (bit_at(__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
-  return push_freed(tc, tc->classes[z->class_index], z, p);
+  return push_freed(tc, tc->classes[z->class_index], z, z->chunks, p);
 }
 
 }  // namespace
@@ -340,8 +340,39 @@ bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
 
 namespace {
 
-// free_unlocked past the current zone: the zone's header read and the chunk sent where its
-// owner says. Apart, so that free_unlocked's check of the current zone saves no registers.
+// p, of z, one of this thread's zones (its registry entry says so, and its class c), but not
+// c's current one: the chunk found through c's layout and z's color (zone_color, from z's
+// address), not through z's header, of which only the second line's counts are read
+// (push_freed). Every header sits on a 64 KiB boundary, in one cache set: with many zones, such
+// a free missed the first line, and the bitmap words waited for the offsets it holds. No magic
+// check: nothing of the header's first line is trusted here, and the registry entry (ours)
+// names the zone and its owner. Callgrind's cache simulation: mimalloc-bench's alloc-test
+// (256 Ki slots, random frees) L1 read misses 41.2 M -> 38.0 M; churn-300k (1.2 M steps) L1
+// 13.7 M -> 12.7 M, last level 8.1 M -> 7.3 M; instructions unchanged (churn-300k 324 -> 323
+// per step). Wall time here: within the machine's noise (one library's runs differ by 14 %).
+FT_INLINE bool free_into_own_zone(ThreadCache *tc, Zone *z, unsigned c, uintptr_t p) {
+  const ZoneLayout &l = kLayouts[c];
+  uintptr_t base = reinterpret_cast<uintptr_t>(z);
+  uint64_t off = p - (base + l.data_offset);  // wraps below the chunks
+  if (off >= l.span) return false;
+  bool exact;
+  uint64_t i = chunk_index(off, l.div_magic, &exact);
+  if (!exact) return false;
+  uint32_t color = zone_color(base, l);
+  uint64_t *live = reinterpret_cast<uint64_t *>(base + l.live_offset + color) + i / 64;
+  FT_ASSERT(live == &z->live_map()[i / 64] && live + l.words == &z->pending_map()[i / 64]);
+  uint64_t v = __atomic_load_n(live, __ATOMIC_RELAXED);
+  // As push_owned: a chunk not held is a second free, which the caller reports.
+  if (!take_bit(&v, i)) return false;
+  const uint64_t *pending = live + l.words;  // the pending bitmap follows the live one
+  if (bit_at(__atomic_load_n(pending, __ATOMIC_RELAXED), i)) return false;
+  __atomic_store_n(live, v, __ATOMIC_RELAXED);
+  return push_freed(tc, tc->classes[c], z, l.chunks, p);
+}
+
+// free_unlocked of a chunk of a zone another thread's cache owns, or no cache: the zone's header
+// read (its magic checked: the zone may change hands) and the chunk sent where its owner says.
+// Apart, so that free_unlocked's own paths save no registers.
 __attribute__((noinline)) bool free_through_header(void *p, uintptr_t e, Zone *z) {
   if (!z->magic_ok()) return false;
   uint64_t off = reinterpret_cast<uintptr_t>(p) - z->data();  // wraps below the chunks
@@ -350,11 +381,7 @@ __attribute__((noinline)) bool free_through_header(void *p, uintptr_t e, Zone *z
   uint32_t i = static_cast<uint32_t>(chunk_index(off, z->div_magic, &exact));
   if (!exact) return false;
   uint32_t id = registry::entry_owner(e);
-  // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
-  ThreadCache *tc = t_fast.cache;
-  if (id && id == tc->owner_id)
-    return z->class_index < kCachedClasses && push_owned(tc, z, i, reinterpret_cast<uintptr_t>(p));
-  tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
+  ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
   if (!id) return tc && adopt_and_free(tc, z, i);
   return remote::free_chunk(z, i, id, tc);
 }
@@ -364,6 +391,15 @@ __attribute__((noinline)) bool free_through_header(void *p, uintptr_t e, Zone *z
 bool free_unlocked(void *p, uintptr_t e) {
   Zone *z = registry::entry_zone(e);
   if (!z) return false;
+  // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
+  ThreadCache *tc = t_fast.cache;
+  uint32_t id = registry::entry_owner(e);
+  if (id && id == tc->owner_id) {
+    // Every class is cached (kCachedClasses): a zone a cache owns is of one of them.
+    unsigned c = registry::entry_class(e);
+    FT_ASSERT(c < kCachedClasses && c == z->class_index);
+    return free_into_own_zone(tc, z, c, reinterpret_cast<uintptr_t>(p));
+  }
   return free_through_header(p, e, z);
 }
 

@@ -14,7 +14,7 @@ void Zone::init(unsigned cls) {
   data_offset = l.data_offset;
   chunks = l.chunks;
   // Zones of one class side by side get the colors in turn (zone.h: the color).
-  uint32_t color = static_cast<uint32_t>((base() / kZoneGranule) % l.colors) * kColorStep;
+  uint32_t color = zone_color(base(), l);
   avail_offset = kZoneHeaderSize + color;
   live_offset = l.live_offset + color;
   pending_offset = l.pending_offset + color;

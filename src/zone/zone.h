@@ -99,8 +99,9 @@ constexpr size_t code_bytes_for(unsigned c, size_t chunks) {
   return code_format(c) == CodeFormat::kNibble ? (chunks + 1) / 2 : code_format(c) == CodeFormat::kByte ? chunks : 4 * chunks;
 }
 
-// Where each part of a zone of one class lies; computed at compile time for every class.
-struct ZoneLayout {
+// Where each part of a zone of one class lies; computed at compile time for every class. 64 B:
+// a class's entry is one cache line, found with a shift.
+struct alignas(64) ZoneLayout {
   uint32_t chunk_size;
   uint32_t zone_size;     // a multiple of kZoneGranule (hence of any page size up to 64 KiB)
   uint32_t chunks;
@@ -112,6 +113,8 @@ struct ZoneLayout {
   uint32_t chunk_align;   // every chunk address is a multiple of it
   uint32_t colors;        // the places of the bitmaps (kColorStep apart) that data_offset leaves room for
   uint64_t div_magic;     // index = (offset * div_magic) >> 64, exact for 32-bit offsets
+  uint32_t span;          // chunks * chunk_size: the chunks' bytes from data_offset
+  uint32_t color_mask;    // (colors - 1) * kColorStep: see zone_color
 };
 
 // The SMALL classes whose 100 chunks fit one granule (320 B to 640 B) get zones of at least
@@ -142,7 +145,8 @@ constexpr ZoneLayout make_layout(unsigned c, size_t zone_size, unsigned colors =
                         static_cast<uint32_t>(n),     static_cast<uint32_t>(words),
                         static_cast<uint32_t>(live),  static_cast<uint32_t>(pending),
                         static_cast<uint32_t>(codes), static_cast<uint32_t>(data),
-                        static_cast<uint32_t>(align), colors, ~uint64_t{0} / size + 1};
+                        static_cast<uint32_t>(align), colors, ~uint64_t{0} / size + 1,
+                        static_cast<uint32_t>(n * size), (colors - 1) * kColorStep};
   }
   return ZoneLayout{};
 }
@@ -181,6 +185,16 @@ struct MakeLayouts<0, I...> : Layouts<I...> {};
 
 inline constexpr const ZoneLayout *kLayouts = detail::MakeLayouts<kClassCount>::table;
 
+// The color of the zone at base (the header comment): its granule number modulo its class's
+// colors, in bytes. Zone::init keeps it in the header's offsets; the owner's frees of chunks
+// outside its current zones compute it from the address alone (tcache/own_zones.cpp
+// free_into_own_zone), so as to read no field of the header's first line.
+inline constexpr unsigned kColorShift = 10;  // base / kZoneGranule * kColorStep, for 64 KiB-aligned bases
+static_assert(kZoneGranule >> kColorShift == kColorStep);
+inline uint32_t zone_color(uintptr_t base, const ZoneLayout &l) {
+  return static_cast<uint32_t>(base >> kColorShift) & l.color_mask;
+}
+
 constexpr bool layouts_hold_the_design_card() {
   for (unsigned c = 0; c < kClassCount; ++c) {
     const ZoneLayout &l = kLayouts[c];
@@ -190,6 +204,18 @@ constexpr bool layouts_hold_the_design_card() {
   return true;
 }
 static_assert(layouts_hold_the_design_card());
+constexpr bool colors_are_powers_of_two() {
+  for (unsigned c = 0; c < kClassCount; ++c)
+    if (kLayouts[c].colors & (kLayouts[c].colors - 1)) return false;
+  return true;
+}
+static_assert(colors_are_powers_of_two(), "zone_color masks the granule number");
+constexpr bool pending_follows_live() {
+  for (unsigned c = 0; c < kClassCount; ++c)
+    if (kLayouts[c].pending_offset != kLayouts[c].live_offset + kLayouts[c].words * 8) return false;
+  return true;
+}
+static_assert(pending_follows_live(), "free_into_own_zone finds the pending word `words` past the live one");
 
 // The classes whose frees into their current zone go inline (tcache/cache_fast_path.h), without
 // noticing that the zone then holds nothing: its pages stay until the class's next refill or
@@ -300,8 +326,9 @@ struct ZoneOwner {
 };
 
 // The header at the base of every zone. Lists are intrusive: zones are never allocated apart.
-// The first cache line is what every free reads (the magic and the layout copy a free needs,
-// the owner): written only when the zone is made or changes owner. The second is the writer's
+// The first cache line is what a free of another thread's chunk reads (the magic and the layout
+// copy a free needs, the owner): written only when the zone is made or changes owner. The
+// owner's own frees compute the layout instead (tcache/own_zones.cpp free_into_own_zone). The second is the writer's
 // bookkeeping and the list links.
 struct Zone {
   uint64_t magic;            // g_secret ^ base: a stray write or a forged zone is caught
