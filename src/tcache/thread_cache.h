@@ -193,6 +193,8 @@ bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot);
 // Hands out stack entry `slot` of cc (class c) that malloc's fast path found outside the current
 // zone's span: a chunk of another zone of the cache's, or a fresh one (kFreshBit).
 void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero);
+// The same without zeroing (malloc's fast path).
+void *hand_out_elsewhere_unzeroed(ClassCache &cc, unsigned c, uintptr_t slot, size_t n);
 // The thread frees chunk i of z, a zone it owns. False when the chunk is not a live block (a
 // double free, or a chunk never handed out): nothing changed, the caller reports it.
 bool free_owned(ThreadCache *tc, Zone *z, uint32_t i);
