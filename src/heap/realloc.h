@@ -24,10 +24,10 @@ namespace ft {
 // block in place into its free neighbour, which separate size classes cannot. A bigger jump
 // gets just what it asks. From a page on, the room costs address space, not memory: a chunk's
 // pages are resident once written, and the chunks such a block moves to (16 KiB and more) start
-// on a page (the class's alignment), so it touches no more pages in them than in a tighter one. 1 B to 64 KiB a byte at a
-// time: 47 moves without room, 18 with half as much again, 12 with twice, 10 now, copying
-// 24.6 KiB instead of 65.5 KiB (make bench-ir's realloc step 208 -> 139 instructions, glibc 164;
-// the peak RSS of python3 and g++ the same to 0.2 %).
+// on a page (the class's alignment), so it touches no more pages in them than in a tighter one.
+// 1 B to 64 KiB a byte at a time: 47 moves without room, 18 with half as much again, 12 with
+// twice, 10 now, copying 24.6 KiB instead of 65.5 KiB (make bench-ir's realloc step 208 -> 139
+// instructions, glibc 164; the peak RSS of python3 and g++ the same to 0.2 %).
 constexpr size_t grown_room(size_t n, size_t chunk) {
   size_t room = chunk * (chunk >= 4096 ? 4 : 2);
   return n >= room ? n : room < kSmallMax ? room : kSmallMax;

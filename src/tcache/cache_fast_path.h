@@ -78,7 +78,8 @@ FT_INLINE bool bit_at(uint64_t word, uint64_t i) {
 FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero, bool in_class = false) {
   uint64_t off = slot - cc.data;
   if (__builtin_expect(off >= cc.span, 0))
-    return zero ? tcache::hand_out_elsewhere(cc, c, slot, n, true) : tcache::hand_out_elsewhere_unzeroed(cc, c, slot, n);
+    return zero ? tcache::hand_out_elsewhere(cc, c, slot, n, true)
+                : tcache::hand_out_elsewhere_unzeroed(cc, c, slot, n);
   bool exact;
   uint32_t i = static_cast<uint32_t>(chunk_index(off, cc.div_magic, &exact));
   FT_ASSERT(!cc.current->is_avail(i));  // the debug build: a cached chunk is out of its zone

@@ -185,7 +185,7 @@ bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
 }
 
 namespace {
-FT_INLINE void *hand_out_elsewhere_as(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+FT_INLINE void *hand_out_elsewhere_inline(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
   char *p = reinterpret_cast<char *>(slot & ~kFreshBit);
   bool fresh = slot & kFreshBit;
   if (in_current(cc, slot)) {
@@ -203,12 +203,12 @@ FT_INLINE void *hand_out_elsewhere_as(ClassCache &cc, unsigned c, uintptr_t slot
 }  // namespace
 
 void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
-  return hand_out_elsewhere_as(cc, c, slot, n, zero);
+  return hand_out_elsewhere_inline(cc, c, slot, n, zero);
 }
 // malloc's: no memset to call, so a leaf that saves no register (churn-300k: 11 instructions a
 // call went to the pushes and pops the zeroing path's call needed).
 void *hand_out_elsewhere_unzeroed(ClassCache &cc, unsigned c, uintptr_t slot, size_t n) {
-  return hand_out_elsewhere_as(cc, c, slot, n, false);
+  return hand_out_elsewhere_inline(cc, c, slot, n, false);
 }
 
 namespace {

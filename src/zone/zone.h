@@ -328,8 +328,8 @@ struct ZoneOwner {
 // The header at the base of every zone. Lists are intrusive: zones are never allocated apart.
 // The first cache line is what a free of another thread's chunk reads (the magic and the layout
 // copy a free needs, the owner): written only when the zone is made or changes owner. The
-// owner's own frees compute the layout instead (tcache/own_zones.cpp free_into_own_zone). The second is the writer's
-// bookkeeping and the list links.
+// owner's own frees compute the layout instead (tcache/own_zones.cpp free_into_own_zone). The
+// second line is the writer's bookkeeping and the list links.
 struct Zone {
   uint64_t magic;            // g_secret ^ base: a stray write or a forged zone is caught
   uint32_t class_index;
