@@ -80,8 +80,10 @@ bool keep_resident(Zone *z) {
   g_kept_bytes += written;
   return true;
 }
-// The zone leaves the budget: it serves again, or goes.
-void stop_keeping(Zone *z) {
+// A wholly free zone of list l stops counting as one (it serves again, or goes): out of the
+// class's count of empty zones, and out of the kept budget if it was in it.
+void leave_empties(ClassList &l, Zone *z) {
+  --l.empty_zones;
   g_kept_bytes -= z->kept_bytes;
   z->kept_bytes = 0;
 }
@@ -176,10 +178,7 @@ bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *
   ClassList &list = g_lists[c];
   Zone *z = list.head;
   if (!z && !(z = map_zone(c, lock))) return false;
-  if (z->empty()) {
-    --list.empty_zones;
-    stop_keeping(z);
-  }
+  if (z->empty()) leave_empties(list, z);
   *index = z->take(fresh);
   if (!z->avail) unlink(list, z);
   counters::note_chunks_out(c, 1);
@@ -234,10 +233,7 @@ Zone *take_back(Zone *z) {
 void hand_over(Zone *z, ZoneOwner *owner) {
   ClassList &list = g_lists[z->class_index];
   if (z->list == kOnPoolList) {
-    if (z->empty()) {
-      --list.empty_zones;
-      stop_keeping(z);
-    }
+    if (z->empty()) leave_empties(list, z);
     unlink(list, z);
   }
   z->collect_pending();
@@ -371,8 +367,7 @@ namespace {
 void detach(Zone *z) {
   ClassList &list = g_lists[z->class_index];
   unlink(list, z);
-  --list.empty_zones;
-  stop_keeping(z);
+  leave_empties(list, z);
   (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
   if (z->next_all) z->next_all->prev_all = z->prev_all;
   registry::erase(z, z->layout().zone_size);
