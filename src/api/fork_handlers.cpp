@@ -5,7 +5,6 @@
 #include <cstdint>
 
 #include "heap/fork_rescue.h"
-#include "os/borrowed_pages.h"
 #include "os/heap_lock.h"
 #include "tcache/thread_cache.h"
 
@@ -83,12 +82,6 @@ void after_fork_in_child() {
 // at the end of our text: the one call to it at start-up faulted in a second 64 KiB window of
 // the library's code (40 KiB more resident in every preloaded program) and one more page of a
 // static link's text. __dso_handle: the handlers go away with the object if it is unloaded.
-// The registration runs code and reads a constant of libc that most programs never touch again
-// (os/borrowed_pages.h): the pages it faults in are dropped after it.
-void install_fork_handlers() {
-  os::call_dropping_faulted_pages(
-      [] { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); },
-      reinterpret_cast<const void *>(&__register_atfork));
-}
+void install_fork_handlers() { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); }
 
 }  // namespace ft

@@ -1,28 +1,41 @@
 #include "api/startup.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include "api/fork_handlers.h"
 #include "base/secret.h"
 #include "base/settings.h"
 #include "debug/call_log.h"
 #include "debug/leaks.h"
+#include "os/fault_around.h"
 #include "os/mapping.h"
 
 namespace ft {
 
 constinit int g_start_state = kNotStarted;
 
+namespace {
+// What start-up asks of libc after the page size: the auxiliary vector, the environment, the
+// fork handlers' registration. Parts of libc a program may never run, and whose 64 KiB windows
+// of code and constants the kernel maps in whole: start_slow drops what they faulted in
+// (os/fault_around.h).
+void start_with_libc() {
+  read_secret();
+  read_environment();
+  __atomic_store_n(&g_start_state, kStarted, __ATOMIC_RELEASE);
+  // After kStarted: pthread_atfork may itself call malloc, which must then find us ready.
+  install_fork_handlers();
+}
+}  // namespace
+
 void start_slow() {
   int expected = kNotStarted;
   if (__atomic_compare_exchange_n(&g_start_state, &expected, kStarting, false, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
     os::init_page_size();
-    read_secret();
-    read_environment();
-    __atomic_store_n(&g_start_state, kStarted, __ATOMIC_RELEASE);
-    // After kStarted: pthread_atfork may itself call malloc, which must then find us ready.
-    install_fork_handlers();
+    os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
+    os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
     if (g_config.trace) call_log::open(g_config.trace_path);
     if (g_config.stacks) leaks::prepare();
     return;

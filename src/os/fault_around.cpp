@@ -1,4 +1,4 @@
-#include "os/borrowed_pages.h"
+#include "os/fault_around.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -26,25 +26,41 @@ struct Segment {
   uintptr_t start, end;  // page-aligned
 };
 
-// The object's loaded read-only segments, found from its program headers (the first segment maps
-// the ELF header, as ld.so maps every object). _dl_find_object is ld.so's: dl_iterate_phdr
-// would itself fault in another window of libc's code.
-unsigned read_only_segments(const void *in_object, Segment *out) {
+// The object's program headers, from the ELF header its first segment maps (as ld.so maps every
+// object). _dl_find_object is ld.so's: dl_iterate_phdr would itself fault in another window of
+// libc's code.
+struct Object {
   dl_find_object found;
-  if (_dl_find_object(const_cast<void *>(in_object), &found) != 0 || !found.dlfo_link_map || !found.dlfo_map_start)
-    return 0;
-  uintptr_t base = found.dlfo_link_map->l_addr;
-  auto *ehdr = static_cast<const ElfW(Ehdr) *>(found.dlfo_map_start);
-  if (memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0 || ehdr->e_phentsize != sizeof(ElfW(Phdr))) return 0;
-  uintptr_t mapped = reinterpret_cast<uintptr_t>(found.dlfo_map_start);
-  if (ehdr->e_phoff + size_t{ehdr->e_phnum} * sizeof(ElfW(Phdr)) > page_size()) return 0;  // not in the first page
-  auto *ph = reinterpret_cast<const ElfW(Phdr) *>(mapped + ehdr->e_phoff);
+  const ElfW(Phdr) *ph;
+  unsigned phnum;
+  uintptr_t base;
+};
+
+bool find_object(const void *in_object, Object *o) {
+  if (_dl_find_object(const_cast<void *>(in_object), &o->found) != 0 || !o->found.dlfo_link_map ||
+      !o->found.dlfo_map_start)
+    return false;
+  auto *ehdr = static_cast<const ElfW(Ehdr) *>(o->found.dlfo_map_start);
+  if (memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0 || ehdr->e_phentsize != sizeof(ElfW(Phdr))) return false;
+  if (ehdr->e_phoff + size_t{ehdr->e_phnum} * sizeof(ElfW(Phdr)) > page_size()) return false;  // not in the first page
+  o->ph = reinterpret_cast<const ElfW(Phdr) *>(reinterpret_cast<uintptr_t>(ehdr) + ehdr->e_phoff);
+  o->phnum = ehdr->e_phnum;
+  o->base = o->found.dlfo_link_map->l_addr;
+  return true;
+}
+
+bool read_only_load(const ElfW(Phdr) &ph) { return ph.p_type == PT_LOAD && !(ph.p_flags & PF_W); }
+
+// The object's loaded read-only segments, page-aligned.
+unsigned read_only_segments(const void *in_object, Segment *out) {
+  Object o;
+  if (!find_object(in_object, &o)) return 0;
   unsigned n = 0;
   size_t pages = 0;
-  for (unsigned k = 0; k < ehdr->e_phnum; ++k) {
-    if (ph[k].p_type != PT_LOAD || (ph[k].p_flags & PF_W)) continue;
-    uintptr_t start = (base + ph[k].p_vaddr) & ~(page_size() - 1);
-    uintptr_t end = round_to_pages(base + ph[k].p_vaddr + ph[k].p_memsz);
+  for (unsigned k = 0; k < o.phnum; ++k) {
+    if (!read_only_load(o.ph[k])) continue;
+    uintptr_t start = (o.base + o.ph[k].p_vaddr) & ~(page_size() - 1);
+    uintptr_t end = round_to_pages(o.base + o.ph[k].p_vaddr + o.ph[k].p_memsz);
     pages += (end - start) / page_size();
     if (n == kMaxSegments || pages > kMaxPages) return 0;
     out[n++] = Segment{start, end};
@@ -96,6 +112,23 @@ void call_dropping_faulted_pages(void (*call)(), const void *in_object) {
     drop();
   }
   if (pagemap >= 0) close(pagemap);
+}
+
+void set_apart_unwind_tables(const void *in_object) {
+  Object o;
+  if (!find_object(in_object, &o)) return;
+  const char *name = o.found.dlfo_link_map->l_name;
+  auto eh = reinterpret_cast<uintptr_t>(o.found.dlfo_eh_frame);
+  if (!name || !name[0] || !eh) return;  // the program itself: its own unwinding is its business
+  for (unsigned k = 0; k < o.phnum; ++k) {
+    uintptr_t start = o.base + o.ph[k].p_vaddr, end = start + o.ph[k].p_filesz;
+    if (!read_only_load(o.ph[k]) || eh < start || eh >= end) continue;
+    uintptr_t from = round_to_pages(eh), to = round_to_pages(end);
+    // A mapping of its own: the kernel's fault-around stops at a mapping's end. MADV_RANDOM
+    // is what makes it one (its flags differ from the rest's) and says how backtraces read it.
+    if (from < to) madvise(reinterpret_cast<void *>(from), to - from, MADV_RANDOM);
+    return;
+  }
 }
 
 }  // namespace ft::os
