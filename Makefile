@@ -38,8 +38,8 @@ $(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) |
 # The allocator: one folder per layer under src/ (src/README.md), and the dumps in show_alloc_mem/.
 # Every include names its folder ("zone/zone.h", "show_alloc_mem/dump.h"): -Isrc -I.
 # In the order of the code's heat: the fast paths' and the slow paths' files first, the reports
-# last, so that a program that never asks for a report faults in (and keeps resident) the first
-# few 64 KiB windows of the library's text only (the kernel maps file pages around a fault).
+# last. What programs run after start-up is marked FT_HOT_TEXT and linked ahead of it all
+# (src/api/hot_text.ld).
 HOT_LAYERS := api tcache zone heap large os base
 LIB_SRCS := $(foreach l,$(HOT_LAYERS),$(wildcard src/$(l)/*.cpp)) \
             $(filter-out $(foreach l,$(HOT_LAYERS),src/$(l)/%),$(wildcard src/*/*.cpp)) \
@@ -94,14 +94,16 @@ $(NAME_A): $(BUILD)/ft_malloc.o
 # start-up), and a weak reference pulls nothing from an archive: -u asks for it here. -fini: the
 # C runtime's empty _fini lies past the end of our text, and calling it at exit faulted in a 64
 # KiB window of cold code (src/api/startup.cpp: ft_library_fini). max-page-size: each segment
-# starts on a 64 KiB boundary, and ld.so loads the library 64 KiB-aligned, so that the code run
-# at start-up and by malloc and free (the first 56 KiB of .text) lies in one 64 KiB block of the
-# file: the kernel maps a whole large folio of the page cache when a fault's window touches one
-# that lies wholly inside the mapping, and when .text grew past a 64 KiB boundary of the file
-# (0x1c000 bytes from 0x3000), every preloaded program had all of it resident, 29 pages for 16.
-$(NAME_SO): $(BUILD)/ft_malloc.o
-	$(CC) -shared -static-libgcc -o $@ $^ -Wl,-z,now -Wl,--no-undefined \
-	  -Wl,-u,_Unwind_Backtrace -Wl,-u,_Unwind_GetIP -Wl,-fini=ft_library_fini -Wl,-z,max-page-size=0x10000 -lpthread
+# starts on a 64 KiB boundary, and ld.so loads the library 64 KiB-aligned, so that the hot text
+# (44 KiB) lies in one 64 KiB block of the file: the kernel maps a whole large folio of the page
+# cache when a fault's window touches one that lies wholly inside the mapping, and when .text grew
+# past a 64 KiB boundary of the file (0x1c000 bytes from 0x3000), every preloaded program had all
+# of it resident, 29 pages for 16. hot_text.ld: the hot text first, the rest a mapping apart once
+# started (src/os/fault_around.h): 11 pages of code resident.
+$(NAME_SO): $(BUILD)/ft_malloc.o src/api/hot_text.ld
+	$(CC) -shared -static-libgcc -o $@ $(BUILD)/ft_malloc.o -Wl,-z,now -Wl,--no-undefined \
+	  -Wl,-u,_Unwind_Backtrace -Wl,-u,_Unwind_GetIP -Wl,-fini=ft_library_fini -Wl,-z,max-page-size=0x10000 \
+	  -Wl,-T,src/api/hot_text.ld -lpthread
 	@rm -f libft_malloc.so
 
 -include $(DEPS)

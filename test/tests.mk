@@ -46,7 +46,7 @@ TEST_INJECT := faults_inject
 TEST_TOOLS  := tools_known_heap tools_trace_calls tools_trace_fork tools_trace_threads tools_peak \
                tools_signal_every tools_profile_heap
 # Without ft_malloc: run with LD_PRELOAD of the .so, under ft_heap, or under glibc.
-TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain bad_input_plain leaks_glibc \
+TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain resident_pages_plain bad_input_plain leaks_glibc \
                fork_safety_plain glibc_api_plain api_plain $(TEST_TOOLS)
 # Shared objects, test/build/libNAME.so.
 TEST_SHARED := preload_ctor
@@ -77,6 +77,7 @@ $(call test_bins,glibc_api glibc_api_static glibc_api_plain): test/glibc_api.c
 $(call test_bins,hello_plain): test/preload/hello.c
 $(call test_bins,probe_plain): test/preload/probe.c
 $(call test_bins,dlopen_plain): test/preload/dlopen.c
+$(call test_bins,resident_pages_plain): test/preload/resident_pages.c
 $(call test_bins,tools_known_heap): test/tools/known_heap.c test/tools/say.h
 $(call test_bins,tools_trace_calls): test/tools/trace_calls.c test/tools/say.h
 $(call test_bins,tools_trace_fork): test/tools/trace_fork.c test/tools/say.h
@@ -88,7 +89,7 @@ $(TEST_BUILD)/libpreload_ctor.so: test/preload_ctor.c
 
 # Flags of some programs (private: not passed on to the library's rules).
 $(call test_bins,threads threads_ubsan threads_debug debug_modes debug_modes_ubsan faults faults_inject reports \
-                 fork_safety fork_safety_static fork_safety_plain fork_safety_debug dlopen_plain \
+                 fork_safety fork_safety_static fork_safety_plain fork_safety_debug dlopen_plain resident_pages_plain \
                  tools_trace_threads tools_peak): private TEST_LIBS := -lpthread
 # gcc -static ... -lft_malloc: everything the programs check holds in a static program too.
 $(call test_bins,api_static fork_safety_static glibc_api_static): private TEST_EXTRA := -static

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "api/startup.h"
+#include "base/compiler.h"
 #include "base/line_writer.h"
 #include "base/settings.h"
 #include "debug/heap_profiles.h"
@@ -101,7 +102,7 @@ void start_thread(void *(*fn)(void *)) {
 
 // Runs once the C library is up (a constructor), unlike everything else in ft_malloc: starting
 // threads is not something malloc may do from inside libc's own start-up.
-__attribute__((constructor)) void start_reporters() {
+__attribute__((constructor)) FT_HOT_TEXT void start_reporters() {
   ensure_started();
   if (g_config.dump_signal > 0 && pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
     struct sigaction sa = {};
@@ -116,7 +117,7 @@ __attribute__((constructor)) void start_reporters() {
 
 // A file written at exit (FT_MALLOC_SVG, JSON, FOLDED, FOLDED_ALLOC, PPROF): written under a
 // temporary name beside it, then renamed, so that a reader never finds it half-written.
-void write_file(const char *path, void (*writer)(int)) {
+FT_HOT_TEXT void write_file(const char *path, void (*writer)(int)) {
   if (!path[0]) return;
   char tmp[Config::kPathMax + 32];
   size_t len = strlen(path);
@@ -140,7 +141,7 @@ void write_file(const char *path, void (*writer)(int)) {
   if (close(fd) != 0 || rename(tmp, path) != 0) unlink(tmp);
 }
 
-__attribute__((destructor)) void exit_reports() {
+__attribute__((destructor)) FT_HOT_TEXT void exit_reports() {
   write_file(g_config.svg, write_svg);
   write_file(g_config.json, write_json);
   write_file(g_config.folded, profiles::write_folded);

@@ -1,4 +1,5 @@
 #include "api/fork_handlers.h"
+#include "base/compiler.h"
 
 #include <pthread.h>
 
@@ -39,7 +40,7 @@ bool stdio_list_lock_wanted() {
          !__libc_single_threaded;
 }
 
-void before_fork() {
+FT_HOT_TEXT void before_fork() {
   if (t_lock_depth) {
     t_fork_state = kInterrupted;
     return;
@@ -50,7 +51,7 @@ void before_fork() {
   t_fork_state = kLocked;
 }
 
-void after_fork_in_parent() {
+FT_HOT_TEXT void after_fork_in_parent() {
   if (t_fork_state == kLocked) {
     heap_unlock(t_took_heap_mutex);
     if (t_took_stdio_lock) _IO_list_unlock();
@@ -58,7 +59,7 @@ void after_fork_in_parent() {
   t_fork_state = kNoFork;
 }
 
-void after_fork_in_child() {
+FT_HOT_TEXT void after_fork_in_child() {
   ForkState state = t_fork_state;
   t_fork_state = kNoFork;
   if (state == kInterrupted) {
@@ -82,6 +83,6 @@ void after_fork_in_child() {
 // at the end of our text: the one call to it at start-up faulted in a second 64 KiB window of
 // the library's code (40 KiB more resident in every preloaded program) and one more page of a
 // static link's text. __dso_handle: the handlers go away with the object if it is unloaded.
-void install_fork_handlers() { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); }
+FT_HOT_TEXT void install_fork_handlers() { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); }
 
 }  // namespace ft

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "api/startup.h"
+#include "base/compiler.h"
 #include "base/line_writer.h"
 #include "base/settings.h"
 #include "heap/fork_rescue.h"
@@ -29,11 +30,11 @@ namespace {
 
 // The slow paths of malloc, free and realloc, out of line so that their fast paths stay small:
 // start-up first (one load and a branch once it has run), then the heap.
-[[gnu::noinline]] void *malloc_slow(size_t n, void *caller) {
+[[gnu::noinline]] FT_HOT_TEXT void *malloc_slow(size_t n, void *caller) {
   ft::ensure_started();
   return ft::heap_malloc_slow(n, caller);
 }
-[[gnu::noinline]] void free_slow(void *p, uintptr_t entry) {
+[[gnu::noinline]] FT_HOT_TEXT void free_slow(void *p, uintptr_t entry) {
   // First the frees that take no lock: another of this thread's zones, another thread's zone, a
   // zone nobody owns (a thread without a cache yet has no zones: start-up can wait). Never in a
   // rescue child, whose inherited heap is not to be written. A LARGE block has no entry.
@@ -41,12 +42,12 @@ namespace {
   ft::ensure_started();
   ft::heap_free_slow(p, ft::Call::kFree);
 }
-[[gnu::noinline]] void *realloc_slow(void *p, size_t n, void *caller) {
+[[gnu::noinline]] FT_HOT_TEXT void *realloc_slow(void *p, size_t n, void *caller) {
   ft::ensure_started();
   return ft::heap_realloc_slow(p, n, caller);
 }
 // realloc past its in-place fast path: a move through the thread's cache, else the slow path.
-[[gnu::noinline]] void *realloc_moving(void *p, size_t n, void *caller) {
+[[gnu::noinline]] FT_HOT_TEXT void *realloc_moving(void *p, size_t n, void *caller) {
   if (void *q = ft::heap_realloc_fast(p, n)) {
     if (__builtin_expect(q != ft::kReallocNoMemory, 1)) return q;
     errno = ENOMEM;
@@ -59,49 +60,49 @@ namespace {
 
 // malloc, free and realloc: this thread's cache first, inline and without a lock (heap/malloc.h,
 // heap/free.h, heap/realloc.h); the rest of the entry points go to the heap at once.
-FT_API void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
-FT_API void free(void *ptr) noexcept { ft::heap_free<free_slow>(ptr); }
-FT_API void *realloc(void *ptr, size_t size) noexcept {
+FT_API FT_HOT_TEXT void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
+FT_API FT_HOT_TEXT void free(void *ptr) noexcept { ft::heap_free<free_slow>(ptr); }
+FT_API FT_HOT_TEXT void *realloc(void *ptr, size_t size) noexcept {
   if (ft::heap_resize_fast(ptr, size)) return ptr;
   return realloc_moving(ptr, size, FT_CALLER);
 }
-FT_API void *calloc(size_t count, size_t size) noexcept {
+FT_API FT_HOT_TEXT void *calloc(size_t count, size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_calloc(count, size, FT_CALLER);
 }
-FT_API void *reallocarray(void *ptr, size_t count, size_t size) noexcept {
+FT_API FT_HOT_TEXT void *reallocarray(void *ptr, size_t count, size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_reallocarray(ptr, count, size, FT_CALLER);
 }
-FT_API void *memalign(size_t alignment, size_t size) noexcept {
+FT_API FT_HOT_TEXT void *memalign(size_t alignment, size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_memalign(alignment, size, FT_CALLER);
 }
-FT_API int posix_memalign(void **memptr, size_t alignment, size_t size) noexcept {
+FT_API FT_HOT_TEXT int posix_memalign(void **memptr, size_t alignment, size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_posix_memalign(memptr, alignment, size, FT_CALLER);
 }
-FT_API void *aligned_alloc(size_t alignment, size_t size) noexcept {
+FT_API FT_HOT_TEXT void *aligned_alloc(size_t alignment, size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_aligned_alloc(alignment, size, FT_CALLER);
 }
-FT_API void *valloc(size_t size) noexcept {
+FT_API FT_HOT_TEXT void *valloc(size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_valloc(size, FT_CALLER);
 }
-FT_API void *pvalloc(size_t size) noexcept {
+FT_API FT_HOT_TEXT void *pvalloc(size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_pvalloc(size, FT_CALLER);
 }
-FT_API size_t malloc_usable_size(void *ptr) noexcept {
+FT_API FT_HOT_TEXT size_t malloc_usable_size(void *ptr) noexcept {
   ft::ensure_started();
   return ft::heap_usable_size(ptr);
 }
-FT_API void free_sized(void *ptr, size_t size) noexcept {
+FT_API FT_HOT_TEXT void free_sized(void *ptr, size_t size) noexcept {
   ft::ensure_started();
   ft::heap_free_slow(ptr, ft::Call::kFreeSized, size);
 }
-FT_API void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
+FT_API FT_HOT_TEXT void free_aligned_sized(void *ptr, size_t alignment, size_t size) noexcept {
   ft::ensure_started();
   ft::heap_free_slow(ptr, ft::Call::kFreeAlignedSized, size, alignment);
 }

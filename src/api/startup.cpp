@@ -1,4 +1,5 @@
 #include "api/startup.h"
+#include "base/compiler.h"
 
 #include <sched.h>
 #include <unistd.h>
@@ -11,6 +12,9 @@
 #include "os/fault_around.h"
 #include "os/mapping.h"
 
+// The end of the preloaded library's hot text (src/api/hot_text.ld); null in a static link.
+extern "C" const char __ft_hot_text_end[] __attribute__((weak, visibility("hidden")));
+
 namespace ft {
 
 constinit int g_start_state = kNotStarted;
@@ -20,7 +24,7 @@ namespace {
 // fork handlers' registration. Parts of libc a program may never run, and whose 64 KiB windows
 // of code and constants the kernel maps in whole: start_slow drops what they faulted in
 // (os/fault_around.h).
-void start_with_libc() {
+FT_HOT_TEXT void start_with_libc() {
   read_secret();
   read_environment();
   __atomic_store_n(&g_start_state, kStarted, __ATOMIC_RELEASE);
@@ -29,12 +33,16 @@ void start_with_libc() {
 }
 }  // namespace
 
-void start_slow() {
+FT_HOT_TEXT void start_slow() {
   int expected = kNotStarted;
   if (__atomic_compare_exchange_n(&g_start_state, &expected, kStarting, false, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
+    // First what keeps pages of our own file out: fault-around has mapped the window of code
+    // around the first instruction run; from here on, only hot code runs unless a report or a
+    // debug mode asks for more.
     os::init_page_size();
     os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
+    os::set_apart_cold_text(__ft_hot_text_end);
     os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
     if (g_config.trace) call_log::open(g_config.trace_path);
     if (g_config.stacks) leaks::prepare();

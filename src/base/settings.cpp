@@ -25,7 +25,7 @@ constexpr size_t kEnvironBytes = 64 * 1024;
 FT_BIG_TABLE constinit char g_environ_copy[kEnvironBytes] = {};
 constinit size_t g_environ_len = 0;
 
-const char *early_env(const char *name) {
+FT_HOT_TEXT const char *early_env(const char *name) {
   if (getauxval(AT_SECURE)) return nullptr;  // as secure_getenv
   if (!g_environ_len) {
     int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
@@ -45,7 +45,7 @@ const char *early_env(const char *name) {
 
 // secure_getenv: a set-uid program ignores these, like glibc's MALLOC_ variables. Neither
 // allocates.
-const char *env(const char *name) { return environ ? secure_getenv(name) : early_env(name); }
+FT_HOT_TEXT const char *env(const char *name) { return environ ? secure_getenv(name) : early_env(name); }
 
 // ---- Every setting, its values and what a wrong value falls back to -------------------------
 //
@@ -186,7 +186,7 @@ void warn_value(const Setting &s, const char *v) {
 }
 
 // Every FT_MALLOC_ name in the environment that is none of ours.
-void warn_unknown_names() {
+FT_HOT_TEXT void warn_unknown_names() {
   auto check = [](const char *entry) {
     if (strncmp(entry, kPrefix, sizeof kPrefix - 1)) return;
     const char *eq = strchr(entry, '=');
@@ -220,7 +220,7 @@ void print_settings() {
 
 }  // namespace
 
-void read_environment() {
+FT_HOT_TEXT void read_environment() {
   for (const Setting &s : kSettings)
     if (const char *v = env(s.name))
       if (*v && !s.parse(v)) warn_value(s, v);  // an empty value is no value

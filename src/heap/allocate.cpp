@@ -1,4 +1,5 @@
 #include "heap/allocate.h"
+#include "base/compiler.h"
 
 #include "base/valgrind_hooks.h"
 #include "debug/debug_modes.h"
@@ -12,7 +13,7 @@ namespace ft {
 namespace {
 
 // A TINY or SMALL block: from this thread's cache when the class is cached, else from the zones.
-void *zone_alloc(unsigned c, size_t n, bool zero) {
+FT_HOT_TEXT void *zone_alloc(unsigned c, size_t n, bool zero) {
   if (c < kCachedClasses) {
     if (ThreadCache *tc = tcache::current()) {
       void *p = cache_take(tc, c, n, zero);
@@ -24,7 +25,7 @@ void *zone_alloc(unsigned c, size_t n, bool zero) {
 
 }  // namespace
 
-void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
+FT_HOT_TEXT void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   if (rescue::on()) return rescue::allocate(n, align, zero);
   size_t need = debug::padded(n);

@@ -1,4 +1,5 @@
 #include "heap/free.h"
+#include "base/compiler.h"
 
 #include "base/valgrind_hooks.h"
 #include "debug/debug_modes.h"
@@ -15,7 +16,7 @@
 
 namespace ft {
 
-void free_resolved(void *p, Call call, size_t size, size_t align) {
+FT_HOT_TEXT void free_resolved(void *p, Call call, size_t size, size_t align) {
   if (g_config.trace && call != Call::kRealloc) call_log::record(call_log::Op::kFree, reinterpret_cast<uint64_t>(p), 0, 0);
   if (!p) return;
   if (rescue::on()) return rescue::release(p);

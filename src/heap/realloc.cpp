@@ -1,4 +1,5 @@
 #include "heap/realloc.h"
+#include "base/compiler.h"
 
 #include "base/valgrind_hooks.h"
 #include "debug/debug_modes.h"
@@ -33,7 +34,7 @@ void *rescue_realloc(void *p, size_t n) {
 // Whether this thread may change the size code of block p of zone z in place: a 16 B block's
 // nibble shares a byte with its neighbour's, which only the zone's writer changes (its owner, or
 // the lock's holder for the pool's zones); a byte or a word is its holder's.
-bool may_write_size(const Zone *z, const void *p) {
+FT_HOT_TEXT bool may_write_size(const Zone *z, const void *p) {
   if (code_format(z->class_index) != CodeFormat::kNibble) return true;
   uint32_t owner = registry::entry_owner(registry::lookup_entry(p));
   ThreadCache *tc = own_cache();
@@ -42,7 +43,7 @@ bool may_write_size(const Zone *z, const void *p) {
 
 // *remapped: the block was grown by the kernel (mremap), perhaps to another address, without going
 // through allocate() and free: the leak tracker's record must follow it.
-void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
+FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
   if (rescue::on()) return rescue_realloc(p, n);
   if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
@@ -123,7 +124,7 @@ void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
 
 }  // namespace
 
-void *heap_realloc_slow(void *p, size_t n, void *caller) {
+FT_HOT_TEXT void *heap_realloc_slow(void *p, size_t n, void *caller) {
   bool remapped = false;
   void *q = reallocate(p, n, caller, &remapped);
   // A block resized in place keeps its record, with the new size; one the kernel moved gets a new
@@ -135,7 +136,7 @@ void *heap_realloc_slow(void *p, size_t n, void *caller) {
   return traced(call_log::Op::kRealloc, reinterpret_cast<uint64_t>(p), n, q);
 }
 
-void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
+FT_HOT_TEXT void *heap_reallocarray(void *p, size_t count, size_t size, void *caller) {
   size_t n;
   if (__builtin_mul_overflow(count, size, &n)) return fail(ENOMEM);
   return heap_realloc_slow(p, n, caller);

@@ -1,4 +1,5 @@
 #include "heap/resolve.h"
+#include "base/compiler.h"
 
 #include "debug/debug_modes.h"
 #include "heap/fork_rescue.h"
@@ -8,7 +9,7 @@
 
 namespace ft {
 
-Ref resolve(const void *ptr) {
+FT_HOT_TEXT Ref resolve(const void *ptr) {
   Ref r;
   uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
   if (Zone *z = registry::lookup(ptr)) {
@@ -45,12 +46,12 @@ Ref resolve(const void *ptr) {
   return r;
 }
 
-void check_canary(Call call, void *p, const Ref &r) {
+FT_HOT_TEXT void check_canary(Call call, void *p, const Ref &r) {
   if (!g_config.check || debug::canary_ok(p, r.size())) return;
   report_fault(call, p, FaultInfo{Fault::kOverflow, r.kind(), reinterpret_cast<uintptr_t>(p), r.size(), 0});
 }
 
-size_t heap_usable_size(void *p) {
+FT_HOT_TEXT size_t heap_usable_size(void *p) {
   if (!p) return 0;
   if (rescue::on()) {
     size_t n = rescue::usable_size(p);
@@ -64,7 +65,7 @@ size_t heap_usable_size(void *p) {
   return 0;
 }
 
-size_t inherited_usable(const void *p) {
+FT_HOT_TEXT size_t inherited_usable(const void *p) {
   if (Zone *z = registry::lookup(p)) {
     uint32_t i;
     bool exact;

@@ -1,4 +1,5 @@
 #include "large/large_block.h"
+#include "base/compiler.h"
 
 #include <cerrno>
 #include <cstring>
@@ -15,7 +16,7 @@ namespace {
 
 // Where the block goes in a mapping of map_len bytes at base: at its start, or with a guard page
 // at its end, as late as its alignment lets it.
-LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t need, size_t align) {
+FT_HOT_TEXT LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t need, size_t align) {
   uintptr_t end = base + map_len - guard;
   uintptr_t user = base;
   if (guard) {
@@ -27,21 +28,21 @@ LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t 
 
 // A LARGE mapping unmapped (no lock held), counted out of the mapped bytes: the table does not
 // count them, a block's mapping outlives its entry in the cache of freed ones (large_table.h).
-void unmap(uintptr_t base, size_t len) {
+FT_HOT_TEXT void unmap(uintptr_t base, size_t len) {
   os::unmap(reinterpret_cast<void *>(base), len);
   HeapLock lock;  // note_mapped's counters are under the heap lock
   counters::note_mapped(-static_cast<int64_t>(len), true);
 }
 
 // calloc() of a cached mapping: its pages held a block before (valgrind saw that block freed).
-void zero_reused(void *p, size_t n) {
+FT_HOT_TEXT void zero_reused(void *p, size_t n) {
   vg::open(p, n);
   memset(p, 0, n);
 }
 
 // allocate() when its first try found no mapping of the very length (or a guard page or an
 // alignment beyond a page is asked for): the cache's other mappings, or a new one.
-[[gnu::noinline]] void *allocate_slow(size_t n, size_t need, size_t align, bool zero) {
+[[gnu::noinline]] FT_HOT_TEXT void *allocate_slow(size_t n, size_t need, size_t align, bool zero) {
   size_t page = os::page_size();
   size_t guard = g_config.guard ? page : 0;
   // With a guard the block sits at the end of its pages, rounded down to its alignment: room for
@@ -131,7 +132,7 @@ void zero_reused(void *p, size_t n) {
 
 }  // namespace
 
-void *allocate(size_t n, size_t need, size_t align, bool zero) {
+FT_HOT_TEXT void *allocate(size_t n, size_t need, size_t align, bool zero) {
   // The common case first: no guard, a page's alignment, and a cached mapping of the very length
   // (a loop of one size); what it takes is placed at the mapping's start, which keyed its entry.
   // Out of line, the rest made this path save six registers and set up its Unmaps (LARGE
@@ -151,9 +152,9 @@ void *allocate(size_t n, size_t need, size_t align, bool zero) {
   return allocate_slow(n, need, align, zero);
 }
 
-void release(LargeBlock *b, Unmaps *gone) { cache::keep(b, gone); }
+FT_HOT_TEXT void release(LargeBlock *b, Unmaps *gone) { cache::keep(b, gone); }
 
-bool free_live(uintptr_t p) {
+FT_HOT_TEXT bool free_live(uintptr_t p) {
   if (!p) __builtin_unreachable();  // heap_free_slow's test: the lookup need not make it again
   Unmaps gone;
   {
@@ -171,7 +172,7 @@ bool free_live(uintptr_t p) {
   return true;
 }
 
-Unmap shrink(LargeBlock *b, size_t n, size_t need) {
+FT_HOT_TEXT Unmap shrink(LargeBlock *b, size_t n, size_t need) {
   size_t keep = os::round_to_pages(b->user - b->base + need);
   size_t drop = b->map_len > keep ? b->map_len - keep : 0;
   b->size = n;
@@ -181,9 +182,9 @@ Unmap shrink(LargeBlock *b, size_t n, size_t need) {
   return Unmap{tail, drop};
 }
 
-bool can_regrow(const LargeBlock &b) { return b.user == b.base && !g_config.guard; }
+FT_HOT_TEXT bool can_regrow(const LargeBlock &b) { return b.user == b.base && !g_config.guard; }
 
-void *regrow(LargeBlock *b, size_t n, size_t need, HeapLock &lock, size_t *old_size) {
+FT_HOT_TEXT void *regrow(LargeBlock *b, size_t n, size_t need, HeapLock &lock, size_t *old_size) {
   LargeBlock old = *b;
   size_t len = os::round_to_pages(need);
   erase(b);

@@ -20,7 +20,7 @@ constexpr uint64_t kNever = ~uint64_t{0};
 constinit uint64_t g_expires_ms = kNever;
 constinit Stats g_stats = {};
 
-void refresh_expiry() {
+FT_HOT_TEXT void refresh_expiry() {
   uint64_t expires = kNever;
   for (unsigned i = 0; i < g_count; ++i)
     if (g_slots[i].used_ms + kIdleMs < expires) expires = g_slots[i].used_ms + kIdleMs;
@@ -40,12 +40,12 @@ FT_INLINE LargeBlock *remove(unsigned i) {
   return e;
 }
 
-bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
+FT_HOT_TEXT bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
   return m.len >= len && m.len <= len + len / 4 && (!exact || m.len == len) && !(m.base & (align - 1));
 }
 
 // A mapping leaves the heap: the counters of mapped bytes count it out here (large_table.h).
-void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
+FT_HOT_TEXT void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
   gone->add(base, len);
   counters::note_mapped(-static_cast<int64_t>(len), true);
 }
@@ -53,7 +53,7 @@ void unmapped(uintptr_t base, size_t len, Unmaps *gone) {
 // Entry e's mapping leaves the heap, and e the table; a second free of the block it held (a live
 // one, or a cached one's last) still says "double free" (the table's memory of frees). A tail
 // that held no block is not remembered.
-void drop(LargeBlock *e, Unmaps *gone) {
+FT_HOT_TEXT void drop(LargeBlock *e, Unmaps *gone) {
   LargeBlock held = *e;
   erase(e);
   if (held.size || !held.cached) remember_freed(held);
@@ -61,7 +61,7 @@ void drop(LargeBlock *e, Unmaps *gone) {
 }
 
 // Cached mapping i goes back to the system.
-void give_back(unsigned i, Unmaps *gone) {
+FT_HOT_TEXT void give_back(unsigned i, Unmaps *gone) {
   drop(remove(i), gone);
   ++g_stats.returned;
 }
@@ -76,14 +76,14 @@ bool clock_due() { return g_clock_uses++ % kClockEvery == 0; }
 
 bool due(uint64_t now) { return now >= g_expires_ms; }
 
-[[gnu::noinline]] void expire(uint64_t now, Unmaps *gone) {
+[[gnu::noinline]] FT_HOT_TEXT void expire(uint64_t now, Unmaps *gone) {
   for (unsigned i = g_count; i-- > 0;)
     if (now - g_slots[i].used_ms >= kIdleMs) give_back(i, gone);
   refresh_expiry();
 }
 
 // The slot take() chooses when the last one is not of the very length: the shortest that fits.
-[[gnu::noinline]] unsigned best_fit(size_t len, size_t align, bool exact) {
+[[gnu::noinline]] FT_HOT_TEXT unsigned best_fit(size_t len, size_t align, bool exact) {
   unsigned best = kSlots;
   for (unsigned i = 0; i < g_count; ++i)
     if (fits(g_slots[i], len, align, exact) && (best == kSlots || g_slots[i].len < g_slots[best].len)) best = i;
@@ -93,7 +93,7 @@ bool due(uint64_t now) { return now >= g_expires_ms; }
 // Room for a mapping of len bytes: the least recently used mappings go until it fits in the
 // bounds. False, nothing given back: too big for them, or the cache off. `live` is the live
 // LARGE bytes that stay.
-[[gnu::noinline]] bool make_room(size_t len, size_t live, Unmaps *gone) {
+[[gnu::noinline]] FT_HOT_TEXT bool make_room(size_t len, size_t live, Unmaps *gone) {
   size_t share = live / kLiveShare;
   size_t bound = share > kMinBytes ? share : kMinBytes;
   if (!g_config.large_cache || len > bound) return false;
@@ -118,7 +118,7 @@ FT_INLINE void add(LargeBlock *e, uint64_t now) {
 
 }  // namespace
 
-LargeBlock *take(size_t len, size_t align, bool exact) {
+FT_HOT_TEXT LargeBlock *take(size_t len, size_t align, bool exact) {
   // The mapping freed last first, of the very length: a loop of one size finds it without a scan
   // (slow paths out of line: this one then saves few registers).
   unsigned best = g_count - 1;
@@ -129,7 +129,7 @@ LargeBlock *take(size_t len, size_t align, bool exact) {
   return remove(best);
 }
 
-LargeBlock *take_last(size_t len, size_t align) {
+FT_HOT_TEXT LargeBlock *take_last(size_t len, size_t align) {
   if (!g_count) return nullptr;
   const Mapping &m = g_slots[g_count - 1];
   if (m.len != len || (m.base & (align - 1)) || m.key != m.base) return nullptr;
@@ -137,7 +137,7 @@ LargeBlock *take_last(size_t len, size_t align) {
   return remove(g_count - 1);
 }
 
-LargeBlock *take_to_resize(size_t len) {
+FT_HOT_TEXT LargeBlock *take_to_resize(size_t len) {
   if (!g_count) return nullptr;
   unsigned best = 0;
   for (unsigned i = 1; i < g_count; ++i) {
@@ -150,14 +150,14 @@ LargeBlock *take_to_resize(size_t len) {
   return remove(best);
 }
 
-void note_miss() { ++g_stats.misses; }
+FT_HOT_TEXT void note_miss() { ++g_stats.misses; }
 
 namespace {
 
 // keep() when the clock is to be read, mappings are due to go back or b's does not fit at once
 // (out of line: the common path then saves no registers). Giving mappings back erases their
 // entries, which may move b's.
-[[gnu::noinline]] bool keep_slow(LargeBlock *b, bool read_clock, Unmaps *gone) {
+[[gnu::noinline]] FT_HOT_TEXT bool keep_slow(LargeBlock *b, bool read_clock, Unmaps *gone) {
   if (read_clock) g_clock_ms = os::coarse_ms();
   uint64_t now = g_clock_ms;
   size_t len = b->map_len;
@@ -181,7 +181,7 @@ namespace {
 
 }  // namespace
 
-bool keep(LargeBlock *b, Unmaps *gone) {
+FT_HOT_TEXT bool keep(LargeBlock *b, Unmaps *gone) {
   bool read_clock = clock_due();
   if (__builtin_expect(read_clock || due(g_clock_ms) || !fits_at_once(b->map_len), 0))
     return keep_slow(b, read_clock, gone);
@@ -190,7 +190,7 @@ bool keep(LargeBlock *b, Unmaps *gone) {
   return true;
 }
 
-void keep_tail(uintptr_t base, size_t len, Unmaps *gone) {
+FT_HOT_TEXT void keep_tail(uintptr_t base, size_t len, Unmaps *gone) {
   LargeBlock tail{base, base, len, 0, base + len, true};
   LargeBlock *e;
   // A tail comes off a mapping that was in the cache: within its bounds.
@@ -202,7 +202,7 @@ void keep_tail(uintptr_t base, size_t len, Unmaps *gone) {
   add(e, g_clock_ms);
 }
 
-bool holds_freed(uintptr_t user, size_t *size) {
+FT_HOT_TEXT bool holds_freed(uintptr_t user, size_t *size) {
   const LargeBlock *e = find_entry(user);
   if (!e || !e->cached || !e->size) return false;
   *size = e->size;
@@ -215,7 +215,7 @@ bool empty(Unmaps *gone) {
   return any;
 }
 
-void expire_if_due() {
+FT_HOT_TEXT void expire_if_due() {
   uint64_t expires = __atomic_load_n(&g_expires_ms, __ATOMIC_RELAXED);
   if (expires == kNever) return;
   uint64_t now = os::coarse_ms();

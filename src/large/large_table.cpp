@@ -26,7 +26,7 @@ struct Freed {
 FT_BIG_TABLE constinit Freed g_freed[kFreedMemory] = {};
 constinit unsigned g_freed_next = 0;
 
-bool grow() {
+FT_HOT_TEXT bool grow() {
   size_t capacity = g_table.capacity ? g_table.capacity * 2 : kInitialCapacity;
   auto *slots = static_cast<LargeBlock *>(os::map(capacity * sizeof(LargeBlock)));
   if (!slots) return false;
@@ -51,7 +51,7 @@ bool grow() {
 
 }  // namespace
 
-void erase(LargeBlock *slot) {
+FT_HOT_TEXT void erase(LargeBlock *slot) {
   if (!slot->cached) count_live_out(slot->map_len);
   ++g_table.moves;
   // Backward-shift: pull later entries of the same probe run into the hole.
@@ -68,7 +68,7 @@ void erase(LargeBlock *slot) {
   --g_table.count;
 }
 
-bool insert(const LargeBlock &block) {
+FT_HOT_TEXT bool insert(const LargeBlock &block) {
   if ((g_table.count + 1) * 2 > g_table.capacity && !grow()) return false;
   size_t i = home(block.user, g_table.shift);
   while (g_table.slots[i].user) i = (i + 1) & (g_table.capacity - 1);
@@ -78,7 +78,7 @@ bool insert(const LargeBlock &block) {
   return true;
 }
 
-void resize(LargeBlock *slot, size_t map_len) {
+FT_HOT_TEXT void resize(LargeBlock *slot, size_t map_len) {
   g_table.mapped = g_table.mapped - slot->map_len + map_len;
   counters::note_mapped(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len), true);
   counters::note_large(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
@@ -91,18 +91,18 @@ void for_each(void (*fn)(const LargeBlock &, void *), void *ctx) {
     if (g_table.slots[i].user && !g_table.slots[i].cached) fn(g_table.slots[i], ctx);
 }
 
-const LargeBlock *containing(uintptr_t p) {
+FT_HOT_TEXT const LargeBlock *containing(uintptr_t p) {
   for (size_t i = 0; i < g_table.capacity; ++i)
     if (g_table.slots[i].user && !g_table.slots[i].cached && p >= g_table.slots[i].base && p < g_table.slots[i].base + g_table.slots[i].map_len) return &g_table.slots[i];
   return nullptr;
 }
 
-void remember_freed(const LargeBlock &block) {
+FT_HOT_TEXT void remember_freed(const LargeBlock &block) {
   g_freed[g_freed_next] = Freed{block.user, block.size};
   g_freed_next = (g_freed_next + 1) % kFreedMemory;
 }
 
-bool was_freed(uintptr_t user, size_t *size) {
+FT_HOT_TEXT bool was_freed(uintptr_t user, size_t *size) {
   for (const Freed &f : g_freed)
     if (f.user == user && user) {
       *size = f.size;

@@ -1,4 +1,5 @@
 #include "os/fault_around.h"
+#include "base/compiler.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -36,7 +37,7 @@ struct Object {
   uintptr_t base;
 };
 
-bool find_object(const void *in_object, Object *o) {
+FT_HOT_TEXT bool find_object(const void *in_object, Object *o) {
   if (_dl_find_object(const_cast<void *>(in_object), &o->found) != 0 || !o->found.dlfo_link_map ||
       !o->found.dlfo_map_start)
     return false;
@@ -52,7 +53,7 @@ bool find_object(const void *in_object, Object *o) {
 bool read_only_load(const ElfW(Phdr) &ph) { return ph.p_type == PT_LOAD && !(ph.p_flags & PF_W); }
 
 // The object's loaded read-only segments, page-aligned.
-unsigned read_only_segments(const void *in_object, Segment *out) {
+FT_HOT_TEXT unsigned read_only_segments(const void *in_object, Segment *out) {
   Object o;
   if (!find_object(in_object, &o)) return 0;
   unsigned n = 0;
@@ -70,7 +71,7 @@ unsigned read_only_segments(const void *in_object, Segment *out) {
 
 // Calls f(page index among all segments, address, present) for every page of the segments.
 template <typename F>
-bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
+FT_HOT_TEXT bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
   size_t index = 0;
   for (unsigned s = 0; s < n; ++s)
     for (uintptr_t a = seg[s].start; a < seg[s].end;) {
@@ -87,7 +88,7 @@ bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
 
 }  // namespace
 
-void call_dropping_faulted_pages(void (*call)(), const void *in_object) {
+FT_HOT_TEXT void call_dropping_faulted_pages(void (*call)(), const void *in_object) {
   Segment seg[kMaxSegments];
   unsigned n = read_only_segments(in_object, seg);
   int pagemap = n ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
@@ -114,7 +115,7 @@ void call_dropping_faulted_pages(void (*call)(), const void *in_object) {
   if (pagemap >= 0) close(pagemap);
 }
 
-void set_apart_unwind_tables(const void *in_object) {
+FT_HOT_TEXT void set_apart_unwind_tables(const void *in_object) {
   Object o;
   if (!find_object(in_object, &o)) return;
   const char *name = o.found.dlfo_link_map->l_name;
@@ -127,6 +128,21 @@ void set_apart_unwind_tables(const void *in_object) {
     // A mapping of its own: the kernel's fault-around stops at a mapping's end. MADV_RANDOM
     // is what makes it one (its flags differ from the rest's) and says how backtraces read it.
     if (from < to) madvise(reinterpret_cast<void *>(from), to - from, MADV_RANDOM);
+    return;
+  }
+}
+
+FT_HOT_TEXT void set_apart_cold_text(const void *hot_end) {
+  Object o;
+  if (!hot_end || !find_object(hot_end, &o)) return;
+  auto end = reinterpret_cast<uintptr_t>(hot_end);
+  for (unsigned k = 0; k < o.phnum; ++k) {
+    uintptr_t start = o.base + o.ph[k].p_vaddr, seg_end = start + o.ph[k].p_filesz;
+    if (!read_only_load(o.ph[k]) || !(o.ph[k].p_flags & PF_X) || end < start || end > seg_end) continue;
+    uintptr_t from = round_to_pages(end), to = round_to_pages(seg_end);
+    if (from >= to) return;
+    madvise(reinterpret_cast<void *>(from), to - from, MADV_RANDOM);    // a mapping apart
+    madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);  // what start-up ran there
     return;
   }
 }

@@ -1,11 +1,12 @@
 #include "tcache/remote_free.h"
+#include "base/compiler.h"
 
 #include "base/counters.h"
 #include "tcache/thread_cache.h"
 
 namespace ft::remote {
 
-void announce(ThreadCache *owner, Zone *z, uint32_t pw) {
+FT_HOT_TEXT void announce(ThreadCache *owner, Zone *z, uint32_t pw) {
   Notices &n = owner->notices;
   uintptr_t entry = reinterpret_cast<uintptr_t>(z) | pw;
   uint64_t t = __atomic_load_n(&n.tail, __ATOMIC_RELAXED);
@@ -20,7 +21,7 @@ void announce(ThreadCache *owner, Zone *z, uint32_t pw) {
   __atomic_store_n(&n.slot[t % kNoticeSlots], entry, __ATOMIC_RELEASE);
 }
 
-bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void *ctx), void *ctx) {
+FT_HOT_TEXT bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void *ctx), void *ctx) {
   Notices &n = owner->notices;
   uint64_t h = n.head, t = __atomic_load_n(&n.tail, __ATOMIC_ACQUIRE);
   for (; h != t; ++h) {
@@ -34,7 +35,7 @@ bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void *ctx), void
   return __atomic_load_n(&n.lost, __ATOMIC_RELAXED) && __atomic_exchange_n(&n.lost, 0, __ATOMIC_ACQ_REL);
 }
 
-bool free_chunk(Zone *z, uint32_t i, uint32_t owner_id, ThreadCache *self) {
+FT_HOT_TEXT bool free_chunk(Zone *z, uint32_t i, uint32_t owner_id, ThreadCache *self) {
   uint32_t pw;
   switch (z->remote_free(i, &pw)) {
     case Zone::RemoteFree::kNotLive:

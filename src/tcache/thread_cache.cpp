@@ -43,7 +43,7 @@ constexpr uint32_t kMaxCaches = registry::kOwnerIdMask;
 constexpr uint32_t kFirstIds = 64;
 constinit ThreadCache *g_first_ids[kFirstIds] = {};
 FT_BIG_TABLE constinit ThreadCache *g_more_ids[kMaxCaches + 1 - kFirstIds] = {};
-ThreadCache **by_id(uint32_t id) { return id < kFirstIds ? &g_first_ids[id] : &g_more_ids[id - kFirstIds]; }
+FT_HOT_TEXT ThreadCache **by_id(uint32_t id) { return id < kFirstIds ? &g_first_ids[id] : &g_more_ids[id - kFirstIds]; }
 constinit uint32_t g_ids_given = 0;
 
 void report_double_free(Zone *z, uint32_t i) {
@@ -53,7 +53,7 @@ void report_double_free(Zone *z, uint32_t i) {
 }
 
 // Remote frees of word pw of z, a zone tc owns, taken in. True when z went back to the pool.
-bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
+FT_HOT_TEXT bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
   uint32_t second_free;
   uint32_t got = z->collect_pending_word(pw, &second_free);
   ClassCache &cc = tc->classes[z->class_index];
@@ -65,7 +65,7 @@ bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
 // One announced word off tc's ring. The registry says whether z is still tc's (it is never read
 // otherwise: it may have been unmapped), given to the pool since (the pool takes the frees in,
 // under the lock), or adopted by another cache (the notice goes on to it).
-void take_in_notice(Zone *z, uint32_t pw, void *ctx) {
+FT_HOT_TEXT void take_in_notice(Zone *z, uint32_t pw, void *ctx) {
   auto *tc = static_cast<ThreadCache *>(ctx);
   uintptr_t e = registry::lookup_entry(z);
   if (registry::entry_zone(e) != z) return;  // unmapped since: its frees went with it
@@ -76,7 +76,7 @@ void take_in_notice(Zone *z, uint32_t pw, void *ctx) {
 }
 
 // Every pending word of every zone tc owns (announcements were lost: the ring was full).
-void take_in_everything(ThreadCache *tc) {
+FT_HOT_TEXT void take_in_everything(ThreadCache *tc) {
   for (ClassCache &cc : tc->classes) {
     Zone *lists[] = {cc.current, cc.partial.head, cc.full.head};
     for (unsigned l = 0; l < 3; ++l)
@@ -93,7 +93,7 @@ void take_in_everything(ThreadCache *tc) {
 // exist there, or is the forking one, maybe stopped inside its fast paths by a signal handler):
 // the stacks flushed first unless `drop_stacks` (a fork child: their chunks are then lost, and
 // each zone's counts are worked out again from its bitmap).
-void give_up_all(ThreadCache *tc, bool drop_stacks) {
+FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
   constexpr unsigned kBatch = 64;  // zones per lock acquisition
   Zone *batch[kBatch];
   unsigned n = 0;
@@ -128,7 +128,7 @@ void give_up_all(ThreadCache *tc, bool drop_stacks) {
 // pthread key destructor: the thread is exiting. Its zones go back to the pool and the cache to
 // the idle list; a later free() or malloc() on this thread (another key's destructor) takes the
 // slow paths instead.
-void thread_exit(void *arg) {
+FT_HOT_TEXT void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
   t_fast = FastPathState{no_cache(), &no_cache()->classes[0]};
   t_state = kOff;
@@ -140,7 +140,7 @@ void thread_exit(void *arg) {
   g_idle = tc;
 }
 
-void reset_notices(remote::Notices &n, bool lost) {
+FT_HOT_TEXT void reset_notices(remote::Notices &n, bool lost) {
   for (uintptr_t &s : n.slot) s = 0;
   n.head = n.tail = 0;
   n.lost = lost;
@@ -148,7 +148,7 @@ void reset_notices(remote::Notices &n, bool lost) {
 
 }  // namespace
 
-ThreadCache *attach() {
+FT_HOT_TEXT ThreadCache *attach() {
   if (t_state != kUnattached) return nullptr;
   if (!g_config.tcache) {
     t_state = kOff;
@@ -201,7 +201,7 @@ ThreadCache *attach() {
   return tc;
 }
 
-void take_in_remote_frees(ThreadCache *tc) {
+FT_HOT_TEXT void take_in_remote_frees(ThreadCache *tc) {
   if (remote::drain(tc, take_in_notice, tc)) take_in_everything(tc);
 }
 
@@ -247,7 +247,7 @@ void flush_current() {
   }
 }
 
-void after_fork_in_child() {
+FT_HOT_TEXT void after_fork_in_child() {
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     if (tc == own_cache()) {
       // A thread of the parent may have been halfway through an announcement: its claimed slot
@@ -276,7 +276,7 @@ void turn_off_in_this_thread() {
   t_state = kOff;
 }
 
-void fold_counts(ThreadCache *tc, unsigned c) {
+FT_HOT_TEXT void fold_counts(ThreadCache *tc, unsigned c) {
   ClassCache &cc = tc->classes[c];
   if (uint64_t a = cc.allocs) {
     cc.allocs = 0;
@@ -294,7 +294,7 @@ void fold_counts(ThreadCache *tc, unsigned c) {
 
 }  // namespace tcache
 
-ThreadCache *remote::cache_with_id(uint32_t id) {
+FT_HOT_TEXT ThreadCache *remote::cache_with_id(uint32_t id) {
   return id <= registry::kOwnerIdMask ? __atomic_load_n(tcache::by_id(id), __ATOMIC_ACQUIRE) : nullptr;
 }
 

@@ -18,7 +18,7 @@ size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafB
 
 }  // namespace
 
-bool insert(Zone *zone, size_t len, unsigned cls) {
+FT_HOT_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   uintptr_t entry = start | uintptr_t{cls + 1} << kClassShift;
   if ((start + len) >> kAddressBits) return false;
@@ -37,13 +37,13 @@ bool insert(Zone *zone, size_t len, unsigned cls) {
   return true;
 }
 
-void erase(Zone *zone, size_t len) {
+FT_HOT_TEXT void erase(Zone *zone, size_t len) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule)
     __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], uintptr_t{0}, __ATOMIC_RELEASE);
 }
 
-void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
+FT_HOT_TEXT void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
     uintptr_t *slot = &leaf_for(a)->slot[slot_of(a)];

@@ -1,10 +1,11 @@
 #include "zone/zone.h"
+#include "base/compiler.h"
 
 #include "base/valgrind_hooks.h"
 
 namespace ft {
 
-void Zone::init(unsigned cls) {
+FT_HOT_TEXT void Zone::init(unsigned cls) {
   // The pages are fresh from mmap: every other field, bitmap and code is already zero.
   class_index = cls;
   magic = g_secret ^ base();
@@ -29,7 +30,7 @@ void Zone::init(unsigned cls) {
   hwm = 0;
 }
 
-uint32_t Zone::take(bool *fresh) {
+FT_HOT_TEXT uint32_t Zone::take(bool *fresh) {
   FT_ASSERT(avail > 0 && summary != 0);
   uint64_t *map = avail_map();
   unsigned w = static_cast<unsigned>(__builtin_ctzll(summary));
@@ -46,7 +47,7 @@ uint32_t Zone::take(bool *fresh) {
   return i;
 }
 
-void Zone::give(uint32_t i) {
+FT_HOT_TEXT void Zone::give(uint32_t i) {
   FT_ASSERT(i < chunks && !is_avail(i) && !live_bit(i) && avail < chunks);
   uint64_t *w = &avail_map()[i / 64];
   __atomic_store_n(w, *w | uint64_t{1} << (i % 64), __ATOMIC_RELEASE);  // after the live bit left
@@ -54,7 +55,7 @@ void Zone::give(uint32_t i) {
   ++avail;
 }
 
-uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
+FT_HOT_TEXT uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
   *double_free = 0;
   uint64_t *pending = pending_map(), *map = avail_map();
   // Taking the bits in one exchange leaves the word zero: a remote free after it announces the
@@ -77,13 +78,13 @@ uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
   return taken;
 }
 
-uint32_t Zone::collect_pending() {
+FT_HOT_TEXT uint32_t Zone::collect_pending() {
   uint32_t taken = 0, ignored;
   for (uint32_t pw = 0, n = layout().words; pw < n; ++pw) taken += collect_pending_word(pw, &ignored);
   return taken;
 }
 
-void Zone::recount() {
+FT_HOT_TEXT void Zone::recount() {
   const uint64_t *map = avail_map();
   uint64_t bits_summary = 0;
   uint32_t n = 0;
@@ -96,7 +97,7 @@ void Zone::recount() {
   avail = n;
 }
 
-size_t Zone::size(uint32_t i) const {
+FT_HOT_TEXT size_t Zone::size(uint32_t i) const {
   CodeFormat f = code_format(class_index);
   if (f == CodeFormat::kWord) {
     uint32_t n = reinterpret_cast<const uint32_t *>(const_cast<Zone *>(this)->codes())[i];

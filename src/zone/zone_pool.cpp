@@ -1,4 +1,5 @@
 #include "zone/zone_pool.h"
+#include "base/compiler.h"
 
 #include <cerrno>
 
@@ -46,7 +47,7 @@ constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
 constinit size_t g_kept_bytes = 0;  // the sum of Zone::kept_bytes (zone_pool.h kKeptBytes)
 
-void unlink(ClassList &l, Zone *z) {
+FT_HOT_TEXT void unlink(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOnPoolList);
   (z->prev ? z->prev->next : l.head) = z->next;
   (z->next ? z->next->prev : l.tail) = z->prev;
@@ -54,7 +55,7 @@ void unlink(ClassList &l, Zone *z) {
   z->list = kOffList;
 }
 
-void push_front(ClassList &l, Zone *z) {
+FT_HOT_TEXT void push_front(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOffList && !z->owner);
   z->prev = nullptr;
   z->next = l.head;
@@ -63,7 +64,7 @@ void push_front(ClassList &l, Zone *z) {
   z->list = kOnPoolList;
 }
 
-void push_back(ClassList &l, Zone *z) {
+FT_HOT_TEXT void push_back(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOffList && !z->owner);
   z->next = nullptr;
   z->prev = l.tail;
@@ -73,7 +74,7 @@ void push_back(ClassList &l, Zone *z) {
 }
 
 // A zone that became wholly free stays resident within the budget: true if it fits.
-bool keep_resident(Zone *z) {
+FT_HOT_TEXT bool keep_resident(Zone *z) {
   size_t written = size_t{z->hwm} * z->chunk_size;
   if (g_kept_bytes + written > kKeptBytes) return false;
   z->kept_bytes = static_cast<uint32_t>(written);
@@ -82,14 +83,14 @@ bool keep_resident(Zone *z) {
 }
 // A wholly free zone of list l stops counting as one (it serves again, or goes): out of the
 // class's count of empty zones, and out of the kept budget if it was in it.
-void leave_empties(ClassList &l, Zone *z) {
+FT_HOT_TEXT void leave_empties(ClassList &l, Zone *z) {
   --l.empty_zones;
   g_kept_bytes -= z->kept_bytes;
   z->kept_bytes = 0;
 }
 
 // Maps and registers a zone of class c; drops the lock around mmap. nullptr when out of memory.
-Zone *map_zone(unsigned c, HeapLock &lock) {
+FT_HOT_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   const ZoneLayout &l = kLayouts[c];
   lock.unlock();
   void *mem = os::map_aligned(l.zone_size, kZoneGranule);
@@ -118,7 +119,7 @@ Zone *map_zone(unsigned c, HeapLock &lock) {
 
 // A zone kept in reserve drops the pages written beyond kReserveKeepBytes; all its chunks then
 // read as zero again, so calloc skips the memset.
-void trim_reserve(Zone *z, size_t keep) {
+FT_HOT_TEXT void trim_reserve(Zone *z, size_t keep) {
   const ZoneLayout &l = z->layout();
   size_t written = size_t{z->hwm} * l.chunk_size;
   if (written <= keep) return;
@@ -139,7 +140,7 @@ void trim_reserve(Zone *z, size_t keep) {
 Zone *on_empty(Zone *z);
 
 // Gives chunk i back to z; the caller counts it out of the statistics (once per batch).
-Zone *return_chunk(Zone *z, uint32_t i) {
+FT_HOT_TEXT Zone *return_chunk(Zone *z, uint32_t i) {
   FT_ASSERT(!z->owner);
   z->give(i);
   if (z->avail == 1) push_front(g_lists[z->class_index], z);  // it was full: back on the list
@@ -148,7 +149,7 @@ Zone *return_chunk(Zone *z, uint32_t i) {
 
 // A zone on its class's list has become wholly free: kept in reserve, or unlinked and
 // unregistered for the caller to unmap after dropping the lock.
-Zone *on_empty(Zone *z) {
+FT_HOT_TEXT Zone *on_empty(Zone *z) {
   ClassList &list = g_lists[z->class_index];
   bool kept = keep_resident(z);
   if (kept || list.empty_zones < kReserveZonesPerClass) {
@@ -174,7 +175,7 @@ Zone *on_empty(Zone *z) {
 }
 
 // Takes the lowest free chunk of the class's first zone with room, mapping a zone if none has.
-bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *fresh) {
+FT_HOT_TEXT bool take_chunk(unsigned c, HeapLock &lock, Zone **zone, uint32_t *index, bool *fresh) {
   ClassList &list = g_lists[c];
   Zone *z = list.head;
   if (!z && !(z = map_zone(c, lock))) return false;
@@ -209,7 +210,7 @@ void *allocate(unsigned c, size_t n, bool zero) {
   return p;
 }
 
-Zone *free_chunk(Zone *z, uint32_t i) {
+FT_HOT_TEXT Zone *free_chunk(Zone *z, uint32_t i) {
   z->clear_live(i);
   counters::note_chunks_out(z->class_index, -1);
   return return_chunk(z, i);
@@ -219,7 +220,7 @@ namespace {
 
 // The pool takes a zone back from its owner (under the lock): its remote frees taken in, then on
 // the list or off it by what it holds. Returns a zone to unmap after the lock, or nullptr.
-Zone *take_back(Zone *z) {
+FT_HOT_TEXT Zone *take_back(Zone *z) {
   FT_ASSERT(z->owner && z->list == kOffList);
   __atomic_store_n(&z->owner, nullptr, __ATOMIC_RELEASE);
   registry::set_owner(z, z->layout().zone_size, 0);
@@ -230,7 +231,7 @@ Zone *take_back(Zone *z) {
 }
 
 // The pool gives a zone to `owner` (under the lock): off every list, its remote frees taken in.
-void hand_over(Zone *z, ZoneOwner *owner) {
+FT_HOT_TEXT void hand_over(Zone *z, ZoneOwner *owner) {
   ClassList &list = g_lists[z->class_index];
   if (z->list == kOnPoolList) {
     if (z->empty()) leave_empties(list, z);
@@ -246,7 +247,7 @@ void hand_over(Zone *z, ZoneOwner *owner) {
 namespace {
 
 // Unmaps the batch, adjacent ranges as one (no lock held).
-void unmap_batch(Retired *batch, unsigned n) {
+FT_HOT_TEXT void unmap_batch(Retired *batch, unsigned n) {
   for (unsigned i = 1; i < n; ++i)  // by address: at most 64 entries
     for (unsigned j = i; j > 0 && batch[j - 1].base > batch[j].base; --j) {
       Retired t = batch[j];
@@ -262,7 +263,7 @@ void unmap_batch(Retired *batch, unsigned n) {
 
 // A zone given up (unregistered, off every list) joins the batch, under the lock. There is room:
 // whoever fills the batch takes it out before dropping the lock (take_retired).
-void retire_locked(Zone *z) {
+FT_HOT_TEXT void retire_locked(Zone *z) {
   FT_ASSERT(g_retired_count < kRetiredMax);
   size_t len = z->layout().zone_size;
   g_retired[g_retired_count++] = Retired{reinterpret_cast<uintptr_t>(z), len};
@@ -270,7 +271,7 @@ void retire_locked(Zone *z) {
 }
 
 // Takes the batch out (under the lock) when `all` or when it is due; returns its length.
-unsigned take_retired(Retired *out, bool all) {
+FT_HOT_TEXT unsigned take_retired(Retired *out, bool all) {
   if (!all && g_retired_count < kRetiredMax && g_retired_bytes < kRetiredBytes) return 0;
   unsigned n = g_retired_count;
   for (unsigned k = 0; k < n; ++k) out[k] = g_retired[k];
@@ -281,7 +282,7 @@ unsigned take_retired(Retired *out, bool all) {
 
 }  // namespace
 
-void unmap_zone(Zone *z) {
+FT_HOT_TEXT void unmap_zone(Zone *z) {
   Retired batch[kRetiredMax];
   unsigned n;
   {
@@ -292,12 +293,12 @@ void unmap_zone(Zone *z) {
   unmap_batch(batch, n);
 }
 
-void give_back_pages(Zone *z) {
+FT_HOT_TEXT void give_back_pages(Zone *z) {
   size_t two_chunks = size_t{kReserveKeepChunks} * z->chunk_size;
   trim_reserve(z, two_chunks > kReserveKeepBytes ? two_chunks : kReserveKeepBytes);
 }
 
-Zone *acquire(unsigned c, ZoneOwner *owner) {
+FT_HOT_TEXT Zone *acquire(unsigned c, ZoneOwner *owner) {
   HeapLock lock;
   Zone *z;
   while (!(z = g_lists[c].head))  // map_zone drops the lock: another thread may take the new zone
@@ -306,7 +307,7 @@ Zone *acquire(unsigned c, ZoneOwner *owner) {
   return z;
 }
 
-void release(Zone *z) {
+FT_HOT_TEXT void release(Zone *z) {
   Zone *gone;
   {
     HeapLock lock;
@@ -315,7 +316,7 @@ void release(Zone *z) {
   if (gone) unmap_zone(gone);
 }
 
-void abandon(Zone *const *zones, unsigned n) {
+FT_HOT_TEXT void abandon(Zone *const *zones, unsigned n) {
   // Zones emptied here beyond the reserve join the batch of zones to unmap, which goes once the
   // lock is dropped.
   Retired batch[kRetiredMax];
@@ -331,7 +332,7 @@ void abandon(Zone *const *zones, unsigned n) {
   }
 }
 
-bool adopt(Zone *z, ZoneOwner *owner) {
+FT_HOT_TEXT bool adopt(Zone *z, ZoneOwner *owner) {
   HeapLock lock;
   if (z->owner) return false;
   hand_over(z, owner);
@@ -343,7 +344,7 @@ namespace {
 // Takes in the remote frees waiting in a zone the pool holds (under the lock): the zone goes on
 // its list if it had no room, through on_empty if it is now wholly free. Returns a zone to unmap
 // after the lock, or nullptr.
-Zone *take_in_remote_frees(Zone *z) {
+FT_HOT_TEXT Zone *take_in_remote_frees(Zone *z) {
   if (z->owner || !z->collect_pending()) return nullptr;
   if (z->list != kOnPoolList) push_front(g_lists[z->class_index], z);  // it was full: it has room now
   return z->empty() ? on_empty(z) : nullptr;
@@ -351,7 +352,7 @@ Zone *take_in_remote_frees(Zone *z) {
 
 }  // namespace
 
-void collect_unowned(Zone *z) {
+FT_HOT_TEXT void collect_unowned(Zone *z) {
   Zone *gone;
   {
     HeapLock lock;

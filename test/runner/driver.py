@@ -16,6 +16,7 @@ from runner import suites, dumps, linking, preload, debug, stats, leaks, valgrin
 from runner import remote_misuse  # noqa: E402,F401  (remote frees misused across threads)
 from runner import large_cache  # noqa: E402,F401  (freed LARGE mappings reused)
 from runner import page_reclaim  # noqa: E402,F401  (the 42 page-reclaim scale)
+from runner import resident_pages  # noqa: E402,F401  (the library's own resident pages)
 from runner import build_checks  # noqa: E402,F401
 from runner import internals  # noqa: E402,F401  (component tests, the layer rule, the debug build)
 # The heap tools: ft_heap and its reports, the call log.
