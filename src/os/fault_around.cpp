@@ -115,36 +115,36 @@ FT_HOT_TEXT void call_dropping_faulted_pages(void (*call)(), const void *in_obje
   if (pagemap >= 0) close(pagemap);
 }
 
-FT_HOT_TEXT void set_apart_unwind_tables(const void *in_object) {
+namespace {
+// Makes the pages of a shared object's read-only segment from `from` (rounded up) to the
+// segment's end a mapping of their own, so that the kernel's fault-around, which stops at a
+// mapping's end, no longer reaches them from the pages before; `drop`: and gives back those of
+// them that are resident. MADV_RANDOM is what makes them a mapping apart (its flags then differ
+// from the rest's), and says how they are read: seldom, a page here and there.
+FT_HOT_TEXT void set_apart(const void *from, bool drop) {
   Object o;
-  if (!find_object(in_object, &o)) return;
+  if (!from || !find_object(from, &o)) return;
   const char *name = o.found.dlfo_link_map->l_name;
-  auto eh = reinterpret_cast<uintptr_t>(o.found.dlfo_eh_frame);
-  if (!name || !name[0] || !eh) return;  // the program itself: its own unwinding is its business
+  if (!name || !name[0]) return;  // the program itself: a static link's code is the program's
+  auto at = reinterpret_cast<uintptr_t>(from);
   for (unsigned k = 0; k < o.phnum; ++k) {
     uintptr_t start = o.base + o.ph[k].p_vaddr, end = start + o.ph[k].p_filesz;
-    if (!read_only_load(o.ph[k]) || eh < start || eh >= end) continue;
-    uintptr_t from = round_to_pages(eh), to = round_to_pages(end);
-    // A mapping of its own: the kernel's fault-around stops at a mapping's end. MADV_RANDOM
-    // is what makes it one (its flags differ from the rest's) and says how backtraces read it.
-    if (from < to) madvise(reinterpret_cast<void *>(from), to - from, MADV_RANDOM);
+    if (!read_only_load(o.ph[k]) || at < start || at > end) continue;
+    uintptr_t first = round_to_pages(at), last = round_to_pages(end);
+    if (first >= last) return;
+    madvise(reinterpret_cast<void *>(first), last - first, MADV_RANDOM);
+    if (drop) madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
     return;
   }
+}
+}  // namespace
+
+FT_HOT_TEXT void set_apart_unwind_tables(const void *in_object) {
+  dl_find_object found;
+  if (_dl_find_object(const_cast<void *>(in_object), &found) == 0) set_apart(found.dlfo_eh_frame, false);
 }
 
-FT_HOT_TEXT void set_apart_cold_text(const void *hot_end) {
-  Object o;
-  if (!hot_end || !find_object(hot_end, &o)) return;
-  auto end = reinterpret_cast<uintptr_t>(hot_end);
-  for (unsigned k = 0; k < o.phnum; ++k) {
-    uintptr_t start = o.base + o.ph[k].p_vaddr, seg_end = start + o.ph[k].p_filesz;
-    if (!read_only_load(o.ph[k]) || !(o.ph[k].p_flags & PF_X) || end < start || end > seg_end) continue;
-    uintptr_t from = round_to_pages(end), to = round_to_pages(seg_end);
-    if (from >= to) return;
-    madvise(reinterpret_cast<void *>(from), to - from, MADV_RANDOM);    // a mapping apart
-    madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);  // what start-up ran there
-    return;
-  }
-}
+// Start-up ran there: what fault-around mapped of it goes.
+FT_HOT_TEXT void set_apart_cold_text(const void *hot_end) { set_apart(hot_end, true); }
 
 }  // namespace ft::os
