@@ -31,7 +31,8 @@ FT_HOT_TEXT bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void
     __atomic_store_n(slot, uintptr_t{0}, __ATOMIC_RELAXED);
     fn(reinterpret_cast<Zone *>(e & ~kEntryWordMask), static_cast<uint32_t>(e & kEntryWordMask), ctx);
   }
-  __atomic_store_n(&n.head, h, __ATOMIC_RELEASE);
+  // Only when it moved: a ring never written to stays on the zero page (thread_cache.h).
+  if (h != n.head) __atomic_store_n(&n.head, h, __ATOMIC_RELEASE);
   return __atomic_load_n(&n.lost, __ATOMIC_RELAXED) && __atomic_exchange_n(&n.lost, 0, __ATOMIC_ACQ_REL);
 }
 
