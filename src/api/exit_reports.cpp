@@ -46,8 +46,8 @@ long resident_kb() {
 
 // The stream for reports: FT_MALLOC_OUT (appended to) or stderr. The caller closes it unless 2.
 int open_out() {
-  if (!g_config.out[0]) return 2;
-  int fd = open(g_config.out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (!g_paths.out[0]) return 2;
+  int fd = open(g_paths.out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   return fd < 0 ? 2 : fd;
 }
 
@@ -119,7 +119,7 @@ __attribute__((constructor)) FT_HOT_TEXT void start_reporters() {
 // temporary name beside it, then renamed, so that a reader never finds it half-written.
 FT_HOT_TEXT void write_file(const char *path, void (*writer)(int)) {
   if (!path[0]) return;
-  char tmp[Config::kPathMax + 32];
+  char tmp[ReportPaths::kPathMax + 32];
   size_t len = strlen(path);
   memcpy(tmp, path, len);
   const char suffix[] = ".tmp.";
@@ -142,11 +142,11 @@ FT_HOT_TEXT void write_file(const char *path, void (*writer)(int)) {
 }
 
 __attribute__((destructor)) FT_HOT_TEXT void exit_reports() {
-  write_file(g_config.svg, write_svg);
-  write_file(g_config.json, write_json);
-  write_file(g_config.folded, profiles::write_folded);
-  write_file(g_config.folded_alloc, profiles::write_folded_alloc);
-  write_file(g_config.pprof, profiles::write_pprof);
+  write_file(g_paths.svg, write_svg);
+  write_file(g_paths.json, write_json);
+  write_file(g_paths.folded, profiles::write_folded);
+  write_file(g_paths.folded_alloc, profiles::write_folded_alloc);
+  write_file(g_paths.pprof, profiles::write_pprof);
   if (!g_config.dump && !g_config.stats && !g_config.leaks) return;
   int fd = open_out();
   if (g_config.dump) dump(fd);

@@ -44,7 +44,7 @@ FT_HOT_TEXT void start_slow() {
     os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
     os::set_apart_cold_text(__ft_hot_text_end);
     os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
-    if (g_config.trace) call_log::open(g_config.trace_path);
+    if (g_config.trace) call_log::open(g_paths.trace);
     if (g_config.stacks) leaks::prepare();
     return;
   }

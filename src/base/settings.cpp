@@ -15,6 +15,7 @@
 namespace ft {
 
 constinit Config g_config;
+FT_BIG_TABLE constinit ReportPaths g_paths = {};
 
 namespace {
 
@@ -108,7 +109,7 @@ int signal_number(const char *v) {
 // A file name, kept: the environment may change later.
 bool parse_path(const char *v, char *dst) {
   size_t len = strlen(v);
-  if (!len || len >= Config::kPathMax) return false;
+  if (!len || len >= ReportPaths::kPathMax) return false;
   memcpy(dst, v, len + 1);
   return true;
 }
@@ -123,8 +124,8 @@ void show_path(LineWriter &out, const char *p) { out.str(p[0] ? p : "(none)"); }
   }
 #define FT_PATH(NAME, FIELD)                                                          \
   Setting {                                                                           \
-    NAME, [](const char *v) { return parse_path(v, g_config.FIELD); },                \
-        [](LineWriter &out) { show_path(out, g_config.FIELD); }, "a file name shorter than 512 bytes", "none" \
+    NAME, [](const char *v) { return parse_path(v, g_paths.FIELD); },                 \
+        [](LineWriter &out) { show_path(out, g_paths.FIELD); }, "a file name shorter than 512 bytes", "none" \
   }
 
 constexpr Setting kSettings[] = {
@@ -169,7 +170,7 @@ constexpr Setting kSettings[] = {
     FT_PATH("FT_MALLOC_OUT", out),
     FT_PATH("FT_MALLOC_SVG", svg),
     FT_PATH("FT_MALLOC_JSON", json),
-    FT_PATH("FT_MALLOC_TRACE", trace_path),
+    FT_PATH("FT_MALLOC_TRACE", trace),
     FT_PATH("FT_MALLOC_FOLDED", folded),
     FT_PATH("FT_MALLOC_FOLDED_ALLOC", folded_alloc),
     FT_PATH("FT_MALLOC_PPROF", pprof),
@@ -224,8 +225,8 @@ FT_HOT_TEXT void read_environment() {
   for (const Setting &s : kSettings)
     if (const char *v = env(s.name))
       if (*v && !s.parse(v)) warn_value(s, v);  // an empty value is no value
-  g_config.trace = g_config.trace_path[0] != 0;
-  g_config.stacks = g_config.leaks || g_config.folded[0] || g_config.folded_alloc[0] || g_config.pprof[0];
+  g_config.trace = g_paths.trace[0] != 0;
+  g_config.stacks = g_config.leaks || g_paths.folded[0] || g_paths.folded_alloc[0] || g_paths.pprof[0];
   g_config.valgrind = vg::running();
   g_config.any_debug = g_config.scribble || g_config.guard || g_config.check || g_config.stacks || g_config.trace ||
                        g_config.valgrind;

@@ -34,17 +34,26 @@ struct Config {
   int dump_signal = 0;         // FT_MALLOC_DUMP_SIGNAL=USR1 (or a number): dump on that signal
   unsigned every = 0;          // FT_MALLOC_EVERY=SECONDS: a one-line summary that often
   bool verbose = false;        // FT_MALLOC_VERBOSE=1: the effective settings at start-up
-  static constexpr unsigned kPathMax = 512;
-  char out[kPathMax] = {};     // FT_MALLOC_OUT=FILE: reports there instead of stderr
-  char svg[kPathMax] = {};     // FT_MALLOC_SVG=FILE: heap map at exit
-  char json[kPathMax] = {};    // FT_MALLOC_JSON=FILE: heap snapshot at exit
-  char trace_path[kPathMax] = {};
-  char folded[kPathMax] = {};        // FT_MALLOC_FOLDED=FILE: live bytes per stack (flame graph)
-  char folded_alloc[kPathMax] = {};  // FT_MALLOC_FOLDED_ALLOC=FILE: allocated bytes per stack
-  char pprof[kPathMax] = {};         // FT_MALLOC_PPROF=FILE: gperftools' heap profile
 };
 
 extern Config g_config;
+
+// The files the reports go to, copied at start-up: 3.5 KiB of buffers kept out of Config, with
+// the big zero-filled tables (base/compiler.h FT_BIG_TABLE), so that the settings the slow paths
+// read share their page with the other small globals, and a program that names no file touches
+// none of these pages (reading them maps the zero page).
+struct ReportPaths {
+  static constexpr unsigned kPathMax = 512;
+  char out[kPathMax];           // FT_MALLOC_OUT=FILE: reports there instead of stderr
+  char svg[kPathMax];           // FT_MALLOC_SVG=FILE: heap map at exit
+  char json[kPathMax];          // FT_MALLOC_JSON=FILE: heap snapshot at exit
+  char trace[kPathMax];         // FT_MALLOC_TRACE=FILE: the call log
+  char folded[kPathMax];        // FT_MALLOC_FOLDED=FILE: live bytes per stack (flame graph)
+  char folded_alloc[kPathMax];  // FT_MALLOC_FOLDED_ALLOC=FILE: allocated bytes per stack
+  char pprof[kPathMax];         // FT_MALLOC_PPROF=FILE: gperftools' heap profile
+};
+
+extern ReportPaths g_paths;
 
 // Reads every setting from the environment, says what is wrong with any, prints them under
 // FT_MALLOC_VERBOSE. Once, at start-up; allocates nothing.
