@@ -18,21 +18,20 @@ FT_HOT_TEXT void announce(ThreadCache *owner, Zone *z, uint32_t pw) {
     }
     if (__atomic_compare_exchange_n(&n.tail, &t, t + 1, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) break;
   }
-  __atomic_store_n(&n.slot[t % kNoticeSlots], entry, __ATOMIC_RELEASE);
+  __atomic_store_n(&owner->notice_slots.slot[t % kNoticeSlots], entry, __ATOMIC_RELEASE);
 }
 
 FT_HOT_TEXT bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void *ctx), void *ctx) {
   Notices &n = owner->notices;
   uint64_t h = n.head, t = __atomic_load_n(&n.tail, __ATOMIC_ACQUIRE);
   for (; h != t; ++h) {
-    uintptr_t *slot = &n.slot[h % kNoticeSlots];
+    uintptr_t *slot = &owner->notice_slots.slot[h % kNoticeSlots];
     uintptr_t e = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (!e) break;  // claimed, not written yet: taken at the next drain
     __atomic_store_n(slot, uintptr_t{0}, __ATOMIC_RELAXED);
     fn(reinterpret_cast<Zone *>(e & ~kEntryWordMask), static_cast<uint32_t>(e & kEntryWordMask), ctx);
   }
-  // Only when it moved: a ring never written to stays on the zero page (thread_cache.h).
-  if (h != n.head) __atomic_store_n(&n.head, h, __ATOMIC_RELEASE);
+  __atomic_store_n(&n.head, h, __ATOMIC_RELEASE);
   return __atomic_load_n(&n.lost, __ATOMIC_RELAXED) && __atomic_exchange_n(&n.lost, 0, __ATOMIC_ACQ_REL);
 }
 

@@ -39,10 +39,16 @@ inline constexpr unsigned kNoticeSlots = 512;
 inline constexpr uintptr_t kEntryWordMask = kZoneGranule - 1;
 static_assert(kMaxBitmapWords < kEntryWordMask, "a word index fits below a zone address");
 
+// The ring's indexes, in the first page of the owner's cache (which its thread writes anyway),
+// each on a cache line of its own: others write `tail` and `lost`, the owner `head`.
 struct Notices {
   alignas(64) uint64_t tail;  // next slot to fill: producers move it with a compare-and-swap
   uint64_t lost;              // 1: a producer found the ring full
   alignas(64) uint64_t head;  // next slot to take: the owner's
+};
+// Its slots, after the cache's classes: a thread that no other thread frees to never writes
+// their pages.
+struct NoticeSlots {
   alignas(64) uintptr_t slot[kNoticeSlots];  // zone | pending word; 0 while not (yet) written
 };
 

@@ -140,10 +140,10 @@ FT_HOT_TEXT void thread_exit(void *arg) {
   g_idle = tc;
 }
 
-FT_HOT_TEXT void reset_notices(remote::Notices &n, bool lost) {
-  for (uintptr_t &s : n.slot) s = 0;
-  n.head = n.tail = 0;
-  n.lost = lost;
+FT_HOT_TEXT void reset_notices(ThreadCache *tc, bool lost) {
+  for (uintptr_t &s : tc->notice_slots.slot) s = 0;
+  tc->notices.head = tc->notices.tail = 0;
+  tc->notices.lost = lost;
 }
 
 }  // namespace
@@ -252,7 +252,7 @@ FT_HOT_TEXT void after_fork_in_child() {
     if (tc == own_cache()) {
       // A thread of the parent may have been halfway through an announcement: its claimed slot
       // would never be written here. The ring starts afresh.
-      reset_notices(tc->notices, false);
+      reset_notices(tc, false);
       // This thread itself may have been stopped inside its fast paths by a signal handler that
       // forks (a malloc or free without the lock: a stack halfway through a push or a pop, a
       // zone between a bitmap store and its counts). Its zones are worked out again and go to
@@ -261,7 +261,7 @@ FT_HOT_TEXT void after_fork_in_child() {
       give_up_all(tc, true);
       continue;
     }
-    reset_notices(tc->notices, false);
+    reset_notices(tc, false);
     if (tc->idle) continue;  // an idle cache owns no zone
     give_up_all(tc, true);
     HeapLock lock;

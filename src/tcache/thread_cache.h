@@ -129,13 +129,14 @@ struct ThreadCache : ZoneOwner {
   uint64_t used_classes;
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
   ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
-  ClassCache classes[kCachedClasses];
   // The words of this cache's zones with remote frees to take in, announced by the threads that
-  // freed them (remote_free.h). Its own cache lines: others write it. After the classes, so that
-  // the first page holds the header and the smallest classes: a thread that no other thread
-  // frees to writes one page of its cache for them, not two (its refills read the ring's
-  // indexes from the zero page until a notice comes).
+  // freed them (remote_free.h): the ring's indexes here, on cache lines of their own (others
+  // write them) in the first page, which refills read; its 4 KiB of slots after the classes, so
+  // that the first page also holds the smallest classes: a thread that no other thread frees to
+  // writes one page of its cache for them, not two.
   remote::Notices notices;
+  ClassCache classes[kCachedClasses];
+  remote::NoticeSlots notice_slots;
 };
 
 static_assert(kCachedClasses <= 64, "ThreadCache::used_classes has a bit per class");

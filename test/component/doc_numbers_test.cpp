@@ -52,7 +52,7 @@ static_assert(kUnpurgedBudget == 4 * kMiB, "a thread's current zones keep up to 
 // src/README.md, glossary: thread cache.
 static_assert(sizeof(ClassCache) == 512, "512 B per class");
 static_assert(sizeof(ThreadCache) > 30 * kKiB && sizeof(ThreadCache) <= 31 * kKiB + 512, "a 31 KiB mapping");
-static_assert(remote::kNoticeSlots == 512 && sizeof(remote::Notices::slot) == 4 * kKiB, "512 notices, a 4 KiB ring");
+static_assert(remote::kNoticeSlots == 512 && sizeof(remote::NoticeSlots::slot) == 4 * kKiB, "512 notices, a 4 KiB ring");
 static_assert(registry::kOwnerIdMask == 65535, "owner ids 1 to 65535, 16 bits");
 
 // ---- README.md, Design: giving memory back; src/README.md, glossary: LARGE cache ----
