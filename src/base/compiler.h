@@ -14,8 +14,8 @@
 #define FT_BIG_TABLE
 #endif
 
-// Code that programs run after start-up: the routes of malloc and free and their slow paths,
-// refills, zones and LARGE blocks changing hands, thread exit, the exit reports' checks. The
+// Code that programs run: the routes of malloc and free and their slow paths, refills, zones
+// and LARGE blocks changing hands, start-up, thread exit, fork, the exit reports' checks. The
 // preloaded library's link (src/api/hot_text.ld) puts it ahead of the rest of the text, and
 // start-up makes the rest a mapping apart (os/fault_around.h), so that the kernel's 64 KiB
 // fault-around windows map the code a program runs and not the reports, debug modes and
