@@ -22,6 +22,9 @@ constexpr unsigned kMaxSegments = 4;
 // Pagemap entries read at a time: 512 bytes of stack.
 constexpr size_t kBatch = 64;
 constexpr uint64_t kPresent = uint64_t{1} << 63;
+// The page is the file's own (in the page cache), not a private copy: a page a debugger wrote a
+// breakpoint into, or one relocated, must never be dropped, as that would drop what was written.
+constexpr uint64_t kFilePage = uint64_t{1} << 61;
 
 struct Segment {
   uintptr_t start, end;  // page-aligned
@@ -69,7 +72,7 @@ FT_HOT_TEXT unsigned read_only_segments(const void *in_object, Segment *out) {
   return n;
 }
 
-// Calls f(page index among all segments, address, present) for every page of the segments.
+// Calls f(page index among all segments, address, pagemap entry) for every page of the segments.
 template <typename F>
 FT_HOT_TEXT bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
   size_t index = 0;
@@ -81,37 +84,42 @@ FT_HOT_TEXT bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
       off_t at = static_cast<off_t>(a / page_size() * sizeof(uint64_t));
       if (pread(pagemap, entry, count * sizeof(uint64_t), at) != static_cast<ssize_t>(count * sizeof(uint64_t)))
         return false;
-      for (size_t k = 0; k < count; ++k, ++index, a += page_size()) f(index, a, (entry[k] & kPresent) != 0);
+      for (size_t k = 0; k < count; ++k, ++index, a += page_size()) f(index, a, entry[k]);
     }
   return true;
 }
+
+// Gives back (MADV_DONTNEED), by runs, the resident pages of the segments that are the file's
+// own and for which drop(page index) holds.
+template <typename F>
+FT_HOT_TEXT void drop_pages(int pagemap, const Segment *seg, unsigned n, F drop) {
+  uintptr_t run = 0, run_end = 0;
+  auto flush = [&] {
+    if (run_end > run) madvise(reinterpret_cast<void *>(run), run_end - run, MADV_DONTNEED);
+    run = run_end = 0;
+  };
+  each_page(pagemap, seg, n, [&](size_t i, uintptr_t a, uint64_t entry) {
+    if (!(entry & kPresent) || !(entry & kFilePage) || !drop(i)) return flush();
+    if (a != run_end) flush(), run = a;
+    run_end = a + page_size();
+  });
+  flush();
+}
+
+FT_HOT_TEXT int open_pagemap() { return open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); }
 
 }  // namespace
 
 FT_HOT_TEXT void call_dropping_faulted_pages(void (*call)(), const void *in_object) {
   Segment seg[kMaxSegments];
   unsigned n = read_only_segments(in_object, seg);
-  int pagemap = n ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+  int pagemap = n ? open_pagemap() : -1;
   uint64_t before[kMaxPages / 64] = {};
-  bool known = pagemap >= 0 && each_page(pagemap, seg, n, [&](size_t i, uintptr_t, bool present) {
-                 if (present) before[i / 64] |= uint64_t{1} << (i % 64);
+  bool known = pagemap >= 0 && each_page(pagemap, seg, n, [&](size_t i, uintptr_t, uint64_t entry) {
+                 if (entry & kPresent) before[i / 64] |= uint64_t{1} << (i % 64);
                });
   call();
-  if (known) {
-    // Runs of pages that came in, dropped one run at a time.
-    uintptr_t run = 0, run_end = 0;
-    auto drop = [&] {
-      if (run_end > run) madvise(reinterpret_cast<void *>(run), run_end - run, MADV_DONTNEED);
-      run = run_end = 0;
-    };
-    each_page(pagemap, seg, n, [&](size_t i, uintptr_t a, bool present) {
-      bool came_in = present && !(before[i / 64] >> (i % 64) & 1);
-      if (!came_in) return drop();
-      if (a != run_end) drop(), run = a;
-      run_end = a + page_size();
-    });
-    drop();
-  }
+  if (known) drop_pages(pagemap, seg, n, [&](size_t i) { return !(before[i / 64] >> (i % 64) & 1); });
   if (pagemap >= 0) close(pagemap);
 }
 
@@ -119,8 +127,9 @@ namespace {
 // Makes the pages of a shared object's read-only segment from `from` (rounded up) to the
 // segment's end a mapping of their own, so that the kernel's fault-around, which stops at a
 // mapping's end, no longer reaches them from the pages before; `drop`: and gives back those of
-// them that are resident. MADV_RANDOM is what makes them a mapping apart (its flags then differ
-// from the rest's), and says how they are read: seldom, a page here and there.
+// them that are resident and the file's own (drop_pages). MADV_RANDOM is what makes them a
+// mapping apart (its flags then differ from the rest's), and says how they are read: seldom, a
+// page here and there.
 FT_HOT_TEXT void set_apart(const void *from, bool drop) {
   Object o;
   if (!from || !find_object(from, &o)) return;
@@ -133,7 +142,12 @@ FT_HOT_TEXT void set_apart(const void *from, bool drop) {
     uintptr_t first = round_to_pages(at), last = round_to_pages(end);
     if (first >= last) return;
     madvise(reinterpret_cast<void *>(first), last - first, MADV_RANDOM);
-    if (drop) madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+    int pagemap = drop ? open_pagemap() : -1;
+    if (pagemap >= 0) {
+      Segment tail{first, last};
+      drop_pages(pagemap, &tail, 1, [](size_t) { return true; });
+      close(pagemap);
+    }
     return;
   }
 }

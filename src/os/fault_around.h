@@ -22,8 +22,9 @@
 namespace ft::os {
 
 // Runs call(), then drops (MADV_DONTNEED) the pages of the read-only segments of the object that
-// holds `in_object` which were not resident before the call and are now. Those are the file's
-// own, never written: a later access faults them in again. Read-write segments are left alone
+// holds `in_object` which were not resident before the call and are now, if they are the file's
+// own (pagemap's file-page bit: never a private copy, such as a page a debugger wrote a
+// breakpoint into): a later access faults them in again. Read-write segments are left alone
 // (what the call wrote is there). Without /proc/self/pagemap, call() runs and nothing is dropped.
 void call_dropping_faulted_pages(void (*call)(), const void *in_object);
 
@@ -35,9 +36,10 @@ void call_dropping_faulted_pages(void (*call)(), const void *in_object);
 void set_apart_unwind_tables(const void *in_object);
 
 // Makes the code of the shared object past hot_end (the end of its hot text, src/api/hot_text.ld)
-// a mapping of its own and drops its pages, once start-up, which runs there, is over: code that
-// runs later then faults in windows of that part only. Nothing when hot_end is null (a static
-// link: the archive's objects are the program's code).
+// a mapping of its own and drops its resident pages that are the file's own (a breakpoint a
+// debugger set there when the library was loaded stays): code that runs later then faults in
+// windows of that part only. Nothing when hot_end is null (a static link: the archive's
+// objects are the program's code).
 void set_apart_cold_text(const void *hot_end);
 
 }  // namespace ft::os

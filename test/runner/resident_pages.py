@@ -5,7 +5,7 @@ debug modes included (31 pages in all). Start-up makes the unwind tables and the
 of their own and drops the cold text it ran: after a program that takes every common route
 (test/preload/resident_pages.c), those two mappings hold no page, and the library 21 (3 of
 headers, 11 of hot text, 5 of read-only data, 2 written). A page count, repeatable."""
-from runner.core import BINARIES, Binary, Fail, LIB_SO, PAGE, base_env, register, run
+from runner.core import BINARIES, Binary, Fail, LIB_SO, PAGE, base_env, have, register, run
 
 BINARIES["resident_pages_plain"] = Binary("resident_pages_plain", "test/preload/resident_pages.c", link_ft=False)
 
@@ -33,3 +33,22 @@ def library_pages():
 
 
 register("preload/library_resident_pages", library_pages, ["resident_pages_plain"])
+
+
+def breakpoint_survives():
+    """Start-up drops the pages of the library's cold code that fault-around mapped: only the
+    file's own pages (pagemap's file-page bit), never a private copy, such as the page a debugger
+    wrote a breakpoint into when the library was loaded, before start-up ran. gdb's pending
+    breakpoint on a function of the cold text (the statistics' report at exit) must fire."""
+    path = BINARIES["hello_plain"].require()
+    script = ["set pagination off", "set breakpoint pending on",
+              "set env LD_PRELOAD=%s" % LIB_SO, "set env FT_MALLOC_STATS=1", "set env FT_MALLOC_OUT=/dev/null",
+              "break ft::stats::print_report", "run", "continue"]
+    cmd = ["gdb", "-q", "-batch", "-nx"] + [a for line in script for a in ("-ex", line)] + [path]
+    r = run(cmd, env=base_env())
+    if "Breakpoint 1, ft::stats::print_report" not in r.out:
+        raise Fail("the breakpoint in the cold text did not fire", r.log())
+
+
+if have("gdb"):
+    register("preload/breakpoint_in_cold_text_fires", breakpoint_survives, ["hello_plain"])
