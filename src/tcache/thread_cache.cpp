@@ -69,6 +69,12 @@ FT_HOT_TEXT void take_in_notice(Zone *z, uint32_t pw, void *ctx) {
   auto *tc = static_cast<ThreadCache *>(ctx);
   uintptr_t e = registry::lookup_entry(z);
   if (registry::entry_zone(e) != z) return;  // unmapped since: its frees went with it
+  // A notice older than the zone now at that address (announced to a cache whose thread then
+  // gave the zone up; the zone unmapped, another class's mapped there since) may name a word
+  // past that zone's bitmaps. Its frees went with the old zone; a word within range is the new
+  // zone's own and is taken in as usual. The class from the entry: the zone's header is not
+  // ours to read before the owner is known to be this thread.
+  if (pw >= kLayouts[registry::entry_class(e)].words) return;
   uint32_t id = registry::entry_owner(e);
   if (id == tc->owner_id) take_in_word(tc, z, pw);
   else if (!id) zone_pool::collect_unowned(z);
