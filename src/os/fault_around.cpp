@@ -73,8 +73,10 @@ FT_HOT_TEXT unsigned read_only_segments(const void *in_object, Segment *out) {
 }
 
 // Calls f(page index among all segments, address, pagemap entry) for every page of the segments.
+// Inline, as drop_pages: a clone the compiler makes of a template (a .constprop one of
+// drop_pages) does not keep FT_HOT_TEXT and ran from the cold text that start-up had just dropped.
 template <typename F>
-FT_HOT_TEXT bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
+FT_INLINE bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
   size_t index = 0;
   for (unsigned s = 0; s < n; ++s)
     for (uintptr_t a = seg[s].start; a < seg[s].end;) {
@@ -92,7 +94,7 @@ FT_HOT_TEXT bool each_page(int pagemap, const Segment *seg, unsigned n, F f) {
 // Gives back (MADV_DONTNEED), by runs, the resident pages of the segments that are the file's
 // own and for which drop(page index) holds.
 template <typename F>
-FT_HOT_TEXT void drop_pages(int pagemap, const Segment *seg, unsigned n, F drop) {
+FT_INLINE void drop_pages(int pagemap, const Segment *seg, unsigned n, F drop) {
   uintptr_t run = 0, run_end = 0;
   auto flush = [&] {
     if (run_end > run) madvise(reinterpret_cast<void *>(run), run_end - run, MADV_DONTNEED);
@@ -130,11 +132,9 @@ namespace {
 // them that are resident and the file's own (drop_pages). MADV_RANDOM is what makes them a
 // mapping apart (its flags then differ from the rest's), and says how they are read: seldom, a
 // page here and there.
-FT_HOT_TEXT void set_apart(const void *from, bool drop) {
-  Object o;
-  if (!from || !find_object(from, &o)) return;
+FT_HOT_TEXT void set_apart(const Object &o, const void *from, bool drop) {
   const char *name = o.found.dlfo_link_map->l_name;
-  if (!name || !name[0]) return;  // the program itself: a static link's code is the program's
+  if (!from || !name || !name[0]) return;  // the program itself: a static link's code is the program's
   auto at = reinterpret_cast<uintptr_t>(from);
   for (unsigned k = 0; k < o.phnum; ++k) {
     uintptr_t start = o.base + o.ph[k].p_vaddr, end = start + o.ph[k].p_filesz;
@@ -154,11 +154,14 @@ FT_HOT_TEXT void set_apart(const void *from, bool drop) {
 }  // namespace
 
 FT_HOT_TEXT void set_apart_unwind_tables(const void *in_object) {
-  dl_find_object found;
-  if (_dl_find_object(const_cast<void *>(in_object), &found) == 0) set_apart(found.dlfo_eh_frame, false);
+  Object o;
+  if (find_object(in_object, &o)) set_apart(o, o.found.dlfo_eh_frame, false);
 }
 
 // Start-up ran there: what fault-around mapped of it goes.
-FT_HOT_TEXT void set_apart_cold_text(const void *hot_end) { set_apart(hot_end, true); }
+FT_HOT_TEXT void set_apart_cold_text(const void *hot_end) {
+  Object o;
+  if (hot_end && find_object(hot_end, &o)) set_apart(o, hot_end, true);
+}
 
 }  // namespace ft::os
