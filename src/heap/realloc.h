@@ -47,7 +47,7 @@ FT_INLINE bool heap_resize_fast(void *p, size_t n) {
   if (!p || n - 1 >= kSmallMax) return false;
   uintptr_t e = registry::lookup_entry(p);
   unsigned c = registry::entry_class(e);
-  return c < kCachedClasses && resize_in_current(t_fast.cache->classes[c], c, p, n);
+  return c < kCachedClasses && resize_in_current(class_cache(t_fast.cache, c), c, p, n);
 }
 
 // The block's new address, kReallocNoMemory, or nullptr: call heap_realloc_slow. In

@@ -31,11 +31,12 @@ void take_snapshot(Snapshot *s) {
   int64_t unfolded_bytes = 0;
   int64_t unfolded_chunks[kCachedClasses] = {};
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
-    for (uint64_t used = __atomic_load_n(&tc->used_classes, __ATOMIC_RELAXED); used;) {
+    for (uint64_t used = __atomic_load_n(&tc->used_classes, __ATOMIC_ACQUIRE); used;) {
       unsigned k = next_class(used);
-      s->cls[k].allocs += __atomic_load_n(&tc->classes[k].allocs, __ATOMIC_RELAXED);
-      s->cls[k].cached_chunks += __atomic_load_n(&tc->classes[k].count, __ATOMIC_RELAXED);
-      int64_t d = __atomic_load_n(&tc->classes[k].out_delta, __ATOMIC_RELAXED);
+      const ClassCache *cc = __atomic_load_n(&tc->class_of[k], __ATOMIC_ACQUIRE);  // placed before its bit
+      s->cls[k].allocs += __atomic_load_n(&cc->allocs, __ATOMIC_RELAXED);
+      s->cls[k].cached_chunks += __atomic_load_n(&cc->count, __ATOMIC_RELAXED);
+      int64_t d = __atomic_load_n(&cc->out_delta, __ATOMIC_RELAXED);
       unfolded_chunks[k] += d;
       unfolded_bytes += d * static_cast<int64_t>(class_size(k));
     }

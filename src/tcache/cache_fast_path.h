@@ -90,13 +90,14 @@ FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, b
 // A chunk of class c from cache tc, refilled if empty (which may take the lock once); nullptr
 // when out of memory.
 FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
-  ClassCache &cc = tc->classes[c];
+  ClassCache *cc = tc->class_of[c];
   uintptr_t slot;
-  if (__builtin_expect(cc.count != 0, 1)) slot = cc.slot[--cc.count];
+  if (__builtin_expect(cc->count != 0, 1)) slot = cc->slot[--cc->count];
   else if (!tcache::refill(tc, c, &slot)) return nullptr;
-  ++cc.allocs;
-  t_fast.recent = &cc;
-  return hand_out(cc, c, slot, n, zero);
+  else cc = tc->class_of[c];  // placed by the refill if it was not
+  ++cc->allocs;
+  t_fast.recent = cc;
+  return hand_out(*cc, c, slot, n, zero);
 }
 
 // malloc's fast path: a chunk from this thread's cache when it has one of the class, without a
@@ -107,9 +108,8 @@ FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
 template <void *(*Slow)(size_t, void *)>
 FT_INLINE void *cache_malloc(size_t n) {
   if (__builtin_expect(n <= kCacheMaxSize, 1)) {
-    ThreadCache *tc = t_fast.cache;
     unsigned c = kCachedClassOf(n);
-    ClassCache *cc = &tc->classes[c];
+    ClassCache *cc = t_fast.cache->class_of[c];
     __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
     if (__builtin_expect(cc->count != 0, 1)) {
       uintptr_t slot = cc->slot[--cc->count];
@@ -173,7 +173,7 @@ FT_INLINE bool free_to_own_class(uintptr_t e, void *p) {
   if (c >= kInlineFreeClasses) return false;
   // No test that the entry's zone is cc.current: free_to_current's span test is that test,
   // and cc.current lies on another cache line than the layout's copy.
-  ClassCache *cc = &t_fast.cache->classes[c];
+  ClassCache *cc = t_fast.cache->class_of[c];
   __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
   return free_to_current(*cc, p);
 }

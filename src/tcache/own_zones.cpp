@@ -144,10 +144,9 @@ FT_HOT_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
   }
   take_in_remote_frees(tc);
   large::cache::expire_if_due();  // a slow path that runs often: idle LARGE mappings go back
-  ClassCache &cc = tc->classes[c];
-  // Set at the class's first refill, not when the cache is made: a program touches the pages of
-  // the classes it uses only. Until then a capacity of 0 sends every free of the class here.
-  if (!cc.capacity) start_class(tc, c);
+  // Placed at the class's first refill, not when the cache is made: a program touches the pages
+  // of the classes it uses only. Until then g_unused_class sends every call of the class here.
+  ClassCache &cc = started_class(tc, c);
   if (cc.count) {  // remote frees taken in above were pushed? (never: they go to their zones)
     *slot = cc.slot[--cc.count];
     return true;
@@ -227,7 +226,7 @@ FT_HOT_TEXT void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
     // The budget is full: the classes whose current zone holds blocks again leave it (their
     // pages are in use, not kept for nothing). Rare: only when the budget is full.
     for (uint64_t used = tc->used_classes; used;)
-      if (ClassCache &other = tc->classes[next_class(used)]; other.unpurged && &other != &cc && !holds_nothing(other)) forget_unpurged(tc, other);
+      if (ClassCache &other = class_cache(tc, next_class(used)); other.unpurged && &other != &cc && !holds_nothing(other)) forget_unpurged(tc, other);
   }
   if (tc->unpurged_bytes - cc.unpurged + written <= kUnpurgedBudget) {
     tc->unpurged_bytes += written - cc.unpurged;
@@ -329,7 +328,7 @@ FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
   if (!take_bit(&v, i)) return false;
   if (bit_at(__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
-  return push_freed(tc, tc->classes[z->class_index], z, z->chunks, p, i);
+  return push_freed(tc, class_cache(tc, z->class_index), z, z->chunks, p, i);
 }
 
 }  // namespace
@@ -340,8 +339,7 @@ FT_HOT_TEXT bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
 
 FT_HOT_TEXT bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
   if (z->class_index >= kCachedClasses || !zone_pool::adopt(z, tc)) return false;
-  ClassCache &cc = tc->classes[z->class_index];
-  if (!cc.capacity) start_class(tc, z->class_index);
+  ClassCache &cc = started_class(tc, z->class_index);
   z->adopted = 1;
   if (z->avail) list_push(cc.partial, z, kOwnedPartial);
   else list_push(cc.full, z, kOwnedFull);
@@ -379,7 +377,7 @@ FT_INLINE bool free_into_own_zone(ThreadCache *tc, Zone *z, unsigned c, uintptr_
   const uint64_t *pending = live + l.words;  // the pending bitmap follows the live one
   if (bit_at(__atomic_load_n(pending, __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
-  return push_freed(tc, tc->classes[c], z, l.chunks, p, static_cast<uint32_t>(i));
+  return push_freed(tc, class_cache(tc, c), z, l.chunks, p, static_cast<uint32_t>(i));
 }
 
 // free_unlocked of a chunk of a zone another thread's cache owns, or no cache: the zone's header
@@ -404,9 +402,10 @@ FT_HOT_TEXT bool free_unlocked(void *p, uintptr_t e) {
   Zone *z = registry::entry_zone(e);
   if (!z) return false;
   // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
-  ThreadCache *tc = t_fast.cache;
+  CacheIndex *index = t_fast.cache;
   uint32_t id = registry::entry_owner(e);
-  if (id && id == tc->owner_id) {
+  if (id && id == index->owner_id) {
+    auto *tc = static_cast<ThreadCache *>(index);
     // Every class is cached (kCachedClasses): a zone a cache owns is of one of them.
     unsigned c = registry::entry_class(e);
     FT_ASSERT(c < kCachedClasses && c == z->class_index);

@@ -17,10 +17,19 @@
 
 namespace ft {
 
-// Read-only zeros: never written (every fast path leaves it at once), and read from pages of the
-// program's file that are mapped already rather than from a page of .bss touched for it alone.
-FT_BIG_TABLE constinit ThreadCache g_no_cache = {};
-__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), &no_cache()->classes[0]};
+namespace {
+constexpr CacheIndex make_no_cache() {
+  CacheIndex index{};
+  for (ClassCache *&cc : index.class_of) cc = unused_class();
+  return index;
+}
+}  // namespace
+
+// RELRO (thread_cache.h): section .data.rel.ro, which the linker makes read-only after the
+// relocations; g_unused_class would otherwise go to .rodata.
+__attribute__((section(".data.rel.ro"))) constinit const ClassCache g_unused_class = {};
+constinit const CacheIndex g_no_cache = make_no_cache();
+__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), unused_class()};
 constinit ThreadCache *g_all_caches = nullptr;
 
 namespace tcache {
@@ -56,7 +65,7 @@ void report_double_free(Zone *z, uint32_t i) {
 FT_HOT_TEXT bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
   uint32_t second_free;
   uint32_t got = z->collect_pending_word(pw, &second_free);
-  ClassCache &cc = tc->classes[z->class_index];
+  ClassCache &cc = class_cache(tc, z->class_index);
   cc.out_delta -= got;
   if (second_free) report_double_free(z, second_free - 1);
   return got && settle(cc, z);
@@ -83,7 +92,8 @@ FT_HOT_TEXT void take_in_notice(Zone *z, uint32_t pw, void *ctx) {
 
 // Every pending word of every zone tc owns (announcements were lost: the ring was full).
 FT_HOT_TEXT void take_in_everything(ThreadCache *tc) {
-  for (ClassCache &cc : tc->classes) {
+  for (uint64_t used = tc->used_classes; used;) {
+    ClassCache &cc = class_cache(tc, next_class(used));
     Zone *lists[] = {cc.current, cc.partial.head, cc.full.head};
     for (unsigned l = 0; l < 3; ++l)
       for (Zone *z = lists[l]; z;) {
@@ -110,7 +120,7 @@ FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
   };
   for (uint64_t used = tc->used_classes; used;) {
     unsigned c = next_class(used);
-    ClassCache &cc = tc->classes[c];
+    ClassCache &cc = class_cache(tc, c);
     fold_counts(tc, c);
     if (drop_stacks) cc.count = 0;  // the chunks are lost with the thread
     else flush_stack(cc);
@@ -128,7 +138,7 @@ FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
       }
   }
   if (n) zone_pool::abandon(batch, n);
-  if (t_fast.cache == tc) t_fast.recent = &tc->classes[0];
+  if (t_fast.cache == tc) t_fast.recent = unused_class();
 }
 
 // pthread key destructor: the thread is exiting. Its zones go back to the pool and the cache to
@@ -136,7 +146,7 @@ FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
 // slow paths instead.
 FT_HOT_TEXT void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
-  t_fast = FastPathState{no_cache(), &no_cache()->classes[0]};
+  t_fast = FastPathState{no_cache(), unused_class()};
   t_state = kOff;
   take_in_remote_frees(tc);
   give_up_all(tc, false);
@@ -188,6 +198,7 @@ FT_HOT_TEXT ThreadCache *attach() {
       t_state = kOff;
       return nullptr;
     }
+    for (ClassCache *&cc : tc->class_of) cc = unused_class();
     tc->owner_id = ++g_ids_given;
     __atomic_store_n(by_id(tc->owner_id), tc, __ATOMIC_RELEASE);
     tc->next_all = g_all_caches;
@@ -201,7 +212,7 @@ FT_HOT_TEXT ThreadCache *attach() {
     t_state = kOff;
     return nullptr;
   }
-  t_fast = FastPathState{tc, &tc->classes[0]};
+  t_fast = FastPathState{tc, unused_class()};
   t_state = kActive;
   take_in_remote_frees(tc);  // notices that reached the cache while it was idle
   return tc;
@@ -242,7 +253,7 @@ void flush_current() {
   take_in_remote_frees(tc);
   for (uint64_t used = tc->used_classes; used;) {
     unsigned c = next_class(used);
-    ClassCache &cc = tc->classes[c];
+    ClassCache &cc = class_cache(tc, c);
     fold_counts(tc, c);
     give_back_oldest(cc, cc.count);
     if (cc.current && cc.current->empty()) {
@@ -278,12 +289,12 @@ FT_HOT_TEXT void after_fork_in_child() {
 }
 
 void turn_off_in_this_thread() {
-  t_fast = FastPathState{no_cache(), &no_cache()->classes[0]};
+  t_fast = FastPathState{no_cache(), unused_class()};
   t_state = kOff;
 }
 
 FT_HOT_TEXT void fold_counts(ThreadCache *tc, unsigned c) {
-  ClassCache &cc = tc->classes[c];
+  ClassCache &cc = class_cache(tc, c);
   if (uint64_t a = cc.allocs) {
     cc.allocs = 0;
     counters::note_allocs(c, a);

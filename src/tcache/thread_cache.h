@@ -111,41 +111,67 @@ struct alignas(512) ClassCache {
 static_assert(offsetof(ClassCache, slot) == 64, "the fast paths' fields fill the first cache line");
 static_assert(sizeof(ClassCache) == 512, "a power of two (kCacheSlots), and aligned to it: a class never straddles two pages");
 
+// What the fast paths read of a cache: its owner id and where each class's ClassCache lies. A
+// class is placed when it starts serving (start_class); until then it points at g_unused_class,
+// whose stack is empty and whose zones span nothing, so that the fast paths fall to the slow
+// ones without reading a page of the class (a fresh page read, then written, faults twice).
+struct CacheIndex : ZoneOwner {
+  ClassCache *class_of[kCachedClasses];
+};
+
+// Read-only zeros (RELRO: a store to it faults), for the classes a cache has not placed.
+extern const ClassCache g_unused_class;
+constexpr ClassCache *unused_class() { return const_cast<ClassCache *>(&g_unused_class); }
+
 // A ZoneOwner: its id is what the registry keeps beside each zone it owns (1 to 65535; a thread
 // beyond that many caches at once runs without one).
-struct ThreadCache : ZoneOwner {
+struct ThreadCache : CacheIndex {
   // The fields every thread writes first, ahead of the classes: they share the first page with
-  // the smallest classes (a program touches the pages of the classes it uses only).
+  // the first classes it uses (a program touches as many pages as it uses classes / 8).
   bool idle;               // its thread has exited (under the heap lock)
+  uint8_t placed;          // the classes placed in pool[] (start_class), in the order they started
   uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
-  // The sum of classes[].unpurged: written pages of current zones that hold no block, left
+  // The sum of classes' unpurged: written pages of current zones that hold no block, left
   // resident so that a class that empties and fills again makes no system call, up to
   // kUnpurgedBudget; beyond it a current zone that empties gives its pages back at once.
   size_t unpurged_bytes;
   uint32_t refills;        // refills since the counters were last folded (fold_counts)
-  // A bit per class this cache has served (set at the class's first refill or adoption): the
-  // loops over the classes read those only, as reading a class never used would fault in its
-  // page (1024 mallocs of 1 KiB touched 6 more pages for the counts alone).
+  // A bit per class this cache has placed (set at the class's first refill or adoption): the
+  // loops over the classes read those only.
   uint64_t used_classes;
   ThreadCache *next_idle;  // on the list of caches whose thread has exited
   ThreadCache *next_all;   // every cache ever made (the statistics read their pending counts)
   // The words of this cache's zones with remote frees to take in, announced by the threads that
   // freed them (remote_free.h): the ring's indexes here, on cache lines of their own (others
   // write them) in the first page, which refills read; its 4 KiB of slots after the classes, so
-  // that the first page also holds the smallest classes: a thread that no other thread frees to
+  // that the first page also holds the first classes: a thread that no other thread frees to
   // writes one page of its cache for them, not two.
   remote::Notices notices;
-  ClassCache classes[kCachedClasses];
+  // The classes in the order they started serving, not by index: 1024 mallocs of 1 KiB touched
+  // the cache's first page and the fourth (that class's); a thread of a few classes writes one
+  // page, as many as it uses / 8 in all (sized to need).
+  ClassCache pool[kCachedClasses];
   remote::NoticeSlots notice_slots;
 };
 
+// Class c of tc, placed or g_unused_class.
+inline ClassCache &class_cache(CacheIndex *tc, unsigned c) { return *tc->class_of[c]; }
+
 static_assert(kCachedClasses <= 64, "ThreadCache::used_classes has a bit per class");
 
-// Class c of tc starts serving: its capacity, and its bit in used_classes (read without the lock
-// by the statistics).
-inline void start_class(ThreadCache *tc, unsigned c) {
-  tc->classes[c].capacity = cache_capacity(c);
-  __atomic_store_n(&tc->used_classes, tc->used_classes | uint64_t{1} << c, __ATOMIC_RELAXED);
+// Class c of tc starts serving: placed in the next free ClassCache of the pool, its capacity set,
+// and its bit in used_classes (read without the lock by the statistics, after class_of[c]).
+inline ClassCache &start_class(ThreadCache *tc, unsigned c) {
+  FT_ASSERT(!(tc->used_classes >> c & 1) && tc->placed < kCachedClasses);  // each class placed once
+  ClassCache &cc = tc->pool[tc->placed++];
+  cc.capacity = cache_capacity(c);
+  __atomic_store_n(&tc->class_of[c], &cc, __ATOMIC_RELEASE);
+  __atomic_store_n(&tc->used_classes, tc->used_classes | uint64_t{1} << c, __ATOMIC_RELEASE);
+  return cc;
+}
+// Class c of tc, placed first if it is not yet.
+inline ClassCache &started_class(ThreadCache *tc, unsigned c) {
+  return tc->used_classes >> c & 1 ? class_cache(tc, c) : start_class(tc, c);
 }
 // The lowest class left in mask, taken off it; for `while (mask) f(next_class(mask))`.
 inline unsigned next_class(uint64_t &mask) {
@@ -160,24 +186,25 @@ extern ThreadCache *g_all_caches;
 // What the fast paths read first, in one initial-exec TLS block (two pointers and a byte, well
 // within what glibc reserves for libraries loaded with dlopen). Neither is ever null: a thread
 // without a cache (before its first allocation, FT_MALLOC_TCACHE=0, after its exit) points at
-// g_no_cache, whose stacks are all empty and whose zones span nothing, so that malloc and free
-// fall to their slow paths without testing for it.
+// g_no_cache, an index with no owner whose classes are all g_unused_class, so that malloc and
+// free fall to their slow paths without testing for it.
 struct FastPathState {
-  ThreadCache *cache;   // this thread's cache, or &g_no_cache
+  CacheIndex *cache;    // this thread's cache, or &g_no_cache
   ClassCache *recent;   // the class of the last malloc served from a stack: free looks at its
                         // current zone first (a block is most often freed soon, by its thread)
 };
-// Never written (the fast paths find its stacks empty and write nothing), yet not const: 31 KiB of
-// zeros in .rodata were read-only file pages that the kernel's fault-around mapped in, ~30 KiB
-// of every preloaded program's RSS; in .bss a read maps the shared zero page.
-extern ThreadCache g_no_cache;
-constexpr ThreadCache *no_cache() { return &g_no_cache; }
+// Never written: in RELRO with g_unused_class, on the page the loader writes for the library's
+// relocations, so that a thread's first calls read no page of their own (in .rodata, 31 KiB of
+// zeros were file pages that the kernel's fault-around mapped in; in .bss, each page read
+// faulted to map the shared zero page).
+extern const CacheIndex g_no_cache;
+constexpr CacheIndex *no_cache() { return const_cast<CacheIndex *>(&g_no_cache); }
 extern __thread FastPathState t_fast __attribute__((tls_model("initial-exec")));
 
 // This thread's cache, or nullptr (the slow paths' view).
 inline ThreadCache *own_cache() {
-  ThreadCache *tc = t_fast.cache;
-  return tc == &g_no_cache ? nullptr : tc;
+  CacheIndex *tc = t_fast.cache;
+  return tc == &g_no_cache ? nullptr : static_cast<ThreadCache *>(tc);
 }
 
 namespace tcache {
