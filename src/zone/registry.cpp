@@ -24,7 +24,11 @@ FT_HOT_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
   if ((start + len) >> kAddressBits) return false;
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
     size_t r = a >> (kGranuleBits + kLeafBits);
-    if (!g_root[r]) {
+    // A compare-and-swap rather than a load: a locked instruction is a write, and the root's
+    // page, never touched before the first zone, faults once (written) instead of twice (mapped
+    // as the shared zero page by the load, then copied by the store).
+    Leaf *none = nullptr;
+    if (__atomic_compare_exchange_n(&g_root[r], &none, nullptr, false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
       void *leaf = os::map(sizeof(Leaf));
       if (!leaf) {
         erase(zone, a - start);
