@@ -28,17 +28,20 @@ static_assert(size_bucket(0) == 4 && size_bucket(16) == 4 && size_bucket(17) == 
 // Updated with relaxed atomics where several threads may bump them without the lock, with plain
 // arithmetic where the comment says "under the heap lock".
 struct Counters {
+  // First what a program's first malloc writes (a zone mapped): in the first page of the small
+  // globals, which start-up writes anyway (the 42 page-reclaim scale counts every page a malloc
+  // touches: after the per-class arrays, these cost a page of their own).
+  uint64_t maps, unmaps;              // mmap and munmap calls
+  uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
+  uint64_t large_mapped_bytes;        // LARGE mappings alone (also the freed ones kept for reuse)
+  int64_t live_bytes;
+  uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
+  uint64_t remote_frees;              // frees of a chunk another thread's cache owns (folded in)
+  uint64_t zones_mapped[kClassCount];
+  uint64_t zones_returned[kClassCount];
   uint64_t allocs[kSlots];
   uint64_t out_chunks[kClassCount];   // chunks out of their zones: live or in a thread cache
   uint64_t peak_out_chunks[kClassCount];
-  uint64_t zones_mapped[kClassCount];
-  uint64_t zones_returned[kClassCount];
-  uint64_t maps, unmaps;              // mmap and munmap calls
-  uint64_t remote_frees;              // frees of a chunk another thread's cache owns (folded in)
-  uint64_t peak_live_bytes;           // chunk bytes out of zones plus LARGE mapping bytes
-  int64_t live_bytes;
-  uint64_t mapped_bytes, peak_mapped_bytes;  // zones and LARGE mappings
-  uint64_t large_mapped_bytes;        // LARGE mappings alone (also the freed ones kept for reuse)
   uint64_t large_allocs[kSizeBuckets];  // LARGE allocations by size (zones count theirs by class)
 };
 extern Counters g_counters;
