@@ -50,8 +50,11 @@ FT_HOT_TEXT void start_slow() {
     // debug mode asks for more.
     os::init_page_size();
     os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
-    os::set_apart_cold_text(__ft_hot_text_end);
-    os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
+    {
+      os::Pagemap pagemap;
+      os::set_apart_cold_text(__ft_hot_text_end, pagemap);
+      os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize), pagemap);
+    }
     if (g_config.trace) call_log::open(g_paths.trace);
     if (g_config.stacks) leaks::prepare();
     return;

@@ -21,12 +21,22 @@
 
 namespace ft::os {
 
+// /proc/self/pagemap (which pages of ours are mapped, and whether each is the file's own), open
+// while start-up drops pages: one open for both drops below (two before). fd is -1 without it.
+struct Pagemap {
+  Pagemap();
+  ~Pagemap();
+  Pagemap(const Pagemap &) = delete;
+  Pagemap &operator=(const Pagemap &) = delete;
+  int fd;
+};
+
 // Runs call(), then drops (MADV_DONTNEED) the pages of the read-only segments of the object that
 // holds `in_object` which were not resident before the call and are now, if they are the file's
 // own (pagemap's file-page bit: never a private copy, such as a page a debugger wrote a
 // breakpoint into): a later access faults them in again. Read-write segments are left alone
 // (what the call wrote is there). Without /proc/self/pagemap, call() runs and nothing is dropped.
-void call_dropping_faulted_pages(void (*call)(), const void *in_object);
+void call_dropping_faulted_pages(void (*call)(), const void *in_object, const Pagemap &pagemap);
 
 // Makes the whole pages of the unwind tables (.eh_frame_hdr and .eh_frame, the end of the
 // read-only data segment) of the shared object that holds `in_object` a mapping of their own,
@@ -40,6 +50,6 @@ void set_apart_unwind_tables(const void *in_object);
 // debugger set there when the library was loaded stays): code that runs later then faults in
 // windows of that part only. Nothing when hot_end is null (a static link: the archive's
 // objects are the program's code).
-void set_apart_cold_text(const void *hot_end);
+void set_apart_cold_text(const void *hot_end, const Pagemap &pagemap);
 
 }  // namespace ft::os
