@@ -139,8 +139,70 @@ def test_dependency_tracking():
             raise Fail("after touching %s, `make -n` does not recompile %s" % (header, users[0]), r.log())
 
 
+# The cold code the hot text may call (src/api/hot_text.ld, src/base/compiler.h FT_HOT_TEXT): what
+# runs only for a report, a debug mode, a setting's message, a misuse, a fork child's rescue, or
+# without a thread cache. Anything else the hot text calls in the cold text is a function that
+# lost its mark (a compiler clone, .constprop, .isra or .part, does not keep the section) or
+# was never marked: it faults in a 64 KiB window of cold code in every program that runs it
+# (preload/library_resident_pages catches it only on the routes it runs).
+COLD_CALLEES_ALLOWED = [
+    "::malloc_traced(", "call_log::",                           # FT_MALLOC_TRACE
+    "::print_settings(", "warn_unknown_names()", "::warn_value(",  # the settings' messages
+    "LineWriter::",                                             # messages and reports
+    "::start_thread(",                                          # the reporter threads
+    "::dump_heap", "stats::print_report(", "leaks::",           # reports at exit, leak tracking
+    "os::protect_none(",                                        # FT_MALLOC_GUARD
+    "::report_fault(", "::report_double_free(",                  # misuse reports
+    "rescue::", "turn_off_in_this_thread(",                     # a fork child's rescue allocator
+    "zone_pool::allocate(",                                     # no thread cache
+]
+
+
+def hot_text_cold_calls(so):
+    """{cold callee: set of hot callers} of the .so's hot text (objdump)."""
+    r = run(["readelf", "-SW", so])
+    if r.rc != 0:
+        raise Fail("readelf failed", r.log())
+    bounds = {}
+    for line in r.out.splitlines():
+        m = re.search(r"\]\s+(\.text(?:\.ft_hot)?)\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+        if m:
+            bounds[m.group(1)] = (int(m.group(2), 16), int(m.group(2), 16) + int(m.group(3), 16))
+    if ".text.ft_hot" not in bounds or ".text" not in bounds:
+        raise Fail("no .text.ft_hot and .text sections in %s" % os.path.basename(so), r.log())
+    cold_start, cold_end = bounds[".text"]
+    r = run(["objdump", "-d", "-C", "--no-show-raw-insn", "-j", ".text.ft_hot", so])
+    if r.rc != 0:
+        raise Fail("objdump failed", r.log())
+    calls, caller = {}, None
+    for line in r.out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+        if m:
+            caller = m.group(1)
+            continue
+        m = re.search(r"\s(?:call|jmp)\s+([0-9a-f]+) <([^>]*)>", line)
+        if m and cold_start <= int(m.group(1), 16) < cold_end:
+            callee = re.sub(r"\+0x[0-9a-f]+$", "", m.group(2))
+            calls.setdefault(callee, set()).add(caller)
+    return calls
+
+
+def test_hot_text_calls():
+    if not os.path.exists(LIB_SO):
+        raise Fail("%s missing" % os.path.basename(LIB_SO))
+    calls = hot_text_cold_calls(LIB_SO)
+    bad = {callee: callers for callee, callers in calls.items()
+           if not any(a in callee for a in COLD_CALLEES_ALLOWED)}
+    if bad:
+        raise Fail("the hot text calls cold code outside the list: " + "; ".join(
+            "%s (from %s)" % (callee, ", ".join(sorted(callers)[:2])) for callee, callers in sorted(bad.items())[:5]))
+    if not calls:
+        raise Fail("no call from the hot text into the cold text found: the check reads nothing")
+
+
 register("build/archive_needs_no_cxx_runtime", test_archive_no_cxx)
 register("build/so_exports_exactly_the_api", test_so_exports)
+register("build/hot_text_calls_only_listed_cold_code", test_hot_text_calls)
 register("build/so_needs_no_libstdcxx", test_so_needed)
 register("build/no_libft_malloc_so_in_top_folder", test_no_plain_so)
 register("build/install_and_pkg_config", test_install, timeout=180)
