@@ -34,9 +34,8 @@ FT_HOT_TEXT void start_with_libc() {
   // The starting thread's cache now, not at its first malloc (mimalloc sets up its main heap at
   // load too): a process writes the cache's first page once either way, and a first malloc then
   // touches only its zone's page and the registry's two (the 42 page-reclaim scale's test2 -
-  // test0: 4 -> 2 preloaded, 3 linked). Here, since the thread-specific key it makes runs libc
-  // code that a program may never run again (pairs of malloc(16): peak RSS 1516 -> 1495 KiB,
-  // 40 interleaved runs).
+  // test0: 4 -> 3). Here, since the thread-specific key it makes runs libc code that a program
+  // may never run again, dropped with the rest.
   tcache::attach();
 }
 }  // namespace

@@ -15,7 +15,8 @@
 
 namespace ft {
 
-inline constexpr ClassTable<kCacheMaxSize> kCachedClassOf{};
+static_assert(kCacheMaxSize == kSmallMax, "kCachedClassOf serves every request up to kSmallMax");
+inline constexpr ClassTable kCachedClassOf{};
 
 // Marks chunk i (at p) of a zone handed to the program: live bit set, size recorded, zeroed if
 // asked and not `fresh` from the kernel. Plain stores: the zone's writer is this thread.
@@ -107,16 +108,19 @@ FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
 // the leak reports; taken on the slow path only.
 template <void *(*Slow)(size_t, void *)>
 FT_INLINE void *cache_malloc(size_t n) {
-  if (__builtin_expect(n <= kCacheMaxSize, 1)) {
-    unsigned c = kCachedClassOf(n);
-    ClassCache *cc = t_fast.cache->class_of[c];
-    __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
-    if (__builtin_expect(cc->count != 0, 1)) {
-      uintptr_t slot = cc->slot[--cc->count];
-      ++cc->allocs;
-      t_fast.recent = cc;
-      return hand_out(*cc, c, slot, n, false, true);
-    }
+  // Up to 4 KiB the class from the table, with one comparison on the way as before the table
+  // shrank; above, computed.
+  unsigned c;
+  if (__builtin_expect(n <= ClassTable::kTableMax, 1)) c = kCachedClassOf.from_table(n);
+  else if (n <= kCacheMaxSize) c = ClassTable::computed(n);
+  else return Slow(n, __builtin_return_address(0));
+  ClassCache *cc = t_fast.cache->class_of[c];
+  __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
+  if (__builtin_expect(cc->count != 0, 1)) {
+    uintptr_t slot = cc->slot[--cc->count];
+    ++cc->allocs;
+    t_fast.recent = cc;
+    return hand_out(*cc, c, slot, n, false, true);
   }
   return Slow(n, __builtin_return_address(0));
 }
