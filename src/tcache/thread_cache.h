@@ -127,7 +127,7 @@ constexpr ClassCache *unused_class() { return const_cast<ClassCache *>(&g_unused
 // beyond that many caches at once runs without one).
 struct ThreadCache : CacheIndex {
   // The fields every thread writes first, ahead of the classes: they share the first page with
-  // the first classes it uses (a program touches as many pages as it uses classes / 8).
+  // the first six classes it uses (pool[] starts 1 KiB in; each further page holds eight).
   bool idle;               // its thread has exited (under the heap lock)
   uint8_t placed;          // the classes placed in pool[] (start_class), in the order they started
   uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
@@ -148,8 +148,8 @@ struct ThreadCache : CacheIndex {
   // writes one page of its cache for them, not two.
   remote::Notices notices;
   // The classes in the order they started serving, not by index: 1024 mallocs of 1 KiB touched
-  // the cache's first page and the fourth (that class's); a thread of a few classes writes one
-  // page, as many as it uses / 8 in all (sized to need).
+  // the cache's first page and the fourth (that class's); a thread of up to six classes writes
+  // one page of them, of up to fourteen two (sized to need).
   ClassCache pool[kCachedClasses];
   remote::NoticeSlots notice_slots;
 };
