@@ -69,15 +69,15 @@ struct ClassTable {
     unsigned sub = static_cast<unsigned>((n - 1) >> (width - 3));   // 4..7: the two bits below the top one
     return kTinyClassCount + (width - std::bit_width(kTinyMax)) * kClassesPerDoubling + sub - kClassesPerDoubling;
   }
-  constexpr unsigned operator()(size_t n) const { return n <= kTableMax ? from_table(n) : computed(n); }
 };
 constexpr bool class_table_agrees() {
   constexpr ClassTable t;
+  auto agrees = [&](size_t n) { return (n <= ClassTable::kTableMax ? t.from_table(n) : ClassTable::computed(n)) == class_of(n); };
   for (size_t n = 0; n <= 2 * ClassTable::kTableMax; ++n)
-    if (t(n) != class_of(n)) return false;
+    if (!agrees(n)) return false;
   for (unsigned c = 0; c < kClassCount; ++c)
     for (size_t n = class_size(c) - 1; n <= class_size(c) + 1 && n <= kSmallMax; ++n)
-      if (t(n) != class_of(n)) return false;
+      if (!agrees(n)) return false;
   return true;
 }
 static_assert(class_table_agrees());

@@ -18,9 +18,13 @@
 namespace ft {
 
 namespace {
+// Every class of the index not placed: the empty cache's, and a new cache's before its first class.
+constexpr void unplace_all(CacheIndex &index) {
+  for (ClassCache *&cc : index.class_of) cc = unused_class();
+}
 constexpr CacheIndex make_no_cache() {
   CacheIndex index{};
-  for (ClassCache *&cc : index.class_of) cc = unused_class();
+  unplace_all(index);
   return index;
 }
 }  // namespace
@@ -198,7 +202,7 @@ FT_HOT_TEXT ThreadCache *attach() {
       t_state = kOff;
       return nullptr;
     }
-    for (ClassCache *&cc : tc->class_of) cc = unused_class();
+    unplace_all(*tc);
     tc->owner_id = ++g_ids_given;
     __atomic_store_n(by_id(tc->owner_id), tc, __ATOMIC_RELEASE);
     tc->next_all = g_all_caches;
