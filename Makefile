@@ -98,8 +98,9 @@ $(NAME_A): $(BUILD)/ft_malloc.o
 # (44 KiB) lies in one 64 KiB block of the file: the kernel maps a whole large folio of the page
 # cache when a fault's window touches one that lies wholly inside the mapping, and when .text grew
 # past a 64 KiB boundary of the file (0x1c000 bytes from 0x3000), every preloaded program had all
-# of it resident, 29 pages for 16. hot_text.ld: the hot text first, the rest a mapping apart once
-# started (src/os/fault_around.h): 11 pages of code resident.
+# of it resident, 29 pages for 16. hot_text.ld: the core text first, then the warm, each part
+# after the core a mapping apart once started (src/os/fault_around.h): 5 pages of code resident
+# in a program that only mallocs, callocs and frees, 11 in one that runs the warm text too.
 $(NAME_SO): $(BUILD)/ft_malloc.o src/api/hot_text.ld
 	$(CC) -shared -static-libgcc -o $@ $(BUILD)/ft_malloc.o -Wl,-z,now -Wl,--no-undefined \
 	  -Wl,-u,_Unwind_Backtrace -Wl,-u,_Unwind_GetIP -Wl,-fini=ft_library_fini -Wl,-z,max-page-size=0x10000 \

@@ -102,7 +102,7 @@ void start_thread(void *(*fn)(void *)) {
 
 // Runs once the C library is up (a constructor), unlike everything else in ft_malloc: starting
 // threads is not something malloc may do from inside libc's own start-up.
-__attribute__((constructor)) FT_HOT_TEXT void start_reporters() {
+__attribute__((constructor)) FT_CORE_TEXT void start_reporters() {
   ensure_started();
   if (g_config.dump_signal > 0 && pipe2(g_signal_pipe, O_CLOEXEC) == 0) {
     struct sigaction sa = {};
@@ -117,7 +117,7 @@ __attribute__((constructor)) FT_HOT_TEXT void start_reporters() {
 
 // A file written at exit (FT_MALLOC_SVG, JSON, FOLDED, FOLDED_ALLOC, PPROF): written under a
 // temporary name beside it, then renamed, so that a reader never finds it half-written.
-FT_HOT_TEXT void write_file(const char *path, void (*writer)(int)) {
+FT_CORE_TEXT void write_file(const char *path, void (*writer)(int)) {
   if (!path[0]) return;
   char tmp[ReportPaths::kPathMax + 32];
   size_t len = strlen(path);
@@ -141,7 +141,7 @@ FT_HOT_TEXT void write_file(const char *path, void (*writer)(int)) {
   if (close(fd) != 0 || rename(tmp, path) != 0) unlink(tmp);
 }
 
-__attribute__((destructor)) FT_HOT_TEXT void exit_reports() {
+__attribute__((destructor)) FT_CORE_TEXT void exit_reports() {
   write_file(g_paths.svg, write_svg);
   write_file(g_paths.json, write_json);
   write_file(g_paths.folded, profiles::write_folded);

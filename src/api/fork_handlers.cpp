@@ -83,6 +83,6 @@ FT_HOT_TEXT void after_fork_in_child() {
 // at the end of our text: the one call to it at start-up faulted in a second 64 KiB window of
 // the library's code (40 KiB more resident in every preloaded program) and one more page of a
 // static link's text. __dso_handle: the handlers go away with the object if it is unloaded.
-FT_HOT_TEXT void install_fork_handlers() { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); }
+FT_CORE_TEXT void install_fork_handlers() { __register_atfork(before_fork, after_fork_in_parent, after_fork_in_child, &__dso_handle); }
 
 }  // namespace ft

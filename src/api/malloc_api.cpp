@@ -30,11 +30,11 @@ namespace {
 
 // The slow paths of malloc, free and realloc, out of line so that their fast paths stay small:
 // start-up first (one load and a branch once it has run), then the heap.
-[[gnu::noinline]] FT_HOT_TEXT void *malloc_slow(size_t n, void *caller) {
+[[gnu::noinline]] FT_CORE_TEXT void *malloc_slow(size_t n, void *caller) {
   ft::ensure_started();
   return ft::heap_malloc_slow(n, caller);
 }
-[[gnu::noinline]] FT_HOT_TEXT void free_slow(void *p, uintptr_t entry) {
+[[gnu::noinline]] FT_CORE_TEXT void free_slow(void *p, uintptr_t entry) {
   // First the frees that take no lock: another of this thread's zones, another thread's zone, a
   // zone nobody owns (a thread without a cache yet has no zones: start-up can wait). Never in a
   // rescue child, whose inherited heap is not to be written. A LARGE block has no entry.
@@ -60,13 +60,13 @@ namespace {
 
 // malloc, free and realloc: this thread's cache first, inline and without a lock (heap/malloc.h,
 // heap/free.h, heap/realloc.h); the rest of the entry points go to the heap at once.
-FT_API FT_HOT_TEXT void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
-FT_API FT_HOT_TEXT void free(void *ptr) noexcept { ft::heap_free<free_slow>(ptr); }
+FT_API FT_CORE_TEXT void *malloc(size_t size) noexcept { return ft::heap_malloc<malloc_slow>(size); }
+FT_API FT_CORE_TEXT void free(void *ptr) noexcept { ft::heap_free<free_slow>(ptr); }
 FT_API FT_HOT_TEXT void *realloc(void *ptr, size_t size) noexcept {
   if (ft::heap_resize_fast(ptr, size)) return ptr;
   return realloc_moving(ptr, size, FT_CALLER);
 }
-FT_API FT_HOT_TEXT void *calloc(size_t count, size_t size) noexcept {
+FT_API FT_CORE_TEXT void *calloc(size_t count, size_t size) noexcept {
   ft::ensure_started();
   return ft::heap_calloc(count, size, FT_CALLER);
 }

@@ -13,7 +13,9 @@
 #include "os/mapping.h"
 #include "tcache/thread_cache.h"
 
-// The end of the preloaded library's hot text (src/api/hot_text.ld); null in a static link.
+// The ends of the preloaded library's core and hot text (src/api/hot_text.ld); null in a static
+// link.
+extern "C" const char __ft_core_text_end[] __attribute__((weak, visibility("hidden")));
 extern "C" const char __ft_hot_text_end[] __attribute__((weak, visibility("hidden")));
 
 namespace ft {
@@ -25,7 +27,7 @@ namespace {
 // fork handlers' registration, the thread cache's key. Parts of libc a program may never run,
 // and whose 64 KiB windows of code and constants the kernel maps in whole: start_slow drops
 // what they faulted in (os/fault_around.h).
-FT_HOT_TEXT void start_with_libc() {
+FT_CORE_TEXT void start_with_libc() {
   read_secret();
   read_environment();
   __atomic_store_n(&g_start_state, kStarted, __ATOMIC_RELEASE);
@@ -40,18 +42,18 @@ FT_HOT_TEXT void start_with_libc() {
 }
 }  // namespace
 
-FT_HOT_TEXT void start_slow() {
+FT_CORE_TEXT void start_slow() {
   int expected = kNotStarted;
   if (__atomic_compare_exchange_n(&g_start_state, &expected, kStarting, false, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
     // First what keeps pages of our own file out: fault-around has mapped the window of code
-    // around the first instruction run; from here on, only hot code runs unless a report or a
-    // debug mode asks for more.
+    // around the first instruction run; from here on, only core code runs unless the program
+    // asks for more (realloc, LARGE blocks, threads...) or a report or a debug mode does.
     os::init_page_size();
     os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
     {
       os::Pagemap pagemap;
-      os::set_apart_cold_text(__ft_hot_text_end, pagemap);
+      os::set_apart_text(__ft_core_text_end, __ft_hot_text_end, pagemap);
       os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize), pagemap);
     }
     if (g_config.trace) call_log::open(g_paths.trace);

@@ -20,4 +20,8 @@
 // start-up makes the rest a mapping apart (os/fault_around.h), so that the kernel's 64 KiB
 // fault-around windows map the code a program runs and not the reports, debug modes and
 // statistics beside it. A static link groups it with the program's hot text.
+// FT_CORE_TEXT, the part of it every program runs: start-up, exit, and malloc, calloc and free
+// in one thread, through refills, flushes and zones mapped and given back. Linked first, a
+// mapping of its own: a program that runs nothing else maps 4 pages of our code, not 11.
 #define FT_HOT_TEXT __attribute__((section(".text.hot.ft_malloc")))
+#define FT_CORE_TEXT __attribute__((section(".text.core.ft_malloc")))

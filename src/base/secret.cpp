@@ -9,7 +9,7 @@ namespace ft {
 
 constinit uint64_t g_secret = 0x9e3779b97f4a7c15ull;
 
-FT_HOT_TEXT void read_secret() {
+FT_CORE_TEXT void read_secret() {
   if (auto *random = reinterpret_cast<const uint64_t *>(getauxval(AT_RANDOM))) {
     uint64_t s;
     memcpy(&s, random, sizeof s);

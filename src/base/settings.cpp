@@ -26,7 +26,7 @@ constexpr size_t kEnvironBytes = 64 * 1024;
 FT_BIG_TABLE constinit char g_environ_copy[kEnvironBytes] = {};
 constinit size_t g_environ_len = 0;
 
-FT_HOT_TEXT const char *early_env(const char *name) {
+FT_CORE_TEXT const char *early_env(const char *name) {
   if (getauxval(AT_SECURE)) return nullptr;  // as secure_getenv
   if (!g_environ_len) {
     int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
@@ -46,7 +46,7 @@ FT_HOT_TEXT const char *early_env(const char *name) {
 
 // secure_getenv: a set-uid program ignores these, like glibc's MALLOC_ variables. Neither
 // allocates.
-FT_HOT_TEXT const char *env(const char *name) { return environ ? secure_getenv(name) : early_env(name); }
+FT_CORE_TEXT const char *env(const char *name) { return environ ? secure_getenv(name) : early_env(name); }
 
 // ---- Every setting, its values and what a wrong value falls back to -------------------------
 //
@@ -187,7 +187,7 @@ void warn_value(const Setting &s, const char *v) {
 }
 
 // Every FT_MALLOC_ name in the environment that is none of ours.
-FT_HOT_TEXT void warn_unknown_names() {
+FT_CORE_TEXT void warn_unknown_names() {
   auto check = [](const char *entry) {
     if (strncmp(entry, kPrefix, sizeof kPrefix - 1)) return;
     const char *eq = strchr(entry, '=');
@@ -221,7 +221,7 @@ void print_settings() {
 
 }  // namespace
 
-FT_HOT_TEXT void read_environment() {
+FT_CORE_TEXT void read_environment() {
   for (const Setting &s : kSettings)
     if (const char *v = env(s.name))
       if (*v && !s.parse(v)) warn_value(s, v);  // an empty value is no value

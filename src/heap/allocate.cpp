@@ -25,7 +25,7 @@ FT_HOT_TEXT void *zone_alloc(unsigned c, size_t n, bool zero) {
 
 }  // namespace
 
-FT_HOT_TEXT void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
+FT_CORE_TEXT void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_least) {
   if (n > kMaxRequest || align > kMaxRequest) return fail(ENOMEM);
   if (rescue::on()) return rescue::allocate(n, align, zero);
   size_t need = debug::padded(n);

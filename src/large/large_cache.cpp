@@ -215,7 +215,7 @@ bool empty(Unmaps *gone) {
   return any;
 }
 
-FT_HOT_TEXT void expire_if_due() {
+FT_CORE_TEXT void expire_if_due() {
   uint64_t expires = __atomic_load_n(&g_expires_ms, __ATOMIC_RELAXED);
   if (expires == kNever) return;
   uint64_t now = os::coarse_ms();

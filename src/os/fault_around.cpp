@@ -41,7 +41,7 @@ struct Object {
   uintptr_t base;
 };
 
-FT_HOT_TEXT bool find_object(const void *in_object, Object *o) {
+FT_CORE_TEXT bool find_object(const void *in_object, Object *o) {
   if (_dl_find_object(const_cast<void *>(in_object), &o->found) != 0 || !o->found.dlfo_link_map ||
       !o->found.dlfo_map_start)
     return false;
@@ -57,7 +57,7 @@ FT_HOT_TEXT bool find_object(const void *in_object, Object *o) {
 bool read_only_load(const ElfW(Phdr) &ph) { return ph.p_type == PT_LOAD && !(ph.p_flags & PF_W); }
 
 // The object's loaded read-only segments, page-aligned.
-FT_HOT_TEXT unsigned read_only_segments(const void *in_object, Segment *out) {
+FT_CORE_TEXT unsigned read_only_segments(const void *in_object, Segment *out) {
   Object o;
   if (!find_object(in_object, &o)) return 0;
   unsigned n = 0;
@@ -116,12 +116,12 @@ FT_INLINE void drop_pages(int pagemap, const Segment *seg, unsigned n, F drop) {
 
 }  // namespace
 
-FT_HOT_TEXT Pagemap::Pagemap() : fd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) {}
-FT_HOT_TEXT Pagemap::~Pagemap() {
+FT_CORE_TEXT Pagemap::Pagemap() : fd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) {}
+FT_CORE_TEXT Pagemap::~Pagemap() {
   if (fd >= 0) close(fd);
 }
 
-FT_HOT_TEXT void call_dropping_faulted_pages(void (*call)(), const void *in_object, const Pagemap &pagemap) {
+FT_CORE_TEXT void call_dropping_faulted_pages(void (*call)(), const void *in_object, const Pagemap &pagemap) {
   Segment seg[kMaxSegments];
   unsigned n = pagemap.fd >= 0 ? read_only_segments(in_object, seg) : 0;
   uint64_t before[kMaxPages / 64] = {};
@@ -133,40 +133,49 @@ FT_HOT_TEXT void call_dropping_faulted_pages(void (*call)(), const void *in_obje
 }
 
 namespace {
-// Makes the pages of a shared object's read-only segment from `from` (rounded up) to the
-// segment's end a mapping of their own, so that the kernel's fault-around, which stops at a
-// mapping's end, no longer reaches them from the pages before; `drop`: and gives back those of
-// them that are resident and the file's own (drop_pages). MADV_RANDOM is what makes them a
-// mapping apart (its flags then differ from the rest's), and says how they are read: seldom, a
-// page here and there.
-FT_HOT_TEXT void set_apart(const Object &o, const void *from, const Pagemap *drop) {
+// The pages of a shared object's read-only segment from `from` (rounded up) to the segment's
+// end; false for the program itself (a static link's code is the program's) or when `from` lies
+// in no such segment or at its last page.
+FT_CORE_TEXT bool segment_tail(const Object &o, const void *from, Segment *tail) {
   const char *name = o.found.dlfo_link_map->l_name;
-  if (!from || !name || !name[0]) return;  // the program itself: a static link's code is the program's
+  if (!from || !name || !name[0]) return false;
   auto at = reinterpret_cast<uintptr_t>(from);
   for (unsigned k = 0; k < o.phnum; ++k) {
     uintptr_t start = o.base + o.ph[k].p_vaddr, end = start + o.ph[k].p_filesz;
     if (!read_only_load(o.ph[k]) || at < start || at > end) continue;
-    uintptr_t first = round_to_pages(at), last = round_to_pages(end);
-    if (first >= last) return;
-    madvise(reinterpret_cast<void *>(first), last - first, MADV_RANDOM);
-    if (drop && drop->fd >= 0) {
-      Segment tail{first, last};
-      drop_pages(drop->fd, &tail, 1, [](size_t) { return true; });
-    }
-    return;
+    *tail = Segment{round_to_pages(at), round_to_pages(end)};
+    return tail->start < tail->end;
   }
+  return false;
+}
+
+// Makes [first, last) a mapping of its own, so that the kernel's fault-around, which stops at a
+// mapping's end, no longer reaches it from the pages before, nor them from it. MADV_RANDOM is
+// what makes it a mapping apart (its flags then differ from its neighbours'), and says how it is
+// read: seldom, a page here and there.
+FT_CORE_TEXT void read_apart(uintptr_t first, uintptr_t last) {
+  if (first < last) madvise(reinterpret_cast<void *>(first), last - first, MADV_RANDOM);
 }
 }  // namespace
 
-FT_HOT_TEXT void set_apart_unwind_tables(const void *in_object) {
+FT_CORE_TEXT void set_apart_unwind_tables(const void *in_object) {
   Object o;
-  if (find_object(in_object, &o)) set_apart(o, o.found.dlfo_eh_frame, nullptr);
+  Segment tail;
+  if (find_object(in_object, &o) && segment_tail(o, o.found.dlfo_eh_frame, &tail)) read_apart(tail.start, tail.end);
 }
 
-// Start-up ran there: what fault-around mapped of it goes.
-FT_HOT_TEXT void set_apart_cold_text(const void *hot_end, const Pagemap &pagemap) {
+// The warm text becomes the mapping apart (MADV_RANDOM); the cold text after it, then a mapping
+// of its own too, keeps the default flags (the two would merge were both MADV_RANDOM). Without
+// warm text, the cold is the one set apart. Start-up ran in both: what fault-around mapped of
+// them goes.
+FT_CORE_TEXT void set_apart_text(const void *core_end, const void *hot_end, const Pagemap &pagemap) {
   Object o;
-  if (hot_end && find_object(hot_end, &o)) set_apart(o, hot_end, &pagemap);
+  Segment tail;
+  if (!core_end || !find_object(core_end, &o) || !segment_tail(o, core_end, &tail)) return;
+  uintptr_t warm_end = round_to_pages(reinterpret_cast<uintptr_t>(hot_end));
+  if (warm_end > tail.start && warm_end < tail.end) read_apart(tail.start, warm_end);
+  else read_apart(tail.start, tail.end);
+  if (pagemap.fd >= 0) drop_pages(pagemap.fd, &tail, 1, [](size_t) { return true; });
 }
 
 }  // namespace ft::os

@@ -10,7 +10,7 @@ namespace ft::os {
 
 constinit size_t g_page_size = 4096;
 
-FT_HOT_TEXT void init_page_size() { g_page_size = static_cast<size_t>(getpagesize()); }
+FT_CORE_TEXT void init_page_size() { g_page_size = static_cast<size_t>(getpagesize()); }
 
 #ifdef FT_FAULT_INJECTION
 namespace {
@@ -37,7 +37,7 @@ void fail_maps(unsigned long, unsigned long) {}
 #endif
 
 namespace {
-FT_HOT_TEXT void *map_raw(void *hint, size_t len) {
+FT_CORE_TEXT void *map_raw(void *hint, size_t len) {
   counters::bump(counters::g_counters.maps);
   void *p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
@@ -50,19 +50,19 @@ FT_HOT_TEXT void *map_raw(void *hint, size_t len) {
 // Shared by all threads without the lock: a stale hint only costs the fallback.
 constinit uintptr_t g_hint = 0;
 
-FT_HOT_TEXT void *aligned_here(uintptr_t p, size_t len, size_t align) {
+FT_CORE_TEXT void *aligned_here(uintptr_t p, size_t len, size_t align) {
   uintptr_t below = p >= len ? (p - len) & ~(align - 1) : 0;
   __atomic_store_n(&g_hint, below, __ATOMIC_RELAXED);
   return reinterpret_cast<void *>(p);
 }
 }  // namespace
 
-FT_HOT_TEXT void *map(size_t len) {
+FT_CORE_TEXT void *map(size_t len) {
   if (injected_failure()) return nullptr;
   return map_raw(nullptr, len);
 }
 
-FT_HOT_TEXT void *map_aligned(size_t len, size_t align) {
+FT_CORE_TEXT void *map_aligned(size_t len, size_t align) {
   if (align <= g_page_size) return map(len);
   if (injected_failure()) return nullptr;
   if (uintptr_t hint = __atomic_load_n(&g_hint, __ATOMIC_RELAXED)) {
@@ -83,7 +83,7 @@ FT_HOT_TEXT void *map_aligned(size_t len, size_t align) {
   return aligned_here(start, len, align);
 }
 
-FT_HOT_TEXT void unmap(void *p, size_t len) {
+FT_CORE_TEXT void unmap(void *p, size_t len) {
   counters::bump(counters::g_counters.unmaps);
   munmap(p, len);
 }
@@ -94,7 +94,7 @@ FT_HOT_TEXT void *remap(void *p, size_t old_len, size_t new_len) {
   return q == MAP_FAILED ? nullptr : q;
 }
 
-FT_HOT_TEXT void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
+FT_CORE_TEXT void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
 
 void protect_none(void *p, size_t len) { mprotect(p, len, PROT_NONE); }
 

@@ -12,7 +12,7 @@ namespace ft::tcache {
 
 // ---- A class's zones (links in the zones, written by the owner only) ----
 
-FT_HOT_TEXT void list_push(OwnedList &l, Zone *z, uint8_t which) {
+FT_CORE_TEXT void list_push(OwnedList &l, Zone *z, uint8_t which) {
   FT_ASSERT(z->list == zone_pool::kOffList);
   z->prev = nullptr;
   z->next = l.head;
@@ -21,7 +21,7 @@ FT_HOT_TEXT void list_push(OwnedList &l, Zone *z, uint8_t which) {
   z->list = which;
 }
 
-FT_HOT_TEXT void list_unlink(OwnedList &l, Zone *z) {
+FT_CORE_TEXT void list_unlink(OwnedList &l, Zone *z) {
   (z->prev ? z->prev->next : l.head) = z->next;
   if (z->next) z->next->prev = z->prev;
   z->next = z->prev = nullptr;
@@ -31,7 +31,7 @@ FT_HOT_TEXT void list_unlink(OwnedList &l, Zone *z) {
 OwnedList &list_of(ClassCache &cc, Zone *z) { return z->list == kOwnedPartial ? cc.partial : cc.full; }
 
 // The fast paths' copy of the current zone's layout.
-FT_HOT_TEXT void make_current(ClassCache &cc, Zone *z) {
+FT_CORE_TEXT void make_current(ClassCache &cc, Zone *z) {
   z->list = kOwnedCurrent;
   z->adopted = 0;
   cc.current = z;
@@ -52,13 +52,13 @@ bool in_current(const ClassCache &cc, uintptr_t s) { return (s & ~kFreshBit) - c
 
 // The written pages of the current zone that stayed resident when it last held no block stop
 // counting against the thread's budget (the zone is no longer current, or they went back).
-FT_HOT_TEXT void forget_unpurged(ThreadCache *tc, ClassCache &cc) {
+FT_CORE_TEXT void forget_unpurged(ThreadCache *tc, ClassCache &cc) {
   tc->unpurged_bytes -= cc.unpurged;
   cc.unpurged = 0;
 }
 
 // The stack's chunks of the current zone (which the fast paths push and pop uncounted).
-FT_HOT_TEXT uint32_t current_on_stack(const ClassCache &cc) {
+FT_CORE_TEXT uint32_t current_on_stack(const ClassCache &cc) {
   uint32_t n = 0;
   for (unsigned k = 0; k < cc.count; ++k) n += in_current(cc, cc.slot[k]);
   return n;
@@ -66,7 +66,7 @@ FT_HOT_TEXT uint32_t current_on_stack(const ClassCache &cc) {
 
 // No current zone: a pointer is never in its span. The zone counts its chunks on the stack from
 // now on (the fast paths did not, while it was current).
-FT_HOT_TEXT void clear_current(ThreadCache *tc, ClassCache &cc) {
+FT_CORE_TEXT void clear_current(ThreadCache *tc, ClassCache &cc) {
   if (Zone *z = cc.current) {
     z->list = zone_pool::kOffList;
     z->cached = static_cast<uint16_t>(current_on_stack(cc));
@@ -79,7 +79,7 @@ FT_HOT_TEXT void clear_current(ThreadCache *tc, ClassCache &cc) {
 
 // Entry s of cc's stack back into its zone (avail again). Another zone than the current one is
 // returned, for the caller to settle (or nullptr).
-FT_HOT_TEXT Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
+FT_CORE_TEXT Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
   uintptr_t p = s & ~kFreshBit;
   --cc.out_delta;
   if (in_current(cc, p)) {
@@ -95,14 +95,14 @@ FT_HOT_TEXT Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
 
 // Every entry of cc's stack back into its zone, the zones' lists left to the caller (its thread
 // exits, or gives up its zones).
-FT_HOT_TEXT void flush_stack(ClassCache &cc) {
+FT_CORE_TEXT void flush_stack(ClassCache &cc) {
   for (unsigned k = 0; k < cc.count; ++k) give_back_entry(cc, cc.slot[k]);
   cc.count = 0;
 }
 
 // The stack's chunks of z, a zone that holds no block any more, back into it (the stack keeps
 // its order otherwise).
-FT_HOT_TEXT void evict(ClassCache &cc, Zone *z) {
+FT_CORE_TEXT void evict(ClassCache &cc, Zone *z) {
   uintptr_t lo = z->data(), hi = lo + size_t{z->chunks} * z->chunk_size;
   unsigned kept = 0;
   for (unsigned k = 0; k < cc.count; ++k) {
@@ -122,7 +122,7 @@ FT_HOT_TEXT void evict(ClassCache &cc, Zone *z) {
 // given back) or chunks on the stack: from the full list to the partial one; holding no block
 // any more: its chunks leave the stack and it goes back to the pool (one lock). True when it went
 // back (it may be unmapped already: not to be read again).
-[[gnu::noinline]] FT_HOT_TEXT bool settle(ClassCache &cc, Zone *z) {
+[[gnu::noinline]] FT_CORE_TEXT bool settle(ClassCache &cc, Zone *z) {
   if (z->list == kOwnedCurrent) return false;
   if (z->list == kOwnedFull && z->avail) {
     list_unlink(cc.full, z);
@@ -135,7 +135,7 @@ FT_HOT_TEXT void evict(ClassCache &cc, Zone *z) {
   return true;
 }
 
-FT_HOT_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
+FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
   // The counts reach the shared counters every kFoldEvery refills, not at each: the statistics
   // add what the caches hold (introspect/statistics.cpp).
   if (++tc->refills >= kFoldEvery) {
@@ -202,12 +202,12 @@ FT_INLINE void *hand_out_elsewhere_inline(ClassCache &cc, unsigned c, uintptr_t 
 }
 }  // namespace
 
-FT_HOT_TEXT void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+FT_CORE_TEXT void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
   return hand_out_elsewhere_inline(cc, c, slot, n, zero);
 }
 // malloc's: no memset to call, so a leaf that saves no register (churn-300k: 11 instructions a
 // call went to the pushes and pops the zeroing path's call needed).
-FT_HOT_TEXT void *hand_out_elsewhere_unzeroed(ClassCache &cc, unsigned c, uintptr_t slot, size_t n) {
+FT_CORE_TEXT void *hand_out_elsewhere_unzeroed(ClassCache &cc, unsigned c, uintptr_t slot, size_t n) {
   return hand_out_elsewhere_inline(cc, c, slot, n, false);
 }
 
@@ -218,7 +218,7 @@ namespace {
 // the pool's reserve's do, so that a freed peak does not stay resident.
 bool holds_nothing(const ClassCache &cc) { return cc.current->avail + current_on_stack(cc) == cc.current->chunks; }
 
-FT_HOT_TEXT void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
+FT_CORE_TEXT void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
   Zone *z = cc.current;
   size_t written = size_t{z->hwm} * z->chunk_size;
   if (written <= cc.unpurged) return;  // counted already
@@ -248,7 +248,7 @@ FT_HOT_TEXT void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
 
 }  // namespace
 
-FT_HOT_TEXT void give_back_oldest(ClassCache &cc, unsigned n) {
+FT_CORE_TEXT void give_back_oldest(ClassCache &cc, unsigned n) {
   uintptr_t gone[kCacheSlots];
   for (unsigned k = 0; k < n; ++k) gone[k] = cc.slot[k];
   for (unsigned k = n; k < cc.count; ++k) cc.slot[k - n] = cc.slot[k];
@@ -262,22 +262,22 @@ namespace {
 
 // The stack is full: its oldest half goes back to the zones (at least one: a stack of one chunk
 // flushes it).
-[[gnu::noinline]] FT_HOT_TEXT void flush_half(ClassCache &cc) { give_back_oldest(cc, (cc.count + 1) / 2); }
+[[gnu::noinline]] FT_CORE_TEXT void flush_half(ClassCache &cc) { give_back_oldest(cc, (cc.count + 1) / 2); }
 
 // After a push onto cc's stack, when the current zone's free chunks and the stack together could
 // make up all its chunks: whether it holds no block now (a scan of the stack).
-[[gnu::noinline]] FT_HOT_TEXT void check_current(ThreadCache *tc, ClassCache &cc) {
+[[gnu::noinline]] FT_CORE_TEXT void check_current(ThreadCache *tc, ClassCache &cc) {
   if (holds_nothing(cc)) current_holds_nothing(tc, cc);
 }
 
 // The rare ends of a push, out of line so that its common path keeps no register across a call
 // (each returns true, the free having been done).
 [[gnu::noinline]] bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p);
-[[gnu::noinline]] FT_HOT_TEXT bool after_push_check_current(ThreadCache *tc, ClassCache &cc) {
+[[gnu::noinline]] FT_CORE_TEXT bool after_push_check_current(ThreadCache *tc, ClassCache &cc) {
   check_current(tc, cc);
   return true;
 }
-[[gnu::noinline]] FT_HOT_TEXT bool after_push_settle(ClassCache &cc, Zone *z) {
+[[gnu::noinline]] FT_CORE_TEXT bool after_push_settle(ClassCache &cc, Zone *z) {
   settle(cc, z);  // it holds no block now
   return true;
 }
@@ -292,7 +292,7 @@ namespace {
 //   through z's header, and z never emptied: larson, whose threads take over the blocks of
 //   the round before, freed 10 % of its blocks and allocated as many through the headers;
 //   2 threads, 10 rounds, 11 runs: 0.98x -> 0.71x glibc's time.
-[[gnu::noinline]] FT_HOT_TEXT bool give_straight_back(ClassCache &cc, Zone *z, uint32_t i) {
+[[gnu::noinline]] FT_CORE_TEXT bool give_straight_back(ClassCache &cc, Zone *z, uint32_t i) {
   z->give(i);
   --cc.out_delta;
   if (z->list == kOwnedFull || z->avail + z->cached == z->chunks) settle(cc, z);
@@ -313,7 +313,7 @@ FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chu
   return true;
 }
 
-FT_HOT_TEXT bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
+FT_CORE_TEXT bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
   flush_half(cc);  // never z's last chunks: z holds this one
   return push_freed(tc, cc, z, z->chunks, p, z->index_of(p));
 }
@@ -333,7 +333,7 @@ FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
 
 }  // namespace
 
-FT_HOT_TEXT bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
+FT_CORE_TEXT bool free_owned(ThreadCache *tc, Zone *z, uint32_t i) {
   return push_owned(tc, z, i, reinterpret_cast<uintptr_t>(z->chunk(i)));
 }
 
@@ -398,7 +398,7 @@ __attribute__((noinline)) FT_HOT_TEXT bool free_through_header(void *p, uintptr_
 
 }  // namespace
 
-FT_HOT_TEXT bool free_unlocked(void *p, uintptr_t e) {
+FT_CORE_TEXT bool free_unlocked(void *p, uintptr_t e) {
   Zone *z = registry::entry_zone(e);
   if (!z) return false;
   // A thread without a cache reads g_no_cache's owner id, 0, which no owned zone has.
@@ -414,7 +414,7 @@ FT_HOT_TEXT bool free_unlocked(void *p, uintptr_t e) {
   return free_through_header(p, e, z);
 }
 
-FT_HOT_TEXT bool free_unlocked(void *p) {
+FT_CORE_TEXT bool free_unlocked(void *p) {
   // The current zone of its class first: freed as the inline fast path frees, through the cache's
   // copy of the zone's layout, without reading the zone header (registry.h: kClassShift); an
   // empty entry has no class. Anything else goes the whole way.

@@ -21,7 +21,7 @@ FT_HOT_TEXT void announce(ThreadCache *owner, Zone *z, uint32_t pw) {
   __atomic_store_n(&owner->notice_slots.slot[t % kNoticeSlots], entry, __ATOMIC_RELEASE);
 }
 
-FT_HOT_TEXT bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void *ctx), void *ctx) {
+FT_CORE_TEXT bool drain(ThreadCache *owner, void (*fn)(Zone *z, uint32_t pw, void *ctx), void *ctx) {
   Notices &n = owner->notices;
   uint64_t h = n.head, t = __atomic_load_n(&n.tail, __ATOMIC_ACQUIRE);
   for (; h != t; ++h) {

@@ -56,7 +56,7 @@ constexpr uint32_t kMaxCaches = registry::kOwnerIdMask;
 constexpr uint32_t kFirstIds = 64;
 constinit ThreadCache *g_first_ids[kFirstIds] = {};
 FT_BIG_TABLE constinit ThreadCache *g_more_ids[kMaxCaches + 1 - kFirstIds] = {};
-FT_HOT_TEXT ThreadCache **by_id(uint32_t id) { return id < kFirstIds ? &g_first_ids[id] : &g_more_ids[id - kFirstIds]; }
+FT_CORE_TEXT ThreadCache **by_id(uint32_t id) { return id < kFirstIds ? &g_first_ids[id] : &g_more_ids[id - kFirstIds]; }
 constinit uint32_t g_ids_given = 0;
 
 void report_double_free(Zone *z, uint32_t i) {
@@ -160,7 +160,7 @@ FT_HOT_TEXT void thread_exit(void *arg) {
   g_idle = tc;
 }
 
-FT_HOT_TEXT void reset_notices(ThreadCache *tc, bool lost) {
+FT_CORE_TEXT void reset_notices(ThreadCache *tc, bool lost) {
   for (uintptr_t &s : tc->notice_slots.slot) s = 0;
   tc->notices.head = tc->notices.tail = 0;
   tc->notices.lost = lost;
@@ -168,7 +168,7 @@ FT_HOT_TEXT void reset_notices(ThreadCache *tc, bool lost) {
 
 }  // namespace
 
-FT_HOT_TEXT ThreadCache *attach() {
+FT_CORE_TEXT ThreadCache *attach() {
   if (t_state != kUnattached) return nullptr;
   if (!g_config.tcache) {
     t_state = kOff;
@@ -222,7 +222,7 @@ FT_HOT_TEXT ThreadCache *attach() {
   return tc;
 }
 
-FT_HOT_TEXT void take_in_remote_frees(ThreadCache *tc) {
+FT_CORE_TEXT void take_in_remote_frees(ThreadCache *tc) {
   if (remote::drain(tc, take_in_notice, tc)) take_in_everything(tc);
 }
 
@@ -297,7 +297,7 @@ void turn_off_in_this_thread() {
   t_state = kOff;
 }
 
-FT_HOT_TEXT void fold_counts(ThreadCache *tc, unsigned c) {
+FT_CORE_TEXT void fold_counts(ThreadCache *tc, unsigned c) {
   ClassCache &cc = class_cache(tc, c);
   if (uint64_t a = cc.allocs) {
     cc.allocs = 0;

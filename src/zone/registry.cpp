@@ -18,7 +18,7 @@ size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafB
 
 }  // namespace
 
-FT_HOT_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
+FT_CORE_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   uintptr_t entry = start | uintptr_t{cls + 1} << kClassShift;
   if ((start + len) >> kAddressBits) return false;
@@ -41,13 +41,13 @@ FT_HOT_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
   return true;
 }
 
-FT_HOT_TEXT void erase(Zone *zone, size_t len) {
+FT_CORE_TEXT void erase(Zone *zone, size_t len) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule)
     __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], uintptr_t{0}, __ATOMIC_RELEASE);
 }
 
-FT_HOT_TEXT void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
+FT_CORE_TEXT void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
     uintptr_t *slot = &leaf_for(a)->slot[slot_of(a)];

@@ -5,7 +5,7 @@
 
 namespace ft {
 
-FT_HOT_TEXT void Zone::init(unsigned cls) {
+FT_CORE_TEXT void Zone::init(unsigned cls) {
   // The pages are fresh from mmap: every other field, bitmap and code is already zero.
   class_index = cls;
   magic = g_secret ^ base();
@@ -30,7 +30,7 @@ FT_HOT_TEXT void Zone::init(unsigned cls) {
   hwm = 0;
 }
 
-FT_HOT_TEXT uint32_t Zone::take(bool *fresh) {
+FT_CORE_TEXT uint32_t Zone::take(bool *fresh) {
   FT_ASSERT(avail > 0 && summary != 0);
   uint64_t *map = avail_map();
   unsigned w = static_cast<unsigned>(__builtin_ctzll(summary));
@@ -47,7 +47,7 @@ FT_HOT_TEXT uint32_t Zone::take(bool *fresh) {
   return i;
 }
 
-FT_HOT_TEXT void Zone::give(uint32_t i) {
+FT_CORE_TEXT void Zone::give(uint32_t i) {
   FT_ASSERT(i < chunks && !is_avail(i) && !live_bit(i) && avail < chunks);
   uint64_t *w = &avail_map()[i / 64];
   __atomic_store_n(w, *w | uint64_t{1} << (i % 64), __ATOMIC_RELEASE);  // after the live bit left
@@ -55,7 +55,7 @@ FT_HOT_TEXT void Zone::give(uint32_t i) {
   ++avail;
 }
 
-FT_HOT_TEXT uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
+FT_CORE_TEXT uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
   *double_free = 0;
   uint64_t *pending = pending_map(), *map = avail_map();
   // Taking the bits in one exchange leaves the word zero: a remote free after it announces the
@@ -78,7 +78,7 @@ FT_HOT_TEXT uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_fr
   return taken;
 }
 
-FT_HOT_TEXT uint32_t Zone::collect_pending() {
+FT_CORE_TEXT uint32_t Zone::collect_pending() {
   uint32_t taken = 0, ignored;
   for (uint32_t pw = 0, n = layout().words; pw < n; ++pw) taken += collect_pending_word(pw, &ignored);
   return taken;

@@ -47,7 +47,7 @@ constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
 constinit size_t g_kept_bytes = 0;  // the sum of Zone::kept_bytes (zone_pool.h kKeptBytes)
 
-FT_HOT_TEXT void unlink(ClassList &l, Zone *z) {
+FT_CORE_TEXT void unlink(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOnPoolList);
   (z->prev ? z->prev->next : l.head) = z->next;
   (z->next ? z->next->prev : l.tail) = z->prev;
@@ -55,7 +55,7 @@ FT_HOT_TEXT void unlink(ClassList &l, Zone *z) {
   z->list = kOffList;
 }
 
-FT_HOT_TEXT void push_front(ClassList &l, Zone *z) {
+FT_CORE_TEXT void push_front(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOffList && !z->owner);
   z->prev = nullptr;
   z->next = l.head;
@@ -64,7 +64,7 @@ FT_HOT_TEXT void push_front(ClassList &l, Zone *z) {
   z->list = kOnPoolList;
 }
 
-FT_HOT_TEXT void push_back(ClassList &l, Zone *z) {
+FT_CORE_TEXT void push_back(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOffList && !z->owner);
   z->next = nullptr;
   z->prev = l.tail;
@@ -74,7 +74,7 @@ FT_HOT_TEXT void push_back(ClassList &l, Zone *z) {
 }
 
 // A zone that became wholly free stays resident within the budget: true if it fits.
-FT_HOT_TEXT bool keep_resident(Zone *z) {
+FT_CORE_TEXT bool keep_resident(Zone *z) {
   size_t written = size_t{z->hwm} * z->chunk_size;
   if (g_kept_bytes + written > kKeptBytes) return false;
   z->kept_bytes = static_cast<uint32_t>(written);
@@ -83,14 +83,14 @@ FT_HOT_TEXT bool keep_resident(Zone *z) {
 }
 // A wholly free zone of list l stops counting as one (it serves again, or goes): out of the
 // class's count of empty zones, and out of the kept budget if it was in it.
-FT_HOT_TEXT void leave_empties(ClassList &l, Zone *z) {
+FT_CORE_TEXT void leave_empties(ClassList &l, Zone *z) {
   --l.empty_zones;
   g_kept_bytes -= z->kept_bytes;
   z->kept_bytes = 0;
 }
 
 // Maps and registers a zone of class c; drops the lock around mmap. nullptr when out of memory.
-FT_HOT_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
+FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   const ZoneLayout &l = kLayouts[c];
   lock.unlock();
   void *mem = os::map_aligned(l.zone_size, kZoneGranule);
@@ -119,7 +119,7 @@ FT_HOT_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
 
 // A zone kept in reserve drops the pages written beyond kReserveKeepBytes; all its chunks then
 // read as zero again, so calloc skips the memset.
-FT_HOT_TEXT void trim_reserve(Zone *z, size_t keep) {
+FT_CORE_TEXT void trim_reserve(Zone *z, size_t keep) {
   const ZoneLayout &l = z->layout();
   size_t written = size_t{z->hwm} * l.chunk_size;
   if (written <= keep) return;
@@ -140,7 +140,7 @@ FT_HOT_TEXT void trim_reserve(Zone *z, size_t keep) {
 Zone *on_empty(Zone *z);
 
 // Gives chunk i back to z; the caller counts it out of the statistics (once per batch).
-FT_HOT_TEXT Zone *return_chunk(Zone *z, uint32_t i) {
+FT_CORE_TEXT Zone *return_chunk(Zone *z, uint32_t i) {
   FT_ASSERT(!z->owner);
   z->give(i);
   if (z->avail == 1) push_front(g_lists[z->class_index], z);  // it was full: back on the list
@@ -149,7 +149,7 @@ FT_HOT_TEXT Zone *return_chunk(Zone *z, uint32_t i) {
 
 // A zone on its class's list has become wholly free: kept in reserve, or unlinked and
 // unregistered for the caller to unmap after dropping the lock.
-FT_HOT_TEXT Zone *on_empty(Zone *z) {
+FT_CORE_TEXT Zone *on_empty(Zone *z) {
   ClassList &list = g_lists[z->class_index];
   bool kept = keep_resident(z);
   if (kept || list.empty_zones < kReserveZonesPerClass) {
@@ -220,7 +220,7 @@ namespace {
 
 // The pool takes a zone back from its owner (under the lock): its remote frees taken in, then on
 // the list or off it by what it holds. Returns a zone to unmap after the lock, or nullptr.
-FT_HOT_TEXT Zone *take_back(Zone *z) {
+FT_CORE_TEXT Zone *take_back(Zone *z) {
   FT_ASSERT(z->owner && z->list == kOffList);
   __atomic_store_n(&z->owner, nullptr, __ATOMIC_RELEASE);
   registry::set_owner(z, z->layout().zone_size, 0);
@@ -231,7 +231,7 @@ FT_HOT_TEXT Zone *take_back(Zone *z) {
 }
 
 // The pool gives a zone to `owner` (under the lock): off every list, its remote frees taken in.
-FT_HOT_TEXT void hand_over(Zone *z, ZoneOwner *owner) {
+FT_CORE_TEXT void hand_over(Zone *z, ZoneOwner *owner) {
   ClassList &list = g_lists[z->class_index];
   if (z->list == kOnPoolList) {
     if (z->empty()) leave_empties(list, z);
@@ -247,7 +247,7 @@ FT_HOT_TEXT void hand_over(Zone *z, ZoneOwner *owner) {
 namespace {
 
 // Unmaps the batch, adjacent ranges as one (no lock held).
-FT_HOT_TEXT void unmap_batch(Retired *batch, unsigned n) {
+FT_CORE_TEXT void unmap_batch(Retired *batch, unsigned n) {
   for (unsigned i = 1; i < n; ++i)  // by address: at most 64 entries
     for (unsigned j = i; j > 0 && batch[j - 1].base > batch[j].base; --j) {
       Retired t = batch[j];
@@ -263,7 +263,7 @@ FT_HOT_TEXT void unmap_batch(Retired *batch, unsigned n) {
 
 // A zone given up (unregistered, off every list) joins the batch, under the lock. There is room:
 // whoever fills the batch takes it out before dropping the lock (take_retired).
-FT_HOT_TEXT void retire_locked(Zone *z) {
+FT_CORE_TEXT void retire_locked(Zone *z) {
   FT_ASSERT(g_retired_count < kRetiredMax);
   size_t len = z->layout().zone_size;
   g_retired[g_retired_count++] = Retired{reinterpret_cast<uintptr_t>(z), len};
@@ -271,7 +271,7 @@ FT_HOT_TEXT void retire_locked(Zone *z) {
 }
 
 // Takes the batch out (under the lock) when `all` or when it is due; returns its length.
-FT_HOT_TEXT unsigned take_retired(Retired *out, bool all) {
+FT_CORE_TEXT unsigned take_retired(Retired *out, bool all) {
   if (!all && g_retired_count < kRetiredMax && g_retired_bytes < kRetiredBytes) return 0;
   unsigned n = g_retired_count;
   for (unsigned k = 0; k < n; ++k) out[k] = g_retired[k];
@@ -282,7 +282,7 @@ FT_HOT_TEXT unsigned take_retired(Retired *out, bool all) {
 
 }  // namespace
 
-FT_HOT_TEXT void unmap_zone(Zone *z) {
+FT_CORE_TEXT void unmap_zone(Zone *z) {
   Retired batch[kRetiredMax];
   unsigned n;
   {
@@ -293,12 +293,12 @@ FT_HOT_TEXT void unmap_zone(Zone *z) {
   unmap_batch(batch, n);
 }
 
-FT_HOT_TEXT void give_back_pages(Zone *z) {
+FT_CORE_TEXT void give_back_pages(Zone *z) {
   size_t two_chunks = size_t{kReserveKeepChunks} * z->chunk_size;
   trim_reserve(z, two_chunks > kReserveKeepBytes ? two_chunks : kReserveKeepBytes);
 }
 
-FT_HOT_TEXT Zone *acquire(unsigned c, ZoneOwner *owner) {
+FT_CORE_TEXT Zone *acquire(unsigned c, ZoneOwner *owner) {
   HeapLock lock;
   Zone *z;
   while (!(z = g_lists[c].head))  // map_zone drops the lock: another thread may take the new zone
@@ -307,7 +307,7 @@ FT_HOT_TEXT Zone *acquire(unsigned c, ZoneOwner *owner) {
   return z;
 }
 
-FT_HOT_TEXT void release(Zone *z) {
+FT_CORE_TEXT void release(Zone *z) {
   Zone *gone;
   {
     HeapLock lock;

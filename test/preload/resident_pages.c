@@ -5,9 +5,13 @@
  * each of the library's mappings, in the order of /proc/self/maps, as "<kB> <perms>" lines. The
  * runner (test/runner/resident_pages.py) checks that the cold text and the unwind tables, mappings
  * apart, hold no page, and the library's total.
+ * `resident_pages core`: only what every program does (malloc, calloc and free in one thread,
+ * every TINY and SMALL class, zones filled, emptied and given back): the warm text, a mapping
+ * apart too, must hold no page either.
  * Built without ft_malloc, run with LD_PRELOAD.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +55,27 @@ static void work(void)
         free(malloc((size_t)(1 + i) << 20)); /* LARGE */
 }
 
-int main(void)
+/* malloc, calloc and free only, in this thread: every class, enough blocks of the small ones to
+ * fill zones, all freed (zones emptied, given back). */
+static void core_work(void)
+{
+    static void *p[4096];
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 4096; i++) {
+            size_t n = (i % 8 == 0) ? 1 + (size_t)i * 31 % 131072 : 1 + (size_t)(i * 7 + round) % 256;
+            p[i] = (i % 5 == 0) ? calloc(1, n) : malloc(n);
+            if (!p[i])
+                exit(5);
+            memset(p[i], i, n < 64 ? n : 64);
+        }
+        for (int i = 0; i < 4096; i++)
+            free(p[i]);
+    }
+}
+
+/* Every common route: work(), frees by another thread, a thread that exits, a fork whose child
+ * allocates, work() again. */
+static int run_everything(void)
 {
     work();
     for (int i = 0; i < kSlots; i++)
@@ -68,7 +92,12 @@ int main(void)
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return 3;
     work();
+    return 0;
+}
 
+/* The Rss of each of the library's mappings, "<kB> <perms>" a line. */
+static int print_resident(void)
+{
     static char smaps[1 << 20];
     int fd = open("/proc/self/smaps", O_RDONLY);
     if (fd < 0)
@@ -95,4 +124,13 @@ int main(void)
         line = end + 1;
     }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "core") == 0)
+        core_work();
+    else if (run_everything() != 0)
+        return 2;
+    return print_resident();
 }

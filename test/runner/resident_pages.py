@@ -1,10 +1,12 @@
 """The preloaded library's own resident pages (src/os/fault_around.h, src/api/hot_text.ld): the
 kernel maps a file's pages 64 KiB at a time around a fault, so that reading one constant made the
 unwind tables resident and running malloc made a whole 64 KiB window of code resident, reports and
-debug modes included (31 pages in all). Start-up makes the unwind tables and the cold text mappings
-of their own and drops the cold text it ran: after a program that takes every common route
-(test/preload/resident_pages.c), those two mappings hold no page, and the library 21 (3 of
-headers, 11 of hot text, 5 of read-only data, 2 written). A page count, repeatable."""
+debug modes included (31 pages in all). Start-up makes the unwind tables, the warm text and the cold
+text mappings of their own and drops the warm and cold text it ran: after a program that takes
+every common route (test/preload/resident_pages.c), the unwind tables and the cold text hold no
+page, and the library 19 (3 of headers, 5 of core text, 6 of warm, 3 of read-only data, 2
+written); after one that only mallocs, callocs and frees in one thread, the warm text holds none
+either (5 pages of code, not 11). Page counts, repeatable."""
 from runner.core import BINARIES, Binary, Fail, LIB_SO, PAGE, base_env, have, register, run
 
 BINARIES["resident_pages_plain"] = Binary("resident_pages_plain", "test/preload/resident_pages.c", link_ft=False)
@@ -13,17 +15,24 @@ BINARIES["resident_pages_plain"] = Binary("resident_pages_plain", "test/preload/
 MAX_PAGES = 24
 
 
-def library_pages():
+def library_mappings(*args):
+    """The library's mappings after resident_pages ARGS: (kB, perms) each, in address order."""
     path = BINARIES["resident_pages_plain"].require()
-    r = run([path], env=base_env(LD_PRELOAD=LIB_SO))
+    r = run([path] + list(args), env=base_env(LD_PRELOAD=LIB_SO))
     if r.rc != 0:
         raise Fail("exit status %d" % r.rc, r.log())
     maps = [(int(kb), perms) for kb, perms in (line.split() for line in r.out.splitlines())]
+    shown = ", ".join("%s %d kB" % (perms, kb) for kb, perms in maps)
+    return maps, shown
+
+
+def library_pages():
+    maps, shown = library_mappings()
     code = [kb for kb, perms in maps if "x" in perms]
     data = [kb for kb, perms in maps if perms == "r--p"]
     total = sum(kb for kb, _ in maps) * 1024 // PAGE
-    shown = ", ".join("%s %d kB" % (perms, kb) for kb, perms in maps)
-    if len(code) != 2 or code[1] != 0:
+    # The core text, the warm text, the cold text.
+    if len(code) != 3 or code[2] != 0:
         raise Fail("the cold text is not a mapping apart without pages: %s" % shown)
     # The headers, .rodata, the unwind tables and the RELRO part, in that order.
     if len(data) < 3 or data[2] != 0:
@@ -33,6 +42,23 @@ def library_pages():
 
 
 register("preload/library_resident_pages", library_pages, ["resident_pages_plain"])
+
+
+def core_pages():
+    """A program that only mallocs, callocs and frees in one thread runs the core text alone:
+    the warm text (realloc, aligned and LARGE blocks, threads, fork) and the cold text hold no
+    page; a function of theirs on malloc's or free's common route would fault its part in."""
+    maps, shown = library_mappings("core")
+    code = [kb for kb, perms in maps if "x" in perms]
+    if len(code) != 3:
+        raise Fail("the core, warm and cold text are not three mappings: %s" % shown)
+    if code[1] != 0 or code[2] != 0:
+        raise Fail("malloc, calloc and free ran code outside the core text: %s" % shown)
+    if code[0] == 0:
+        raise Fail("no page of the core text resident: the check reads nothing: %s" % shown)
+
+
+register("preload/core_text_alone_serves_malloc_calloc_free", core_pages, ["resident_pages_plain"])
 
 
 def breakpoint_survives():
