@@ -15,7 +15,7 @@
 //   (FT_HOT_TEXT, src/api/hot_text.ld) and the rest made a mapping apart at the start of
 //   start-up: 11 pages of code resident, not 16; 1557 -> 1519 KiB (25 runs; glibc 1313).
 // - our own warm code: of those 11 pages, a program that only mallocs, callocs and frees in one
-//   thread runs 4 (FT_CORE_TEXT, linked first); realloc, aligned blocks, LARGE blocks, threads
+//   thread runs 5 (FT_CORE_TEXT, linked first); realloc, aligned blocks, LARGE blocks, threads
 //   and fork are a mapping of their own after them, faulted in by the programs that use them.
 // The splits come first at start-up, when the resident set is at its smallest: the kernel
 // notes the high-water mark before each MADV_DONTNEED, so pages dropped later, once the program
