@@ -180,7 +180,8 @@ TEST(mallopt_params)
 
 /* ---- malloc_stats (run_tests.py reads stderr) ---- */
 
-TEST(malloc_stats_output)
+/* 100 blocks of 1000 B and 3 LARGE ones held while print() runs malloc_stats(). */
+static void stats_while_holding(void (*print)(void))
 {
     static void *s[100];
     void *l[3];
@@ -189,12 +190,45 @@ TEST(malloc_stats_output)
     for (int i = 0; i < 3; i++)
         l[i] = malloc(300000);
     say("HELD 100 %zu 3 300000\n", expected_class(1000));
-    malloc_stats();
+    print();
     for (int i = 0; i < 100; i++)
         free(s[i]);
     for (int i = 0; i < 3; i++)
         free(l[i]);
 }
+
+TEST(malloc_stats_output) { stats_while_holding(malloc_stats); }
+
+/* malloc_stats() in a thread with a cancellation request pending prints its whole report and
+ * returns; the thread acts on the request at its next cancellation point (glibc's
+ * tst-malloc-stats-cancellation, BZ #22830). Its write(2) made ft_malloc's report end there. */
+static pthread_barrier_t stats_gate;
+static volatile int stats_returned;
+
+static void *stats_with_cancel_pending(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&stats_gate); /* not a cancellation point: the request waits */
+    malloc_stats();
+    stats_returned = 1;
+    pthread_testcancel();
+    return NULL;
+}
+
+static void stats_in_cancelled_thread(void)
+{
+    pthread_t t;
+    void *rv = NULL;
+    CHECK(pthread_barrier_init(&stats_gate, NULL, 2) == 0, "pthread_barrier_init");
+    CHECK(pthread_create(&t, NULL, stats_with_cancel_pending, NULL) == 0, "pthread_create");
+    CHECK(pthread_cancel(t) == 0, "pthread_cancel");
+    pthread_barrier_wait(&stats_gate);
+    CHECK(pthread_join(t, &rv) == 0, "pthread_join");
+    CHECK(rv == PTHREAD_CANCELED, "the thread was not cancelled");
+    CHECK(stats_returned, "malloc_stats() acted on the pending cancellation: the thread never returned from it");
+}
+
+TEST(malloc_stats_cancel_pending) { stats_while_holding(stats_in_cancelled_thread); }
 
 /* ---- reports at exit (FT_MALLOC_STATS, FT_MALLOC_DUMP, FT_MALLOC_OUT) ---- */
 
@@ -379,6 +413,7 @@ static const test_case cases[] = {
     CASE(malloc_trim_keeps_live_blocks),
     CASE(mallopt_params),
     CASE(malloc_stats_output),
+    CASE(malloc_stats_cancel_pending),
     CASE(exit_reports),
     CASE(dump_signal),
     CASE(every_summary),

@@ -60,6 +60,7 @@ test_bins = $(foreach n,$(1),$(TEST_BUILD)/$(n) $(if $(filter $(n),$(TEST_REF)),
 # reads its CASE lines for the names of the tests).
 $(call test_bins,api api_static api_ubsan api_plain api_debug): test/api.c test/api_align.c test/api.h
 $(call test_bins,bad_input bad_input_plain bad_input_debug): test/bad_input.c
+$(call test_bins,bad_input bad_input_plain bad_input_debug): private TEST_LIBS := -lpthread
 $(call test_bins,dump dump_ubsan dump_debug): test/dump.c
 $(call test_bins,zones zones_debug): test/zones.c
 $(call test_bins,stress stress_ubsan stress_debug): test/stress.c

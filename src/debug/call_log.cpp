@@ -144,9 +144,10 @@ bool grow_to(uint64_t need) {
   if (step > kMaxGrowStep) step = kMaxGrowStep;
   uint64_t target = (need + step + kGrowUnit - 1) / kGrowUnit * kGrowUnit;
   if (target > g_reserved) target = g_reserved;
-  // fallocate reserves the disk blocks: a full disk fails here, not with SIGBUS on a store.
+  // fallocate reserves the disk blocks: a full disk fails here, not with SIGBUS on a store. Through
+  // syscall(2): glibc's fallocate is a cancellation point, and this runs inside malloc.
   if (g_can_fallocate) {
-    if (fallocate(g_fd, 0, static_cast<off_t>(size), static_cast<off_t>(target - size)) != 0) {
+    if (syscall(SYS_fallocate, g_fd, 0, static_cast<off_t>(size), static_cast<off_t>(target - size)) != 0) {
       if (errno != EOPNOTSUPP && errno != ENOSYS) return false;
       g_can_fallocate = false;
     }

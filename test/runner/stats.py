@@ -52,6 +52,8 @@ def check_malloc_stats(r):
 for case in ("mallinfo2_fields", "malloc_trim_after_peak", "malloc_trim_keeps_live_blocks", "mallopt_params"):
     register("stats/%s" % case, c_case("reports", case), ["reports"])
 register("stats/malloc_stats_output", c_case("reports", "malloc_stats_output", check=check_malloc_stats), ["reports"])
+register("stats/malloc_stats_cancel_pending", c_case("reports", "malloc_stats_cancel_pending", check=check_malloc_stats),
+         ["reports"])
 
 STATS_ROW = re.compile(r"^(TINY|SMALL|LARGE|total)\s+(\d+|-)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s")
 

@@ -81,7 +81,7 @@ def bad_input_test(case, mode, preload=False, binary=None):
 # Cases whose report must name the misuse exactly (the others: any report of the right call).
 EXPECTED_WORDS = {"double_free_large": "double free", "double_free_large_frees_between": "double free",
                   "double_free_large_cached_long_after": "double free",
-                  "double_free_tiny_other_class_last": "double free",
+                  "double_free_tiny_other_class_last": "double free", "double_free_cancel_pending": "double free",
                   "free_inside_cached_large": "not allocated by ft_malloc"}
 
 
@@ -92,7 +92,7 @@ for case in case_names(BINARIES["bad_input"].src):
 # The same misuse in a program that does not link ft_malloc, run with LD_PRELOAD of the .so: every
 # case aborting, a few in the other modes.
 PRELOAD_BAD_OTHER_MODES = ("free_stack", "free_large_plus4096", "double_free_tiny_frees_between",
-                           "double_free_large", "realloc_freed", "stale_zone_pointer")
+                           "double_free_large", "realloc_freed", "stale_zone_pointer", "double_free_cancel_pending")
 for case in case_names(BINARIES["bad_input"].src):
     for mode in ("abort", "warn", "ignore"):
         if mode == "abort" or case in PRELOAD_BAD_OTHER_MODES:
