@@ -150,8 +150,7 @@ FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
 // slow paths instead.
 FT_HOT_TEXT void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
-  t_fast = FastPathState{no_cache(), unused_class()};
-  t_state = kOff;
+  turn_off_in_this_thread();
   take_in_remote_frees(tc);
   give_up_all(tc, false);
   HeapLock lock;
@@ -292,7 +291,7 @@ FT_HOT_TEXT void after_fork_in_child() {
   }
 }
 
-void turn_off_in_this_thread() {
+FT_HOT_TEXT void turn_off_in_this_thread() {
   t_fast = FastPathState{no_cache(), unused_class()};
   t_state = kOff;
 }

@@ -251,8 +251,8 @@ void flush_current();
 // go back to the pool and the caches to the idle list (their cached chunks are lost: a thread may
 // have been stopped halfway through a push, so they cannot be trusted).
 void after_fork_in_child();
-// This thread stops using its cache, for good (a fork child on the rescue allocator): every call
-// takes the slow path from now on.
+// This thread stops using its cache, for good (its exit; a fork child on the rescue allocator):
+// every call takes the slow path from now on.
 void turn_off_in_this_thread();
 // Folds class c's counts (mallocs served, chunks out of zones) and the remote frees into the
 // counters.
