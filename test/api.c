@@ -3,6 +3,9 @@
  * test/api_align.c, the same program; the case table is here. */
 #include "api.h"
 
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
 extern void cfree(void *ptr);
 extern void *__libc_malloc(size_t size);
 extern void __libc_free(void *ptr);
@@ -294,6 +297,68 @@ TEST(realloc_keeps_contents)
     }
 }
 
+/* A counter of the page faults this thread takes itself: the kernel's software event, which leaves
+ * out the pages it faults in for a system call (getrusage's minor faults count both). -1 where
+ * perf events are not allowed. */
+static int open_fault_counter(void)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.type = PERF_TYPE_SOFTWARE;
+    a.size = sizeof a;
+    a.config = PERF_COUNT_SW_PAGE_FAULTS;
+    a.exclude_kernel = 1;
+    a.exclude_hv = 1;
+    return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+}
+
+static long long faults_so_far(int fd)
+{
+    long long n = 0;
+    if (read(fd, &n, sizeof n) != (ssize_t)sizeof n)
+        return -1;
+    return n;
+}
+
+/* A block that moves to pages never written is copied into pages asked for in one system call
+ * (MADV_POPULATE_WRITE), not faulted in one at a time by the copy (10 and 25 faults). The first
+ * of two moves maps the zone or the mapping and runs the code; the second is counted. */
+TEST(realloc_move_prefaults)
+{
+    char *probe = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int populates = madvise(probe, page, 23 /* MADV_POPULATE_WRITE, Linux 5.14 */) == 0;
+    munmap(probe, page);
+    int counter = open_fault_counter();
+    /* 40000 B (a 40 KiB chunk) to 100000 B: a chunk of the 128 KiB class, never used; 100000 B to
+     * 1 MiB: a new LARGE mapping (the first move's is still live, so none waits in the cache). */
+    static const size_t from[] = {40000, 100000}, to[] = {100000, 1 << 20};
+    for (int k = 0; k < 2; k++) {
+        char *q[2];
+        long long faults = 0;
+        for (int i = 0; i < 2; i++) {
+            char *p = malloc(from[k]);
+            CHECK(p != NULL, "malloc(%zu) returned NULL", from[k]);
+            pattern_fill(p, from[k], 77 + i);
+            long long before = counter >= 0 ? faults_so_far(counter) : 0;
+            q[i] = realloc(p, to[k]);
+            faults = counter >= 0 ? faults_so_far(counter) - before : 0;
+            CHECK(q[i] != NULL && q[i] != p, "realloc(%zu -> %zu) did not move", from[k], to[k]);
+            size_t bad = pattern_check(q[i], from[k], 77 + i);
+            CHECK(bad == (size_t)-1, "realloc %zu -> %zu lost byte %zu", from[k], to[k], bad);
+        }
+        long copied_pages = (long)(from[k] / page);
+        if (populates && counter >= 0)
+            CHECK(faults <= 2, "realloc %zu -> %zu: %lld page faults, the copy's %ld pages one by one",
+                  from[k], to[k], faults, copied_pages);
+        else
+            printf("no MADV_POPULATE_WRITE or no fault counter here: contents checked only\n");
+        free(q[0]);
+        free(q[1]);
+    }
+    if (counter >= 0)
+        close(counter);
+}
+
 TEST(realloc_in_place)
 {
     static const size_t rs[] = {24, 100, 200, 1000, 5000, 100000, 200000, 1 << 20, 5 << 20};
@@ -471,6 +536,7 @@ static const test_case cases[] = {
     CASE(realloc_small_steps_move_rarely),
     CASE(realloc_keeps_contents),
     CASE(realloc_in_place),
+    CASE(realloc_move_prefaults),
     CASE(reallocarray),
     CASE(posix_memalign_einval),
     CASE(posix_memalign_enomem),

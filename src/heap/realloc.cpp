@@ -117,7 +117,7 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
     }
     return p;
   }
-  memcpy(q, p, old_usable < n ? old_usable : n);
+  copy_to_moved(q, p, old_usable < n ? old_usable : n);
   if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kRealloc);
   return q;
 }

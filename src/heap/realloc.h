@@ -13,6 +13,7 @@
 
 #include "base/compiler.h"
 #include "heap/free.h"
+#include "os/mapping.h"
 #include "tcache/cache_fast_path.h"
 #include "zone/registry.h"
 
@@ -31,6 +32,18 @@ namespace ft {
 constexpr size_t grown_room(size_t n, size_t chunk) {
   size_t room = chunk * (chunk >= 4096 ? 4 : 2);
   return n >= room ? n : room < kSmallMax ? room : kSmallMax;
+}
+
+// A block that moves is copied into a chunk or a mapping whose pages a big block usually finds
+// fresh (a new 64 or 128 KiB class zone, a new LARGE mapping): the copy then faults them in one
+// by one. Measured here (a fault costs about 2.3 us), pages written one by one against prefaulted
+// in one call then written: 8 pages 18 and 17 us, 14 pages 31 and 28 us, 16 pages 41 and 24 us,
+// 32 pages 76 and 45 us. Copies from 8 pages on ask for the pages first; where they are already
+// resident the call costs about 1 us, against the 2 us of copying 32 KiB.
+inline constexpr size_t kPrefaultMinCopy = 32 * 1024;
+FT_INLINE void copy_to_moved(void *q, const void *p, size_t n) {
+  if (n >= kPrefaultMinCopy) os::prefault(q, n);
+  memcpy(q, p, n);
 }
 
 // What heap_realloc_fast returns when the system refused the memory: realloc fails with ENOMEM
@@ -76,7 +89,7 @@ FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
   if (n <= chunk || room > kCacheMaxSize) return nullptr;
   void *q = cache_take(tc, class_of(room), n, false);  // moves through the cache
   if (!q) return kReallocNoMemory;
-  memcpy(q, p, z->usable(i));
+  copy_to_moved(q, p, z->usable(i));
   if (mine) tcache::free_owned(tc, z, i);
   else if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kFree);
   return q;

@@ -96,6 +96,15 @@ FT_HOT_TEXT void *remap(void *p, size_t old_len, size_t new_len) {
 
 FT_CORE_TEXT void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14's uapi value; older headers lack it
+#endif
+FT_HOT_TEXT void prefault(void *p, size_t len) {
+  uintptr_t start = reinterpret_cast<uintptr_t>(p) & ~(g_page_size - 1);
+  uintptr_t end = round_to_pages(reinterpret_cast<uintptr_t>(p) + len);
+  madvise(reinterpret_cast<void *>(start), end - start, MADV_POPULATE_WRITE);
+}
+
 void protect_none(void *p, size_t len) { mprotect(p, len, PROT_NONE); }
 
 }  // namespace ft::os
