@@ -262,14 +262,42 @@ TEST(rlimit_threads)
     every_entry_point_works();
 }
 
+/* What the heap keeps for reuse gives way when the address space runs out: a realloc chain to
+ * 64 MiB leaves about 22 MB of reserve zones (the 64 KiB and 128 KiB classes'); under a limit
+ * 8 MiB above what is mapped then, 16 MiB of new 8000 B blocks fit only if they go back. */
+TEST(rlimit_kept_memory_given_back)
+{
+    char *p = NULL;
+    for (size_t s = 1; s < (64u << 20); s += s / 4 + 1) {
+        p = realloc(p, s);
+        CHECK(p != NULL, "realloc(%zu) failed before any limit", s);
+        p[s - 1] = 1;
+    }
+    free(p);
+    set_as_limit((rlim_t)(vm_size_kb() + 8 * 1024) * 1024);
+    enum { N = (16 << 20) / 8000 };
+    static void *b[N];
+    for (int i = 0; i < N; i++) {
+        b[i] = malloc(8000);
+        CHECK(b[i] != NULL, "malloc(8000) number %d failed under a limit 8 MiB above the mapped memory: what the "
+              "heap kept for reuse did not go back", i);
+        memset(b[i], i, 8000);
+    }
+    lift_as_limit();
+    for (int i = 0; i < N; i++)
+        free(b[i]);
+}
+
 static const test_case cases[] = {
     CASE(rlimit_every_entry_point),
     CASE(rlimit_threads),
+    CASE(rlimit_kept_memory_given_back),
     CASE(inject_new_zone),
     CASE(inject_large_mapping),
     CASE(inject_large_table_growth),
     CASE(inject_registry_leaf),
     CASE(inject_realloc_mremap),
+    CASE(inject_refusal_then_retry),
     CASE(inject_thread_cache_mapping),
     CASE(inject_sweep),
 };

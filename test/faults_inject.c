@@ -19,6 +19,11 @@ static void fail_next(unsigned long skip, unsigned long count)
     ft_malloc_fail_maps(skip, count);
 }
 
+/* A count for fail_next: every mapping fails until fail_next(0, 0). An allocation refused once
+ * tries again after the heap gave back what it keeps for reuse (malloc_trim's work): a refusal
+ * that lasts fails the call; one that does not, the retry (inject_refusal_then_retry). */
+#define REFUSED 1000000ul
+
 static void warm_up(void)
 {
     /* This thread's cache and the first zones exist: the next mapping is the one a test aims at. */
@@ -55,7 +60,7 @@ TEST_EXTERN(inject_new_zone)
         no_zone_of_class(steps[k].cls_size);
         for (int attempt = 0; attempt < 2; attempt++) {
             if (attempt == 0)
-                fail_next(0, 1);
+                fail_next(0, REFUSED);
             errno = 0;
             void *p = NULL;
             int r = 0;
@@ -111,7 +116,7 @@ TEST_EXTERN(inject_large_mapping)
     fill(big, MB, 4);
     long vm0 = vm_size_kb();
     for (int k = 0; k < 12; k++) {
-        fail_next(0, 1);
+        fail_next(0, REFUSED);
         errno = 0;
         void *p = NULL;
         int r = 0;
@@ -159,7 +164,7 @@ TEST_EXTERN(inject_large_table_growth)
     int failures = 0;
     for (int i = 0; i < N; i++) {
         long vm0 = vm_size_kb();
-        fail_next(1, 1); /* the block's mapping succeeds; the next one (a table growth) fails */
+        fail_next(1, REFUSED); /* the block's mapping succeeds; the next one (a table growth) fails */
         errno = 0;
         p[i] = malloc(FT_SMALL_MAX + 4096);
         fail_next(0, 0);
@@ -229,7 +234,7 @@ TEST_EXTERN(inject_registry_leaf)
         }
     }
     CHECK(target != 0, "setup: could not find a 4 GiB range without zones");
-    fail_next(1, 1); /* the zone mapping succeeds, the leaf mapping fails */
+    fail_next(1, REFUSED); /* the zone mapping succeeds, the leaf mapping fails */
     errno = 0;
     void *p = malloc(size);
     fail_next(0, 0);
@@ -268,7 +273,7 @@ TEST_EXTERN(inject_realloc_mremap)
         size_t grow[] = {n + 1, n + 4096, 2 * n, 16 * MB};
         size_t cur = n; /* the block's size: a realloc within its pages changes it in place */
         for (size_t g = 0; g < sizeof grow / sizeof grow[0]; g++) {
-            fail_next(0, 1);
+            fail_next(0, REFUSED);
             errno = 0;
             void *q = realloc(p, grow[g]);
             fail_next(0, 0);
@@ -296,7 +301,7 @@ TEST_EXTERN(inject_realloc_mremap)
     malloc_trim(0);
     unsigned char *t = malloc(50);
     fill(t, 50, 99);
-    fail_next(0, 1);
+    fail_next(0, REFUSED);
     EXPECT_ENOMEM(realloc(t, MB), "realloc(50 B block, 1 MB)");
     fail_next(0, 0);
     expect_intact(t, 50, 99, "failed realloc");
@@ -304,6 +309,46 @@ TEST_EXTERN(inject_realloc_mremap)
 #if HAVE_FT
     CHECK(ft_malloc_check() == 0, "ft_malloc_check() reports damage");
 #endif
+}
+
+/* One refusal, then memory again: the call succeeds all the same, the heap's second try after it
+ * gave back what it keeps for reuse (here a class's emptied zone, its reserve). */
+TEST_EXTERN(inject_refusal_then_retry)
+{
+    need_inject();
+    warm_up();
+    unsigned char *big = malloc(MB);
+    CHECK(big != NULL, "malloc(1 MB) failed");
+    fill(big, MB, 5);
+    for (int k = 0; k < 4; k++) {
+        void *kept = malloc(5000);
+        CHECK(kept != NULL, "malloc(5000) failed");
+        free(kept); /* its zone, now empty, stays mapped for the class's next block */
+        const char *what = "?";
+        void *p = NULL;
+        fail_next(0, 1);
+        errno = 0;
+        switch (k) {
+        case 0: what = "malloc(2000)"; p = malloc(2000); break;         /* a new zone */
+        case 1: what = "calloc(1, 3 MB)"; p = calloc(1, 3 * MB); break; /* a new LARGE mapping */
+        case 2: what = "realloc(1 MB block, 8 MB)"; p = realloc(big, 8 * MB); break; /* mremap */
+        case 3: what = "realloc(100 B block, 30000)"; p = realloc(malloc(100), 30000); break;
+        }
+        fail_next(0, 0);
+        CHECK(p != NULL, "%s failed (errno %d) after one refused mapping, with a reserve zone to give back", what,
+              errno);
+        if (k == 2) {
+            big = p;
+            expect_intact(big, MB, 5, what);
+        } else
+            free(p);
+#if HAVE_FT
+        CHECK(count_class_zones(dump_ex(), expected_class(5000)) == 0, "%s: the reserve zone of 5000 B blocks is "
+              "still mapped after the retry", what);
+        CHECK(ft_malloc_check() == 0, "ft_malloc_check() reports damage");
+#endif
+    }
+    free(big);
 }
 
 /* A new thread's cache cannot be mapped: the thread allocates anyway (or gets ENOMEM). */

@@ -48,11 +48,7 @@ namespace {
 }
 // realloc past its in-place fast path: a move through the thread's cache, else the slow path.
 [[gnu::noinline]] FT_HOT_TEXT void *realloc_moving(void *p, size_t n, void *caller) {
-  if (void *q = ft::heap_realloc_fast(p, n)) {
-    if (__builtin_expect(q != ft::kReallocNoMemory, 1)) return q;
-    errno = ENOMEM;
-    return nullptr;
-  }
+  if (void *q = ft::heap_realloc_fast(p, n)) return q;
   return realloc_slow(p, n, caller);
 }
 

@@ -32,7 +32,8 @@ void *allocate_any(size_t n, size_t align, bool zero, void *caller, size_t at_le
 
 // n bytes aligned to `align` (a power of two), zeroed when `zero`; `caller` is the return
 // address of the entry point the program called (FT_MALLOC_LEAKS). at_least: a chunk of at least
-// that many bytes even if n needs fewer (realloc's growth room). nullptr with errno = ENOMEM.
+// that many bytes even if n needs fewer (realloc's growth room). nullptr with errno = ENOMEM,
+// when even a second try failed after the heap gave back what it keeps (heap/trim.h).
 // Inline: a plain LARGE request (more than the largest class, within the limit, the default
 // alignment, no debug mode to pad or watch it, not the rescue child) goes straight to the LARGE
 // layer, which zeroes a reused mapping for calloc; a loop of big mallocs and frees skips the rest.

@@ -7,6 +7,7 @@
 #include "heap/allocate.h"
 #include "heap/fork_rescue.h"
 #include "heap/resolve.h"
+#include "heap/trim.h"
 #include "large/large_block.h"
 #include "os/heap_lock.h"
 #include "tcache/thread_cache.h"
@@ -42,8 +43,9 @@ FT_HOT_TEXT bool may_write_size(const Zone *z, const void *p) {
 }
 
 // *remapped: the block was grown by the kernel (mremap), perhaps to another address, without going
-// through allocate() and free: the leak tracker's record must follow it.
-FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
+// through allocate() and free: the leak tracker's record must follow it. *refused: the kernel
+// refused to grow it (the block is as it was).
+FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bool *refused) {
   if (rescue::on()) return rescue_realloc(p, n);
   if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
@@ -101,6 +103,7 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
           vg::on_alloc(q, n, n, false);
           vg::open(q, old_size < n ? old_size : n);
         }
+        *refused = !q;
         return q ? q : fail(ENOMEM);
       }
     }
@@ -125,8 +128,10 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped) {
 }  // namespace
 
 FT_HOT_TEXT void *heap_realloc_slow(void *p, size_t n, void *caller) {
-  bool remapped = false;
-  void *q = reallocate(p, n, caller, &remapped);
+  bool remapped = false, refused = false;
+  void *q = reallocate(p, n, caller, &remapped, &refused);
+  // mremap refused for want of memory: once more after what is kept for reuse went back.
+  if (refused && trim_for_retry()) q = reallocate(p, n, caller, &remapped, &refused);
   // A block resized in place keeps its record, with the new size; one the kernel moved gets a new
   // one (a block moved by allocate() and free was recorded and forgotten there).
   if (q && g_config.stacks && (q == p || remapped)) {

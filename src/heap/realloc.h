@@ -46,10 +46,6 @@ FT_INLINE void copy_to_moved(void *q, const void *p, size_t n) {
   memcpy(q, p, n);
 }
 
-// What heap_realloc_fast returns when the system refused the memory: realloc fails with ENOMEM
-// (the slow path is not to try again).
-inline void *const kReallocNoMemory = reinterpret_cast<void *>(uintptr_t{1});
-
 // Whether p, a block of the current zone of its class in this thread's cache, was resized in
 // place (else nothing changed: call heap_realloc_fast). Inline in realloc() ahead of any call, so
 // that the common realloc, a string or an array grown by small steps within its chunk, is a leaf
@@ -63,7 +59,8 @@ FT_INLINE bool heap_resize_fast(void *p, size_t n) {
   return c < kCachedClasses && resize_in_current(class_cache(t_fast.cache, c), c, p, n);
 }
 
-// The block's new address, kReallocNoMemory, or nullptr: call heap_realloc_slow. In
+// The block's new address, or nullptr: call heap_realloc_slow (also when the system refused
+// the memory: the slow path tries again after a trim, heap/trim.h). In
 // place for any block of 32 B or more (its size code is its holder's) and for a 16 B block of a
 // zone this thread owns (two nibble codes share a byte, which only the zone's writer changes).
 FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
@@ -88,7 +85,7 @@ FT_INLINE void *heap_realloc_fast(void *p, size_t n) {
   size_t room = grown_room(n, chunk);
   if (n <= chunk || room > kCacheMaxSize) return nullptr;
   void *q = cache_take(tc, class_of(room), n, false);  // moves through the cache
-  if (!q) return kReallocNoMemory;
+  if (!q) return nullptr;
   copy_to_moved(q, p, z->usable(i));
   if (mine) tcache::free_owned(tc, z, i);
   else if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kFree);

@@ -42,7 +42,7 @@ FT_HOT_TEXT void zero_reused(void *p, size_t n) {
 
 // allocate() when its first try found no mapping of the very length (or a guard page or an
 // alignment beyond a page is asked for): the cache's other mappings, or a new one.
-[[gnu::noinline]] FT_HOT_TEXT void *allocate_slow(size_t n, size_t need, size_t align, bool zero) {
+FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
   size_t page = os::page_size();
   size_t guard = g_config.guard ? page : 0;
   // With a guard the block sits at the end of its pages, rounded down to its alignment: room for
@@ -128,6 +128,12 @@ FT_HOT_TEXT void zero_reused(void *p, size_t n) {
   }
   counters::note_large_alloc(n);
   return reinterpret_cast<void *>(b.user);
+}
+
+[[gnu::noinline]] FT_HOT_TEXT void *allocate_slow(size_t n, size_t need, size_t align, bool zero) {
+  void *p = allocate_new(n, need, align, zero);
+  if (__builtin_expect(!p, 0) && g_after_refusal()) p = allocate_new(n, need, align, zero);
+  return p;
 }
 
 }  // namespace

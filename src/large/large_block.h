@@ -12,9 +12,15 @@
 
 namespace ft::large {
 
+// Called, with no lock held, when the system refused a new LARGE mapping: true to try once more.
+// The heap layer defines it (heap/trim.cpp: its trim_for_retry, which gives back what the heap
+// keeps for reuse), so that the LARGE path's fast case stays a tail call from the heap's.
+extern bool (*const g_after_refusal)();
+
 // A block of n bytes (room for `need` >= n) aligned to `align` (a power of two), recorded; its
 // first n bytes zero when `zero` (a cached mapping is not). Takes the heap lock itself, around
-// the table and the cache only. nullptr with errno = ENOMEM when the system refuses. Under
+// the table and the cache only. nullptr with errno = ENOMEM when the system refuses even after
+// g_after_refusal. Under
 // FT_MALLOC_GUARD the block ends against a PROT_NONE page.
 void *allocate(size_t n, size_t need, size_t align, bool zero);
 

@@ -155,6 +155,7 @@ COLD_CALLEES_ALLOWED = [
     "::report_fault(", "::report_double_free(",                  # misuse reports
     "rescue::", "turn_off_in_this_thread(",                     # a fork child's rescue allocator
     "zone_pool::allocate(",                                     # no thread cache
+    "trim_for_retry(",                                          # the system refused memory
 ]
 
 
