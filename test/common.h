@@ -37,6 +37,7 @@
 #define FT_MIN_CHUNKS 100        /* every TINY/SMALL zone holds at least this many chunks */
 #define FT_KEPT_ZONE_BYTES (2u << 20) /* wholly free zones kept resident, all classes together
                                          (src/zone/zone_pool.h kKeptBytes) */
+#define FT_KEPT_ZONE_MAX_BYTES (8u << 20) /* ... once the heap shrank and grew again (kKeptMaxBytes) */
 #define FT_ALIGN 16              /* every pointer is aligned to this */
 
 /* A size well inside each category, used by cases that need "a TINY/SMALL/LARGE block". */
@@ -402,10 +403,10 @@ static int count_class_zones(const char *d, size_t cls)
 }
 
 /* The most wholly free zones of chunk size `cls` the pool may keep resident beyond the reserve
- * (FT_KEPT_ZONE_BYTES over the chunk bytes of one of its zones in the dump, plus one zone written
- * in part); 0 when the dump has no zone of the class. */
+ * within a budget of `kept` bytes (its bytes over the chunk bytes of one of its zones in the dump,
+ * plus one zone written in part); 0 when the dump has no zone of the class. */
 __attribute__((unused))
-static int kept_class_zones(const char *d, size_t cls)
+static int kept_class_zones_within(const char *d, size_t cls, size_t kept)
 {
     char pat[64];
     snprintf(pat, sizeof pat, " class %zu B, ", cls);
@@ -413,8 +414,11 @@ static int kept_class_zones(const char *d, size_t cls)
     unsigned long chunks;
     if (!s || sscanf(s + strlen(pat), "%lu chunks", &chunks) != 1 || !chunks)
         return 0;
-    return (int)(FT_KEPT_ZONE_BYTES / (chunks * cls)) + 1;
+    return (int)(kept / (chunks * cls)) + 1;
 }
+/* ... within FT_KEPT_ZONE_BYTES, a heap that never shrank and grew again. */
+__attribute__((unused))
+static int kept_class_zones(const char *d, size_t cls) { return kept_class_zones_within(d, cls, FT_KEPT_ZONE_BYTES); }
 
 __attribute__((unused))
 static const char *dump_plain(void) { return capture_dump(call_show_alloc_mem); }

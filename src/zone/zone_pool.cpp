@@ -46,6 +46,9 @@ constinit Zone *g_all = nullptr;
 constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
 constinit size_t g_kept_bytes = 0;  // the sum of Zone::kept_bytes (zone_pool.h kKeptBytes)
+constinit size_t g_kept_budget = kKeptBytes;  // kKeptBytes .. kKeptMaxBytes (zone_pool.h)
+// Zones or a reserve's pages went back to the system since the last zone was mapped.
+constinit bool g_gave_back = false;
 
 FT_CORE_TEXT void unlink(ClassList &l, Zone *z) {
   FT_ASSERT(z->list == kOnPoolList);
@@ -76,7 +79,7 @@ FT_CORE_TEXT void push_back(ClassList &l, Zone *z) {
 // A zone that became wholly free stays resident within the budget: true if it fits.
 FT_CORE_TEXT bool keep_resident(Zone *z) {
   size_t written = size_t{z->hwm} * z->chunk_size;
-  if (g_kept_bytes + written > kKeptBytes) return false;
+  if (g_kept_bytes + written > g_kept_budget) return false;
   z->kept_bytes = static_cast<uint32_t>(written);
   g_kept_bytes += written;
   return true;
@@ -96,6 +99,11 @@ FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   void *mem = os::map_aligned(l.zone_size, kZoneGranule);
   lock.relock();
   if (!mem) return nullptr;
+  // Memory given back is being asked for again: keep more of it next time.
+  if (g_gave_back) {
+    g_gave_back = false;
+    g_kept_budget = g_kept_budget * 2 < kKeptMaxBytes ? g_kept_budget * 2 : kKeptMaxBytes;
+  }
   auto *z = static_cast<Zone *>(mem);
   z->init(c);
   if (!registry::insert(z, l.zone_size, c)) {
@@ -126,7 +134,10 @@ FT_CORE_TEXT void trim_reserve(Zone *z, size_t keep) {
   uintptr_t first_page = (z->data() + os::page_size() - 1) & ~(os::page_size() - 1);
   uintptr_t end = (z->data() + written + os::page_size() - 1) & ~(os::page_size() - 1);
   if (end > z->base() + l.zone_size) end = z->base() + l.zone_size;
-  if (end > first_page) os::purge(reinterpret_cast<void *>(first_page), end - first_page);
+  if (end > first_page) {
+    os::purge(reinterpret_cast<void *>(first_page), end - first_page);
+    g_gave_back = true;
+  }
   // The chunk bytes that share the header's page are cleared by hand (free chunks: no-access to
   // memcheck, so opened for the write and closed again).
   uintptr_t head_end = first_page < end ? first_page : end;
@@ -162,6 +173,7 @@ FT_CORE_TEXT Zone *on_empty(Zone *z) {
     return nullptr;
   }
   unlink(list, z);
+  g_gave_back = true;
   // The heap shrinks: the class's reserve gives its pages back (a kept zone keeps them).
   if (list.tail && list.tail->empty() && !list.tail->kept_bytes) trim_reserve(list.tail, 0);
   (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
@@ -400,6 +412,10 @@ bool purge_free_pages(Zone *z) {
 
 bool trim(ZoneOwner *owner) {
   bool released = false;
+  {
+    HeapLock lock;
+    g_kept_budget = kKeptBytes;  // the program asked for its memory back
+  }
   constexpr unsigned kBatch = 64;  // zones unmapped per lock release
   for (;;) {
     Zone *batch[kBatch];
