@@ -38,8 +38,11 @@ inline constexpr size_t kKeptBytes = size_t{2} << 20;
 // (threads that come and go, rounds of work) keeps more of what it will write again, while a
 // heap that grew once and was freed keeps 2 MiB. mstress with 2 threads, 100 rounds of 100 %
 // load: 160,000 page faults at 2 MiB (1.38x glibc's time), 127,000 at 4 MiB, 27,600 at 8 MiB
-// (1.0x; glibc 20,000-40,000). malloc_trim sets it back to kKeptBytes.
+// (1.0x; glibc 20,000-40,000). malloc_trim sets it back to kKeptBytes, and so does a heap that
+// shrinks by more than kShedAfterBytes between two zone mappings (a peak freed), which also gives
+// back the zones kept beyond kKeptBytes.
 inline constexpr size_t kKeptMaxBytes = size_t{8} << 20;
+inline constexpr size_t kShedAfterBytes = size_t{16} << 20;
 
 // Which list a zone's links belong to (Zone::list): the pool's, or none; a thread cache marks the
 // zones it owns with values of its own (tcache/thread_cache.h).
