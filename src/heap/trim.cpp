@@ -39,6 +39,7 @@ bool trim_for_retry() {
   return released;
 }
 
+// The LARGE layer's refused mappings take the same second try (large/large_block.h).
 bool (*const large::g_after_refusal)() = trim_for_retry;
 
 }  // namespace ft

@@ -20,8 +20,7 @@ extern bool (*const g_after_refusal)();
 // A block of n bytes (room for `need` >= n) aligned to `align` (a power of two), recorded; its
 // first n bytes zero when `zero` (a cached mapping is not). Takes the heap lock itself, around
 // the table and the cache only. nullptr with errno = ENOMEM when the system refuses even after
-// g_after_refusal. Under
-// FT_MALLOC_GUARD the block ends against a PROT_NONE page.
+// g_after_refusal. Under FT_MALLOC_GUARD the block ends against a PROT_NONE page.
 void *allocate(size_t n, size_t need, size_t align, bool zero);
 
 // The block is freed (under the lock): parked in the table with its mapping cached, or out of the
