@@ -33,7 +33,7 @@ constexpr CacheIndex make_no_cache() {
 // relocations; g_unused_class would otherwise go to .rodata.
 __attribute__((section(".data.rel.ro"))) constinit const ClassCache g_unused_class = {};
 constinit const CacheIndex g_no_cache = make_no_cache();
-__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), unused_class()};
+__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), unused_class(), ~uintptr_t{0}, nullptr};
 constinit ThreadCache *g_all_caches = nullptr;
 
 namespace tcache {
@@ -215,7 +215,7 @@ FT_CORE_TEXT ThreadCache *attach() {
     t_state = kOff;
     return nullptr;
   }
-  t_fast = FastPathState{tc, unused_class()};
+  t_fast = FastPathState{tc, unused_class(), ~uintptr_t{0}, nullptr};
   t_state = kActive;
   take_in_remote_frees(tc);  // notices that reached the cache while it was idle
   return tc;
@@ -292,7 +292,7 @@ FT_HOT_TEXT void after_fork_in_child() {
 }
 
 FT_HOT_TEXT void turn_off_in_this_thread() {
-  t_fast = FastPathState{no_cache(), unused_class()};
+  t_fast = FastPathState{no_cache(), unused_class(), ~uintptr_t{0}, nullptr};
   t_state = kOff;
 }
 

@@ -20,6 +20,7 @@
 
 #include "base/size_class.h"
 #include "tcache/remote_free.h"
+#include "zone/registry.h"
 #include "zone/zone.h"
 
 namespace ft {
@@ -192,6 +193,8 @@ struct FastPathState {
   CacheIndex *cache;    // this thread's cache, or &g_no_cache
   ClassCache *recent;   // the class of the last malloc served from a stack: free looks at its
                         // current zone first (a block is most often freed soon, by its thread)
+  uintptr_t leaf_key;   // the 4 GiB range (address >> 32) of the registry leaf free read last
+  const registry::Leaf *leaf;  // (~0: none; cache_fast_path.h cache_free)
 };
 // Never written: in RELRO with g_unused_class, on the page the loader writes for the library's
 // relocations, so that a thread's first calls read no page of their own (in .rodata, 31 KiB of
