@@ -54,7 +54,7 @@ FT_INLINE void copy_to_moved(void *q, const void *p, size_t n) {
 // entry has no class). make bench-ir's realloc-step: 257 -> 208 instructions (102 of them copies).
 FT_INLINE bool heap_resize_fast(void *p, size_t n) {
   if (!p || n - 1 >= kSmallMax) return false;
-  uintptr_t e = registry::lookup_entry(p);
+  uintptr_t e = lookup_entry_here(p);
   unsigned c = registry::entry_class(e);
   return c < kCachedClasses && resize_in_current(class_cache(t_fast.cache, c), c, p, n);
 }

@@ -190,26 +190,30 @@ FT_INLINE bool free_to_own_class(uintptr_t e, void *p) {
 inline constexpr unsigned kLeafShift = registry::kGranuleBits + registry::kLeafBits;  // 4 GiB
 inline constexpr uintptr_t kLeafSlotMask = (uintptr_t{1} << registry::kLeafBits) - 1;
 
+// p's registry entry (registry::lookup_entry) through this thread's copy of the leaf it read
+// last: a program's zones lie in one or two 4 GiB ranges, and the root's load, which waited for
+// p, then leaves the chain of loads that free waits on (larson one thread 76.1 -> 73.6 ms, two
+// 81.9 -> 78.6; churn-1k 217 -> 213 instructions). Leaves are never unmapped; only a zone's
+// entry, whose leaf exists, is copied. A wrong copy would only send a call to its slow path: the
+// class cache's span test still decides.
+FT_INLINE uintptr_t lookup_entry_here(const void *p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (__builtin_expect(a >> kLeafShift == t_fast.leaf_key, 1))
+    return __atomic_load_n(&t_fast.leaf->slot[(a >> registry::kGranuleBits) & kLeafSlotMask], __ATOMIC_ACQUIRE);
+  uintptr_t e = registry::lookup_entry(p);
+  if (e) {
+    t_fast.leaf_key = a >> kLeafShift;
+    t_fast.leaf = __atomic_load_n(&registry::g_root[a >> kLeafShift], __ATOMIC_ACQUIRE);
+  }
+  return e;
+}
+
 template <void (*Slow)(void *, uintptr_t)>
 FT_INLINE void cache_free(void *p) {
   if (__builtin_expect(free_to_current(*t_fast.recent, p), 1)) return;
   // Inline: a program freeing blocks of many sizes in turn (larson: 94% of its frees) went
   // through two calls and their frames (larson 201 -> 182 instructions per step).
-  // The registry entry through this thread's copy of the leaf it used last (a program's zones
-  // lie in one or two 4 GiB ranges): the root's load, which waited for p, leaves the chain of
-  // loads free waits on (larson one thread 76.1 -> 73.6 ms, two 81.9 -> 78.6; churn-1k 217 ->
-  // 213 instructions). Leaves are never unmapped; only a zone's entry, whose leaf exists, is
-  // copied.
-  uintptr_t a = reinterpret_cast<uintptr_t>(p), e;
-  if (__builtin_expect(a >> kLeafShift == t_fast.leaf_key, 1)) {
-    e = __atomic_load_n(&t_fast.leaf->slot[(a >> registry::kGranuleBits) & kLeafSlotMask], __ATOMIC_ACQUIRE);
-  } else {
-    e = registry::lookup_entry(p);
-    if (e) {
-      t_fast.leaf_key = a >> kLeafShift;
-      t_fast.leaf = __atomic_load_n(&registry::g_root[a >> kLeafShift], __ATOMIC_ACQUIRE);
-    }
-  }
+  uintptr_t e = lookup_entry_here(p);
   if (free_to_own_class(e, p)) return;
   Slow(p, e);
 }
