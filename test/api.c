@@ -321,8 +321,7 @@ static long long faults_so_far(int fd)
 }
 
 /* A block that moves to pages never written is copied into pages asked for in one system call
- * (MADV_POPULATE_WRITE), not faulted in one at a time by the copy (10 and 25 faults). The first
- * of two moves maps the zone or the mapping and runs the code; the second is counted. */
+ * (MADV_POPULATE_WRITE), not faulted in one at a time by the copy (10 and 25 faults). */
 TEST(realloc_move_prefaults)
 {
     char *probe = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -330,30 +329,35 @@ TEST(realloc_move_prefaults)
     munmap(probe, page);
     int counter = open_fault_counter();
     /* 40000 B (a 40 KiB chunk) to 100000 B: a chunk of the 128 KiB class, never used; 100000 B to
-     * 1 MiB: a new LARGE mapping (the first move's is still live, so none waits in the cache). */
+     * 1 MiB: a new LARGE mapping (the moves' blocks stay live, so none waits in the cache). The
+     * fewest faults of three moves count: the kernel may fault a page in again now and then
+     * (compaction on a busy machine: one move in thirty took a third fault). */
     static const size_t from[] = {40000, 100000}, to[] = {100000, 1 << 20};
+    enum { MOVES = 4 };
     for (int k = 0; k < 2; k++) {
-        char *q[2];
-        long long faults = 0;
-        for (int i = 0; i < 2; i++) {
+        char *q[MOVES];
+        long long fewest = -1;
+        for (int i = 0; i < MOVES; i++) {
             char *p = malloc(from[k]);
             CHECK(p != NULL, "malloc(%zu) returned NULL", from[k]);
             pattern_fill(p, from[k], 77 + i);
             long long before = counter >= 0 ? faults_so_far(counter) : 0;
             q[i] = realloc(p, to[k]);
-            faults = counter >= 0 ? faults_so_far(counter) - before : 0;
+            long long faults = counter >= 0 ? faults_so_far(counter) - before : 0;
+            if (i > 0 && (fewest < 0 || faults < fewest))
+                fewest = faults; /* the first move maps the zone or the mapping and runs the code */
             CHECK(q[i] != NULL && q[i] != p, "realloc(%zu -> %zu) did not move", from[k], to[k]);
             size_t bad = pattern_check(q[i], from[k], 77 + i);
             CHECK(bad == (size_t)-1, "realloc %zu -> %zu lost byte %zu", from[k], to[k], bad);
         }
         long copied_pages = (long)(from[k] / page);
         if (populates && counter >= 0)
-            CHECK(faults <= 2, "realloc %zu -> %zu: %lld page faults, the copy's %ld pages one by one",
-                  from[k], to[k], faults, copied_pages);
+            CHECK(fewest <= 2, "realloc %zu -> %zu: %lld page faults, the copy's %ld pages one by one",
+                  from[k], to[k], fewest, copied_pages);
         else
             printf("no MADV_POPULATE_WRITE or no fault counter here: contents checked only\n");
-        free(q[0]);
-        free(q[1]);
+        for (int i = 0; i < MOVES; i++)
+            free(q[i]);
     }
     if (counter >= 0)
         close(counter);

@@ -13,8 +13,9 @@
 namespace ft {
 namespace {
 
-// A TINY or SMALL block: from this thread's cache when the class is cached, else from the zones.
-FT_HOT_TEXT void *zone_alloc(unsigned c, size_t n, bool zero) {
+// A TINY or SMALL block, one try: from this thread's cache when the class is cached, else from
+// the zones; nullptr with errno ENOMEM.
+FT_INLINE void *zone_alloc_once(unsigned c, size_t n, bool zero) {
   if (c < kCachedClasses) {
     if (ThreadCache *tc = tcache::current()) {
       void *p = cache_take(tc, c, n, zero);
@@ -24,13 +25,17 @@ FT_HOT_TEXT void *zone_alloc(unsigned c, size_t n, bool zero) {
   return zone_pool::allocate(c, n, zero);
 }
 
-// A chunk of the first class that holds max(need, at_least) at `align`; *room its size.
-FT_CORE_TEXT void *allocate_chunk(size_t n, size_t need, size_t align, bool zero, size_t at_least, size_t *room) {
-  unsigned c = class_of(need > at_least ? need : at_least);
-  // Chunks fall on their size's lowest set bit: 4096 B chunks and above always on a page.
-  while (kLayouts[c].chunk_align < align) ++c;
-  *room = kLayouts[c].chunk_size;
-  return zone_alloc(c, n, zero);
+// The system refused the memory for a chunk: once more after what is kept for reuse went back
+// (the LARGE layer does the same through large::g_after_refusal). Out of line and out of the
+// core text, which the retry inline pushed past its fifth page (a program that only mallocs and
+// frees then held a page more).
+[[gnu::noinline]] FT_HOT_TEXT void *zone_alloc_after_refusal(unsigned c, size_t n, bool zero) {
+  return trim_for_retry() ? zone_alloc_once(c, n, zero) : fail(ENOMEM);
+}
+
+FT_INLINE void *zone_alloc(unsigned c, size_t n, bool zero) {
+  void *p = zone_alloc_once(c, n, zero);
+  return __builtin_expect(p != nullptr, 1) ? p : zone_alloc_after_refusal(c, n, zero);
 }
 
 }  // namespace
@@ -42,11 +47,11 @@ FT_CORE_TEXT void *allocate_any(size_t n, size_t align, bool zero, void *caller,
   void *p = nullptr;
   size_t room = n;  // the bytes of the chunk from p on, for valgrind
   if (need <= kSmallMax && align <= kMaxChunkAlign) {
-    p = allocate_chunk(n, need, align, zero, at_least, &room);
-    // Refused for want of memory: once more after what is kept for reuse went back, without
-    // realloc's growth room (the LARGE layer does the same through large::g_after_refusal).
-    if (__builtin_expect(!p, 0) && trim_for_retry()) p = allocate_chunk(n, need, align, zero, 0, &room);
-    if (!p) return fail(ENOMEM);
+    unsigned c = class_of(need > at_least ? need : at_least);
+    // Chunks fall on their size's lowest set bit: 4096 B chunks and above always on a page.
+    while (kLayouts[c].chunk_align < align) ++c;
+    p = zone_alloc(c, n, zero);
+    room = kLayouts[c].chunk_size;
   } else {
     p = large::allocate(n, need, align, zero);
   }

@@ -215,7 +215,8 @@ FT_CORE_TEXT ThreadCache *attach() {
     t_state = kOff;
     return nullptr;
   }
-  t_fast = FastPathState{tc, unused_class(), ~uintptr_t{0}, nullptr};
+  t_fast.cache = tc;  // the leaf copy stays: leaves are never unmapped
+  t_fast.recent = unused_class();
   t_state = kActive;
   take_in_remote_frees(tc);  // notices that reached the cache while it was idle
   return tc;
@@ -292,7 +293,8 @@ FT_HOT_TEXT void after_fork_in_child() {
 }
 
 FT_HOT_TEXT void turn_off_in_this_thread() {
-  t_fast = FastPathState{no_cache(), unused_class(), ~uintptr_t{0}, nullptr};
+  t_fast.cache = no_cache();
+  t_fast.recent = unused_class();
   t_state = kOff;
 }
 

@@ -103,10 +103,9 @@ FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   lock.relock();
   if (!mem) return nullptr;
   // Memory given back is being asked for again: keep more of it next time.
-  if (g_gave_back) {
-    g_gave_back = false;
-    g_kept_budget = g_kept_budget * 2 < kKeptMaxBytes ? g_kept_budget * 2 : kKeptMaxBytes;
-  }
+  static_assert(kKeptMaxBytes == kKeptBytes * 4, "doubling reaches the most exactly");
+  if (g_gave_back && g_kept_budget < kKeptMaxBytes) g_kept_budget *= 2;
+  g_gave_back = false;
   g_shrunk = 0;
   auto *z = static_cast<Zone *>(mem);
   z->init(c);
@@ -158,10 +157,11 @@ Zone *on_empty(Zone *z);
 // The heap shrinks by more than the most the pool keeps (kShedAfterBytes): a peak freed, not a
 // heap that comes and goes within the budget. The budget goes back to kKeptBytes, and a zone
 // kept beyond it drops its written pages (as a reserve does; it stays on its class's list, to
-// serve again or to go at malloc_trim), one for each zone that empties, so that a freed peak
+// serve again or to go at malloc_trim), one as each zone empties, so that a freed peak
 // leaves what it left before the budget grew (a 100 MB peak freed in each of 4 rounds: 13.7 MiB
-// resident left without this, 7.9 with it, as with the 2 MiB budget alone).
-FT_CORE_TEXT void shed_kept_zone() {
+// resident left without this, 7.9 with it, as with the 2 MiB budget alone). Rare: out of the
+// core text.
+[[gnu::noinline]] FT_HOT_TEXT void shed_kept_zone() {
   g_kept_budget = kKeptBytes;
   if (g_kept_bytes <= kKeptBytes) return;
   for (unsigned c = 0; c < kClassCount; ++c)
@@ -185,6 +185,7 @@ FT_CORE_TEXT Zone *return_chunk(Zone *z, uint32_t i) {
 // A zone on its class's list has become wholly free: kept in reserve, or unlinked and
 // unregistered for the caller to unmap after dropping the lock.
 FT_CORE_TEXT Zone *on_empty(Zone *z) {
+  if (g_shrunk > kShedAfterBytes) shed_kept_zone();
   ClassList &list = g_lists[z->class_index];
   bool kept = keep_resident(z);
   if (kept || list.empty_zones < kReserveZonesPerClass) {
@@ -194,13 +195,11 @@ FT_CORE_TEXT Zone *on_empty(Zone *z) {
       push_back(list, z);
     }
     if (!kept) give_back_pages(z);
-    if (g_shrunk > kShedAfterBytes) shed_kept_zone();
     return nullptr;
   }
   unlink(list, z);
   g_gave_back = true;
   g_shrunk += size_t{z->hwm} * z->chunk_size;
-  if (g_shrunk > kShedAfterBytes) shed_kept_zone();
   // The heap shrinks: the class's reserve gives its pages back (a kept zone keeps them).
   if (list.tail && list.tail->empty() && !list.tail->kept_bytes) trim_reserve(list.tail, 0);
   (z->prev_all ? z->prev_all->next_all : g_all) = z->next_all;
