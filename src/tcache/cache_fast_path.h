@@ -182,14 +182,6 @@ FT_INLINE bool free_to_own_class(uintptr_t e, void *p) {
   return free_to_current(*cc, p);
 }
 
-// free's fast path: a chunk of the current zone of the class this thread last allocated from
-// (a block is most often freed soon by the thread that allocated it), else of the current zone
-// of the block's own class, which its registry entry names. Everything else calls Slow(p, e),
-// with that entry: another of the thread's zones, another thread's zone, a LARGE block (e = 0),
-// a full stack, a misuse.
-inline constexpr unsigned kLeafShift = registry::kGranuleBits + registry::kLeafBits;  // 4 GiB
-inline constexpr uintptr_t kLeafSlotMask = (uintptr_t{1} << registry::kLeafBits) - 1;
-
 // p's registry entry (registry::lookup_entry) through this thread's copy of the leaf it read
 // last: a program's zones lie in one or two 4 GiB ranges, and the root's load, which waited for
 // p, then leaves the chain of loads that free waits on (larson one thread 76.1 -> 73.6 ms, two
@@ -198,16 +190,20 @@ inline constexpr uintptr_t kLeafSlotMask = (uintptr_t{1} << registry::kLeafBits)
 // class cache's span test still decides.
 FT_INLINE uintptr_t lookup_entry_here(const void *p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (__builtin_expect(a >> kLeafShift == t_fast.leaf_key, 1))
-    return __atomic_load_n(&t_fast.leaf->slot[(a >> registry::kGranuleBits) & kLeafSlotMask], __ATOMIC_ACQUIRE);
+  if (__builtin_expect(a >> registry::kLeafShift == t_fast.leaf_key, 1)) return registry::entry_in(t_fast.leaf, a);
   uintptr_t e = registry::lookup_entry(p);
   if (e) {
-    t_fast.leaf_key = a >> kLeafShift;
-    t_fast.leaf = __atomic_load_n(&registry::g_root[a >> kLeafShift], __ATOMIC_ACQUIRE);
+    t_fast.leaf_key = a >> registry::kLeafShift;
+    t_fast.leaf = registry::leaf_of(a);
   }
   return e;
 }
 
+// free's fast path: a chunk of the current zone of the class this thread last allocated from
+// (a block is most often freed soon by the thread that allocated it), else of the current zone
+// of the block's own class, which its registry entry names. Everything else calls Slow(p, e),
+// with that entry: another of the thread's zones, another thread's zone, a LARGE block (e = 0),
+// a full stack, a misuse.
 template <void (*Slow)(void *, uintptr_t)>
 FT_INLINE void cache_free(void *p) {
   if (__builtin_expect(free_to_current(*t_fast.recent, p), 1)) return;

@@ -11,19 +11,13 @@ static_assert(kClassCount < size_t{1} << (64 - kClassShift), "a class plus one f
 
 FT_BIG_TABLE constinit Leaf *g_root[size_t{1} << kRootBits] = {};
 
-namespace {
-
-Leaf *leaf_for(uintptr_t a) { return __atomic_load_n(&g_root[a >> (kGranuleBits + kLeafBits)], __ATOMIC_ACQUIRE); }
-size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafBits) - 1); }
-
-}  // namespace
 
 FT_CORE_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   uintptr_t entry = start | uintptr_t{cls + 1} << kClassShift;
   if ((start + len) >> kAddressBits) return false;
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
-    size_t r = a >> (kGranuleBits + kLeafBits);
+    size_t r = a >> kLeafShift;
     // A compare-and-swap rather than a load: a locked instruction is a write, and the root's
     // page, never touched before the first zone, faults once (written) instead of twice (mapped
     // as the shared zero page by the load, then copied by the store).
@@ -44,13 +38,13 @@ FT_CORE_TEXT bool insert(Zone *zone, size_t len, unsigned cls) {
 FT_CORE_TEXT void erase(Zone *zone, size_t len) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule)
-    __atomic_store_n(&leaf_for(a)->slot[slot_of(a)], uintptr_t{0}, __ATOMIC_RELEASE);
+    __atomic_store_n(&leaf_of(a)->slot[slot_of(a)], uintptr_t{0}, __ATOMIC_RELEASE);
 }
 
 FT_CORE_TEXT void set_owner(Zone *zone, size_t len, uint32_t owner_id) {
   uintptr_t start = reinterpret_cast<uintptr_t>(zone);
   for (uintptr_t a = start; a < start + len; a += kZoneGranule) {
-    uintptr_t *slot = &leaf_for(a)->slot[slot_of(a)];
+    uintptr_t *slot = &leaf_of(a)->slot[slot_of(a)];
     __atomic_store_n(slot, (*slot & ~kOwnerIdMask) | owner_id, __ATOMIC_RELEASE);  // the class stays
   }
 }

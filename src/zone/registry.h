@@ -41,13 +41,19 @@ struct Leaf {
 };
 extern Leaf *g_root[size_t{1} << kRootBits];
 
+inline constexpr unsigned kLeafShift = kGranuleBits + kLeafBits;  // a leaf covers 4 GiB
+// The leaf covering address a (a < 2^kAddressBits), or nullptr; a leaf, once mapped, never goes.
+inline Leaf *leaf_of(uintptr_t a) { return __atomic_load_n(&g_root[a >> kLeafShift], __ATOMIC_ACQUIRE); }
+inline size_t slot_of(uintptr_t a) { return (a >> kGranuleBits) & ((size_t{1} << kLeafBits) - 1); }
+// a's entry in the leaf that covers it.
+inline uintptr_t entry_in(const Leaf *leaf, uintptr_t a) { return __atomic_load_n(&leaf->slot[slot_of(a)], __ATOMIC_ACQUIRE); }
+
 // The entry covering p (the zone | its owner's id), or 0. Inline: every free starts here.
 inline uintptr_t lookup_entry(const void *p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   if (a >> kAddressBits) return 0;
-  Leaf *leaf = __atomic_load_n(&g_root[a >> (kGranuleBits + kLeafBits)], __ATOMIC_ACQUIRE);
-  return leaf ? __atomic_load_n(&leaf->slot[(a >> kGranuleBits) & ((size_t{1} << kLeafBits) - 1)], __ATOMIC_ACQUIRE)
-              : 0;
+  Leaf *leaf = leaf_of(a);
+  return leaf ? entry_in(leaf, a) : 0;
 }
 inline Zone *entry_zone(uintptr_t e) { return reinterpret_cast<Zone *>(e & kZoneMask); }
 inline uint32_t entry_owner(uintptr_t e) { return static_cast<uint32_t>(e & kOwnerIdMask); }
