@@ -47,8 +47,6 @@ constinit size_t g_zone_count = 0;
 constinit size_t g_mapped = 0;
 constinit size_t g_kept_bytes = 0;  // the sum of Zone::kept_bytes (zone_pool.h kKeptBytes)
 constinit size_t g_kept_budget = kKeptBytes;  // kKeptBytes .. kKeptMaxBytes (zone_pool.h)
-// Zones or a reserve's pages went back to the system since the last zone was mapped.
-constinit bool g_gave_back = false;
 // The bytes written that went back (zones unmapped, reserves' pages dropped) since the last zone
 // was mapped.
 constinit size_t g_shrunk = 0;
@@ -104,8 +102,7 @@ FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   if (!mem) return nullptr;
   // Memory given back is being asked for again: keep more of it next time.
   static_assert(kKeptMaxBytes == kKeptBytes * 4, "doubling reaches the most exactly");
-  if (g_gave_back && g_kept_budget < kKeptMaxBytes) g_kept_budget *= 2;
-  g_gave_back = false;
+  if (g_shrunk && g_kept_budget < kKeptMaxBytes) g_kept_budget *= 2;
   g_shrunk = 0;
   auto *z = static_cast<Zone *>(mem);
   z->init(c);
@@ -139,7 +136,6 @@ FT_CORE_TEXT void trim_reserve(Zone *z, size_t keep) {
   if (end > z->base() + l.zone_size) end = z->base() + l.zone_size;
   if (end > first_page) {
     os::purge(reinterpret_cast<void *>(first_page), end - first_page);
-    g_gave_back = true;
     g_shrunk += end - first_page;
   }
   // The chunk bytes that share the header's page are cleared by hand (free chunks: no-access to
@@ -198,7 +194,6 @@ FT_CORE_TEXT Zone *on_empty(Zone *z) {
     return nullptr;
   }
   unlink(list, z);
-  g_gave_back = true;
   g_shrunk += size_t{z->hwm} * z->chunk_size;
   // The heap shrinks: the class's reserve gives its pages back (a kept zone keeps them).
   if (list.tail && list.tail->empty() && !list.tail->kept_bytes) trim_reserve(list.tail, 0);

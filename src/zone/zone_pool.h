@@ -33,8 +33,8 @@ namespace ft::zone_pool {
 // 4 MiB made 3,200 faults, but a freed 200 MB peak then left 9.7 MB resident, past the 8 MiB we
 // allow it; with 2 MiB it leaves 7.7 MiB (5.8 MiB with the reserves alone).
 inline constexpr size_t kKeptBytes = size_t{2} << 20;
-// The budget doubles, up to kKeptMaxBytes, each time the pool maps a zone after it gave zones or
-// their pages back (unmapped, or a reserve's pages dropped): a heap that shrinks and grows again
+// The budget doubles, up to kKeptMaxBytes, each time the pool maps a zone after it gave written
+// pages back (a zone unmapped, or a reserve's pages dropped): a heap that shrinks and grows again
 // (threads that come and go, rounds of work) keeps more of what it will write again, while a
 // heap that grew once and was freed keeps 2 MiB. mstress with 2 threads, 100 rounds of 100 %
 // load: 160,000 page faults at 2 MiB (1.38x glibc's time), 127,000 at 4 MiB, 27,600 at 8 MiB
