@@ -490,20 +490,24 @@ TEST(dump_excludes_cached_frees)
 }
 
 /* ---- threads that exit: what they freed goes back to the system ---- */
-static void *alloc_free_exit(void *arg)
+/* n blocks of `size` bytes allocated and written, then all freed. */
+static void write_blocks_and_free(int n, size_t size)
 {
-    size_t size = (size_t)(uintptr_t)arg;
-    enum { N = 40000 };
-    void **p = malloc(N * sizeof(void *));
+    void **p = malloc((size_t)n * sizeof(void *));
     CHECK(p != NULL, "malloc failed");
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         p[i] = malloc(size);
         CHECK(p[i] != NULL, "malloc failed");
         memset(p[i], 7, size);
     }
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n; i++)
         free(p[i]);
     free(p);
+}
+
+static void *alloc_free_exit(void *arg)
+{
+    write_blocks_and_free(40000, (size_t)(uintptr_t)arg);
     return NULL;
 }
 
@@ -566,16 +570,7 @@ enum { SHRINK_GROW_BLOCKS = 6000 }; /* 6000 blocks of 1000 B (class 1024): 6 MiB
 static void *round_of_work(void *arg)
 {
     (void)arg;
-    void **p = malloc(SHRINK_GROW_BLOCKS * sizeof(void *));
-    CHECK(p != NULL, "malloc failed");
-    for (int i = 0; i < SHRINK_GROW_BLOCKS; i++) {
-        p[i] = malloc(1000);
-        CHECK(p[i] != NULL, "malloc failed");
-        memset(p[i], i, 1000);
-    }
-    for (int i = 0; i < SHRINK_GROW_BLOCKS; i++)
-        free(p[i]);
-    free(p);
+    write_blocks_and_free(SHRINK_GROW_BLOCKS, 1000);
     return NULL;
 }
 
