@@ -42,6 +42,7 @@ FT_CORE_TEXT void make_current(ClassCache &cc, Zone *z) {
   cc.live = z->live_map();
   cc.pending = z->pending_map();
   cc.codes = z->codes();
+  z->pushed_away = 0;
 }
 
 // The zone of a chunk on tc's stacks: one of tc's, mapped as long as the chunk is there.
@@ -185,30 +186,45 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
 }
 
 namespace {
-FT_INLINE void *hand_out_elsewhere_inline(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
+// A chunk of another of the thread's zones of class c, handed out through that zone's header.
+// Apart from the current zone's case, out of the core text: a program that holds one zone of a
+// class never comes here. Two functions, not a template: its instances left the hot text.
+FT_INLINE void *hand_out_away_inline(unsigned c, char *p, size_t n, bool zero, bool fresh) {
+  // Through the thread's copy of the leaf it read last, as free's fast path.
+  Zone *z = registry::entry_zone(lookup_entry_here(p));
+  FT_ASSERT(z && z->class_index == c && z->cached > 0 && !z->is_avail(z->index_of(reinterpret_cast<uintptr_t>(p))));
+  --z->cached;
+  return mark_handed_out(z->live_map(), z->codes(), z->chunk_size, c, z->index_of(reinterpret_cast<uintptr_t>(p)), p,
+                         n, zero, fresh);
+}
+[[gnu::noinline]] FT_HOT_TEXT void *hand_out_away(unsigned c, char *p, size_t n, bool fresh) {
+  return hand_out_away_inline(c, p, n, false, fresh);
+}
+[[gnu::noinline]] FT_HOT_TEXT void *hand_out_away_zeroed(unsigned c, char *p, size_t n, bool fresh) {
+  return hand_out_away_inline(c, p, n, true, fresh);
+}
+
+template <bool Zero>
+FT_INLINE void *hand_out_elsewhere_inline(ClassCache &cc, unsigned c, uintptr_t slot, size_t n) {
   char *p = reinterpret_cast<char *>(slot & ~kFreshBit);
   bool fresh = slot & kFreshBit;
   if (in_current(cc, slot)) {
     bool exact;
     uint32_t i = static_cast<uint32_t>(chunk_index(reinterpret_cast<uintptr_t>(p) - cc.data, cc.div_magic, &exact));
     FT_ASSERT(!cc.current->is_avail(i));
-    return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, p, n, zero, fresh);
+    return mark_handed_out(cc.live, cc.codes, cc.chunk_size, c, i, p, n, Zero, fresh);
   }
-  Zone *z = zone_of_cached(reinterpret_cast<uintptr_t>(p));
-  FT_ASSERT(z && z->class_index == c && z->cached > 0 && !z->is_avail(z->index_of(reinterpret_cast<uintptr_t>(p))));
-  --z->cached;
-  return mark_handed_out(z->live_map(), z->codes(), z->chunk_size, c, z->index_of(reinterpret_cast<uintptr_t>(p)), p,
-                         n, zero, fresh);
+  return Zero ? hand_out_away_zeroed(c, p, n, fresh) : hand_out_away(c, p, n, fresh);
 }
 }  // namespace
 
 FT_CORE_TEXT void *hand_out_elsewhere(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, bool zero) {
-  return hand_out_elsewhere_inline(cc, c, slot, n, zero);
+  return zero ? hand_out_elsewhere_inline<true>(cc, c, slot, n) : hand_out_elsewhere_inline<false>(cc, c, slot, n);
 }
 // malloc's: no memset to call, so a leaf that saves no register (churn-300k: 11 instructions a
 // call went to the pushes and pops the zeroing path's call needed).
 FT_CORE_TEXT void *hand_out_elsewhere_unzeroed(ClassCache &cc, unsigned c, uintptr_t slot, size_t n) {
-  return hand_out_elsewhere_inline(cc, c, slot, n, false);
+  return hand_out_elsewhere_inline<false>(cc, c, slot, n);
 }
 
 namespace {
@@ -299,6 +315,29 @@ namespace {
   return true;
 }
 
+// The current zone follows the thread's frees. A program holding a few more blocks of a class
+// than one zone has filled that zone and made the next current; then nearly all its frees and
+// mallocs were of the full zone's chunks, each through the registry and the zone's header. So a
+// zone that receives kFollowAt frees while another is current becomes the current one, and the
+// fast paths serve its chunks from then on. Measured: 1,000 blocks of 64 B, a random one freed
+// and a new one allocated at each step: 230 -> 115 instructions a step (the loop's own 40
+// included), 42.5 -> 29.6 ns (glibc 27.6). Frees spread evenly over many zones switch zones
+// once per kFollowAt frees at most: with the count, churn-300k 296 -> 301 instructions a step.
+inline constexpr unsigned kFollowAt = 1024;
+
+[[gnu::noinline]] FT_HOT_TEXT bool after_push_follow(ThreadCache *tc, ClassCache &cc, Zone *z) {
+  if (z->list != kOwnedPartial && z->list != kOwnedFull) return true;
+  Zone *old = cc.current;
+  list_unlink(list_of(cc, z), z);
+  if (old) {
+    clear_current(tc, cc);
+    list_push(old->avail ? cc.partial : cc.full, old, old->avail ? kOwnedPartial : kOwnedFull);
+  }
+  make_current(cc, z);
+  if (old) settle(cc, old);  // it may hold nothing: back to the pool
+  return true;
+}
+
 // Chunk p (index i) of z, just freed by its owner's thread, onto the stack of its class (or back
 // into z: give_straight_back).
 FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chunks, uintptr_t p, uint32_t i) {
@@ -309,6 +348,8 @@ FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chu
     if (__builtin_expect(z->avail + cc.count >= chunks, 0)) return after_push_check_current(tc, cc);
   } else if (__builtin_expect(z->avail + ++z->cached == chunks, 0)) {
     return after_push_settle(cc, z);
+  } else if (__builtin_expect(++z->pushed_away >= kFollowAt, 0)) {
+    return after_push_follow(tc, cc, z);
   }
   return true;
 }

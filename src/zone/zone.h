@@ -362,7 +362,10 @@ struct Zone {
   // The written bytes of a wholly free zone the pool keeps resident beyond its class's reserve,
   // counted in the pool's budget (zone_pool.h kKeptBytes); 0 otherwise. Under the heap lock.
   uint32_t kept_bytes;
-  uint8_t pad_second_line[8];
+  // Frees by its owner of chunks of this zone while another zone of the class was current (it
+  // becomes current at kFollowAt: tcache/own_zones.cpp). Written by the owner only.
+  uint16_t pushed_away;
+  uint8_t pad_second_line[6];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }
