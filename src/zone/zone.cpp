@@ -47,6 +47,34 @@ FT_CORE_TEXT uint32_t Zone::take(bool *fresh) {
   return i;
 }
 
+FT_CORE_TEXT uint32_t Zone::take_many(uintptr_t *out, uint32_t want) {
+  // The header's fields in locals: the stores through `out` could alias them.
+  uint64_t *map = avail_map();
+  uintptr_t first = data(), size = chunk_size;
+  uint64_t words = summary;
+  uint32_t got = 0, top = 0;
+  uintptr_t *slot = out + want;  // filled downwards
+  while (got < want && words) {
+    unsigned w = static_cast<unsigned>(__builtin_ctzll(words));
+    uint64_t bits = map[w];
+    FT_ASSERT(bits);
+    uint32_t i;
+    do {
+      i = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      FT_ASSERT(i < chunks && !live_bit(i));
+      *--slot = first + uintptr_t{i} * size;
+      bits &= bits - 1;
+    } while (++got < want && bits);
+    top = i + 1;
+    __atomic_store_n(&map[w], bits, __ATOMIC_RELAXED);
+    if (!bits) words &= ~(uint64_t{1} << w);
+  }
+  summary = words;
+  avail -= got;
+  if (top > hwm) hwm = top;
+  return got;
+}
+
 FT_CORE_TEXT void Zone::give(uint32_t i) {
   FT_ASSERT(i < chunks && !is_avail(i) && !live_bit(i) && avail < chunks);
   uint64_t *w = &avail_map()[i / 64];

@@ -410,6 +410,11 @@ struct Zone {
   void init(unsigned cls);
   // Takes the lowest free chunk; `fresh` says it is untouched (zero). Requires avail > 0.
   uint32_t take(bool *fresh);
+  // Takes up to `want` of the lowest free chunks at once, a bitmap word at a time, their
+  // addresses stored from out[want - 1] down (the lowest last, for a stack to pop first);
+  // returns how many (fewer only when the zone has no more). Those at or above the
+  // high-water mark the zone had before the call are untouched (zero).
+  uint32_t take_many(uintptr_t *out, uint32_t want);
   void give(uint32_t i);
   // A chunk handed out is neither avail nor live (the debug build asserts it: handing out a
   // chunk twice is the allocator's own bug). clear_live is also how a free finds a double free,
