@@ -57,8 +57,8 @@ namespace ft {
 
 // Zones start on 64 KiB boundaries, the granule of the zone registry (registry.h).
 inline constexpr size_t kZoneGranule = 64 * 1024;
-// A TINY zone of 16 B to 160 B: 3875 chunks of 16 B to 402 of 160 B (>= 100: the design card);
-// 176 B to 256 B take two granules for kManyChunks (zone_size_for).
+// A TINY zone of 16 B to 64 B: 3875 chunks of 16 B to 993 of 64 B (>= 100: the design card);
+// 80 B to 256 B take two to four granules for kManyChunks (zone_size_for).
 inline constexpr size_t kTinyZoneSize = 64 * 1024;
 // The design card: a zone holds at least 100 chunks of its class.
 inline constexpr unsigned kMinChunksPerZone = 100;
@@ -119,13 +119,18 @@ struct alignas(64) ZoneLayout {
 };
 
 // The classes whose 100 chunks fit one granule (16 B to 640 B) get zones of at least
-// kManyChunks: with 100-201 chunks a zone, a program holding a few hundred blocks of a class had
-// them in several zones, and most of their frees and mallocs missed the class's current zone
-// (a copy of larson on 264-512 B blocks: 0.16 -> 0.08 s, glibc 0.11; 172 -> 104 instructions of
-// ours per step). The TINY classes of 176 B to 256 B (252-371 chunks in 64 KiB) joined them in
-// the tenth round: 300 blocks of 256 B, a random one freed and one allocated a step, 34.5 ->
-// 29.9 ns (glibc 26.4); 350 of 200 B, 34.3 -> 30.2 ns.
-inline constexpr unsigned kManyChunks = 400;
+// kManyChunks, or of kManyChunksMaxZone when that holds fewer: with 100-201 chunks a zone, a
+// program holding a few hundred blocks of a class had them in several zones, and most of their
+// frees and mallocs missed the class's current zone (a copy of larson on 264-512 B blocks: 0.16
+// -> 0.08 s, glibc 0.11; 172 -> 104 instructions of ours per step, with 400 chunks). The tenth
+// round took it from 400 chunks for 320-640 B to 1000 for 16-640 B (993 for 64 B, whose bitmaps'
+// colors take 22 of its chunks; 407-813 for 320-640 B at 256 KiB): a random block freed and one
+// allocated a step, 900 blocks of 200 B 37.4 -> 29.7 ns, 800 of 128 B 38.2 -> 30.0, 700 of 384 B
+// 36.4 -> 30.4 (glibc 27.0-27.4). Untouched pages cost nothing, and a zone's metadata (at most
+// 2,000 chunks: 3 KiB) still shares its first page with its first chunks.
+inline constexpr unsigned kManyChunks = 1000;
+// At most 4 granules: such a zone's frees go inline (kInlineFreeMaxZone, below).
+inline constexpr size_t kManyChunksMaxZone = 4 * kZoneGranule;
 
 namespace detail {
 constexpr size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
@@ -154,12 +159,16 @@ constexpr ZoneLayout make_layout(unsigned c, size_t zone_size, unsigned colors =
   return ZoneLayout{};
 }
 
-// The fewest granules that hold 100 chunks, or kManyChunks when 100 fit in one granule: 64 KiB
-// for 16 B to 160 B, 128 KiB for 176 B to 320 B, up to 12.6 MiB for 128 KiB.
+// The fewest granules that hold 100 chunks, or kManyChunks (at most kManyChunksMaxZone) when 100
+// fit in one granule: 64 KiB for 16-64 B, 128 KiB for 80-128 B, 192 KiB for 144-192 B, 256 KiB
+// for 208-640 B, then 128 KiB for 768 B up to 12.6 MiB for 128 KiB.
 constexpr size_t zone_size_for(unsigned c) {
   size_t z = kZoneGranule;
-  unsigned want = make_layout(c, z).chunks >= kMinChunksPerZone ? kManyChunks : kMinChunksPerZone;
-  while (make_layout(c, z).chunks < want) z += kZoneGranule;
+  if (make_layout(c, z).chunks >= kMinChunksPerZone) {
+    while (make_layout(c, z).chunks < kManyChunks && z < kManyChunksMaxZone) z += kZoneGranule;
+    return z;
+  }
+  while (make_layout(c, z).chunks < kMinChunksPerZone) z += kZoneGranule;
   return z;
 }
 
@@ -224,7 +233,7 @@ static_assert(pending_follows_live(), "free_into_own_zone finds the pending word
 // flush looks (kInlineFreeMaxZone at most a class). Classes 0 to kInlineFreeClasses - 1, whose
 // zones are at most that big; a bigger zone's must go back at once beyond the thread's budget
 // (tcache/own_zones.cpp current_holds_nothing), so its frees take the long way.
-inline constexpr size_t kInlineFreeMaxZone = 4 * kZoneGranule;
+inline constexpr size_t kInlineFreeMaxZone = kManyChunksMaxZone;
 // The classes whose 100 chunks fit one granule, given kManyChunks (16 B to 640 B).
 constexpr unsigned count_inline_free_classes() {
   unsigned n = 0;
@@ -234,9 +243,9 @@ constexpr unsigned count_inline_free_classes() {
   return n;
 }
 inline constexpr unsigned kInlineFreeClasses = count_inline_free_classes();
-static_assert(kInlineFreeClasses == 21, "16 B .. 640 B: zones of 64-256 KiB, at least 400 chunks");
-static_assert(kLayouts[0].chunks == 3875 && kLayouts[9].chunks == 402 && kLayouts[9].zone_size == kTinyZoneSize &&
-                  kLayouts[10].zone_size == 2 * kTinyZoneSize,
+static_assert(kInlineFreeClasses == 21, "16 B .. 640 B: zones of 64-256 KiB, about 1000 chunks");
+static_assert(kLayouts[0].chunks == 3875 && kLayouts[3].chunks == 993 && kLayouts[3].zone_size == kTinyZoneSize &&
+                  kLayouts[4].zone_size == 2 * kTinyZoneSize,
               "the counts in kTinyZoneSize's comment");
 static_assert(kLayouts[0].colors == 1 && kLayouts[1].colors == kMaxColors, "16 B zones have no color");
 
