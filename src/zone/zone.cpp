@@ -107,8 +107,14 @@ FT_CORE_TEXT uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_f
 }
 
 FT_CORE_TEXT uint32_t Zone::collect_pending() {
+  // The words with no pending bit (nearly all) skipped here, without a call each: this runs
+  // under the heap lock when a zone changes hands, on zones of up to 20 words since the tenth
+  // round (make bench-ir, the lock held per acquisition: larson 2,423 -> 1,821 instructions,
+  // server 2,472 -> 2,193).
   uint32_t taken = 0, ignored;
-  for (uint32_t pw = 0, n = layout().words; pw < n; ++pw) taken += collect_pending_word(pw, &ignored);
+  const uint64_t *pending = pending_map();
+  for (uint32_t pw = 0, n = layout().words; pw < n; ++pw)
+    if (__atomic_load_n(&pending[pw], __ATOMIC_RELAXED)) taken += collect_pending_word(pw, &ignored);
   return taken;
 }
 
