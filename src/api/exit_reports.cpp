@@ -116,9 +116,10 @@ __attribute__((constructor)) FT_CORE_TEXT void start_reporters() {
 }
 
 // A file written at exit (FT_MALLOC_SVG, JSON, FOLDED, FOLDED_ALLOC, PPROF): written under a
-// temporary name beside it, then renamed, so that a reader never finds it half-written.
-FT_CORE_TEXT void write_file(const char *path, void (*writer)(int)) {
-  if (!path[0]) return;
+// temporary name beside it, then renamed, so that a reader never finds it half-written. In the
+// cold text, called only when asked for (exit_reports tests the path): its 480 bytes left the
+// core text, which every program holds.
+void write_file(const char *path, void (*writer)(int)) {
   char tmp[ReportPaths::kPathMax + 32];
   size_t len = strlen(path);
   memcpy(tmp, path, len);
@@ -142,11 +143,16 @@ FT_CORE_TEXT void write_file(const char *path, void (*writer)(int)) {
 }
 
 __attribute__((destructor)) FT_CORE_TEXT void exit_reports() {
-  write_file(g_paths.svg, write_svg);
-  write_file(g_paths.json, write_json);
-  write_file(g_paths.folded, profiles::write_folded);
-  write_file(g_paths.folded_alloc, profiles::write_folded_alloc);
-  write_file(g_paths.pprof, profiles::write_pprof);
+  const struct {
+    const char *path;
+    void (*writer)(int);
+  } files[] = {{g_paths.svg, write_svg},
+               {g_paths.json, write_json},
+               {g_paths.folded, profiles::write_folded},
+               {g_paths.folded_alloc, profiles::write_folded_alloc},
+               {g_paths.pprof, profiles::write_pprof}};
+  for (const auto &f : files)
+    if (f.path[0]) write_file(f.path, f.writer);
   if (!g_config.dump && !g_config.stats && !g_config.leaks) return;
   int fd = open_out();
   if (g_config.dump) dump(fd);
