@@ -83,6 +83,23 @@ FT_CORE_TEXT void Zone::give(uint32_t i) {
   ++avail;
 }
 
+FT_CORE_TEXT void Zone::give_many(const uintptr_t *chunk, uint32_t n, uintptr_t ignored) {
+  // The header's fields in locals, as take_many's.
+  uint64_t *map = avail_map();
+  uintptr_t first = data();
+  uint64_t div = div_magic, words = summary;
+  for (uint32_t k = 0; k < n; ++k) {
+    uint32_t i = static_cast<uint32_t>((static_cast<unsigned __int128>((chunk[k] & ~ignored) - first) * div) >> 64);
+    FT_ASSERT(i < chunks && !is_avail(i) && !live_bit(i));
+    uint64_t *w = &map[i / 64];
+    __atomic_store_n(w, *w | uint64_t{1} << (i % 64), __ATOMIC_RELEASE);  // after the live bit left
+    words |= uint64_t{1} << (i / 64);
+  }
+  summary = words;
+  avail += n;
+  FT_ASSERT(avail <= chunks);
+}
+
 FT_CORE_TEXT uint32_t Zone::collect_pending_word(uint32_t pw, uint32_t *double_free) {
   *double_free = 0;
   uint64_t *pending = pending_map(), *map = avail_map();

@@ -429,6 +429,9 @@ struct Zone {
   // high-water mark the zone had before the call are untouched (zero).
   uint32_t take_many(uintptr_t *out, uint32_t want);
   void give(uint32_t i);
+  // Gives back the n chunks at chunk[0..n) (the zone's, held by nobody; the bits of `ignored` in
+  // an address are not part of it) with one update of the counts.
+  void give_many(const uintptr_t *chunk, uint32_t n, uintptr_t ignored);
   // A chunk handed out is neither avail nor live (the debug build asserts it: handing out a
   // chunk twice is the allocator's own bug). clear_live is also how a free finds a double free,
   // so it asserts nothing about the chunk's state. Plain loads and stores: only the writer
