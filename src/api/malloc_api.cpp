@@ -34,6 +34,10 @@ namespace {
   ft::ensure_started();
   return ft::heap_malloc_slow(n, caller);
 }
+[[gnu::noinline]] FT_CORE_TEXT void *calloc_slow(size_t count, size_t size, void *caller) {
+  ft::ensure_started();
+  return ft::heap_calloc(count, size, caller);
+}
 [[gnu::noinline]] FT_CORE_TEXT void free_slow(void *p, uintptr_t entry) {
   // First the frees that take no lock: another of this thread's zones, another thread's zone, a
   // zone nobody owns (a thread without a cache yet has no zones: start-up can wait). Never in a
@@ -63,8 +67,7 @@ FT_API FT_HOT_TEXT void *realloc(void *ptr, size_t size) noexcept {
   return realloc_moving(ptr, size, FT_CALLER);
 }
 FT_API FT_CORE_TEXT void *calloc(size_t count, size_t size) noexcept {
-  ft::ensure_started();
-  return ft::heap_calloc(count, size, FT_CALLER);
+  return ft::heap_calloc_fast<calloc_slow>(count, size);
 }
 FT_API FT_HOT_TEXT void *reallocarray(void *ptr, size_t count, size_t size) noexcept {
   ft::ensure_started();

@@ -3,6 +3,8 @@
 
 // The fast paths must fold into the entry points: a call and its prologue cost a fifth of them.
 #define FT_INLINE inline __attribute__((always_inline))
+// The same for a lambda a fast path hands its fallback in (written after its `()`).
+#define FT_INLINE_LAMBDA __attribute__((always_inline))
 
 // For the big zero-filled tables (the registry's root, the owners by id, the environment's copy):
 // x86-64's large-data section, which the linker places after .bss, so that the small globals

@@ -20,6 +20,8 @@ def ir_workloads(quick):
          "malloc(16) + free"),
         ("pair-mixed", lambda n: [b("pairs"), "mixed", str(n)], 20000 // s, 220000 // s,
          "malloc(1..512) + free"),
+        ("calloc-64", lambda n: [b("pairs"), "64", str(n), "calloc"], 20000 // s, 220000 // s,
+         "calloc(1, 64) + free"),
         ("churn-1k", lambda n: [b("churn"), "1000", str(n)], 20000 // s, 220000 // s,
          "free + malloc, 1000 live mixed"),
         # Both runs fill the same 300,000 blocks, so the fill cancels out; N1 replaces about as
