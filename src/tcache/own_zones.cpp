@@ -30,6 +30,12 @@ FT_CORE_TEXT void list_unlink(OwnedList &l, Zone *z) {
 
 OwnedList &list_of(ClassCache &cc, Zone *z) { return z->list == kOwnedPartial ? cc.partial : cc.full; }
 
+// z, owned by cc's cache and on no list, onto the one its free chunks say.
+FT_INLINE void list_push_owned(ClassCache &cc, Zone *z) {
+  if (z->avail) list_push(cc.partial, z, kOwnedPartial);
+  else list_push(cc.full, z, kOwnedFull);
+}
+
 // The fast paths' copy of the current zone's layout.
 FT_CORE_TEXT void make_current(ClassCache &cc, Zone *z) {
   z->list = kOwnedCurrent;
@@ -345,7 +351,7 @@ inline constexpr unsigned kFollowAt = 1024;
   list_unlink(list_of(cc, z), z);
   if (old) {
     clear_current(tc, cc);
-    list_push(old->avail ? cc.partial : cc.full, old, old->avail ? kOwnedPartial : kOwnedFull);
+    list_push_owned(cc, old);
   }
   make_current(cc, z);
   if (old) settle(cc, old);  // it may hold nothing: back to the pool
@@ -396,8 +402,7 @@ FT_HOT_TEXT bool adopt_and_free(ThreadCache *tc, Zone *z, uint32_t i) {
   if (z->class_index >= kCachedClasses || !zone_pool::adopt(z, tc)) return false;
   ClassCache &cc = started_class(tc, z->class_index);
   z->adopted = 1;
-  if (z->avail) list_push(cc.partial, z, kOwnedPartial);
-  else list_push(cc.full, z, kOwnedFull);
+  list_push_owned(cc, z);
   if (free_owned(tc, z, i)) return true;
   settle(cc, z);  // not a live chunk: the zone is ours all the same
   return false;
