@@ -57,8 +57,8 @@ namespace ft {
 
 // Zones start on 64 KiB boundaries, the granule of the zone registry (registry.h).
 inline constexpr size_t kZoneGranule = 64 * 1024;
-// A TINY zone of 16 B to 64 B: 3875 chunks of 16 B to 993 of 64 B (>= 100: the design card);
-// 80 B to 256 B take two to four granules for kManyChunks (zone_size_for).
+// A TINY zone of 16 B to 48 B: 3875 chunks of 16 B to 1315 of 48 B (>= 100: the design card);
+// 64 B to 256 B take two to four granules (zone_size_for).
 inline constexpr size_t kTinyZoneSize = 64 * 1024;
 // The design card: a zone holds at least 100 chunks of its class.
 inline constexpr unsigned kMinChunksPerZone = 100;
@@ -118,17 +118,23 @@ struct alignas(64) ZoneLayout {
   uint32_t color_mask;    // (colors - 1) * kColorStep: see zone_color
 };
 
-// The classes whose 100 chunks fit one granule (16 B to 640 B) get zones of at least
-// kManyChunks, or of kManyChunksMaxZone when that holds fewer: with 100-201 chunks a zone, a
-// program holding a few hundred blocks of a class had them in several zones, and most of their
-// frees and mallocs missed the class's current zone (a copy of larson on 264-512 B blocks: 0.16
-// -> 0.08 s, glibc 0.11; 172 -> 104 instructions of ours per step, with 400 chunks). The tenth
-// round took it from 400 chunks for 320-640 B to 1000 for 16-640 B (993 for 64 B, whose bitmaps'
-// colors take 22 of its chunks; 407-813 for 320-640 B at 256 KiB): a random block freed and one
-// allocated a step, 900 blocks of 200 B 37.4 -> 29.7 ns, 800 of 128 B 38.2 -> 30.0, 700 of 384 B
-// 36.4 -> 30.4 (glibc 27.0-27.4). Untouched pages cost nothing, and a zone's metadata (at most
-// 2,000 chunks: 3 KiB) still shares its first page with its first chunks.
-inline constexpr unsigned kManyChunks = 1000;
+// The classes whose 100 chunks fit one granule (16 B to 640 B) get the biggest zone, up to
+// kManyChunksMaxZone, whose first chunk still lies in the first page beside the header, bitmaps
+// and size codes: a class's first block then touches one page, as with one granule, and its
+// zones hold 1315-3875 chunks (16-48 B, 64 KiB), 1995 of 64 B (128 KiB), 2013-2408 of 80-96 B
+// (192 KiB), 1352-2306 of 112-192 B and 407-1249 of 208-640 B (256 KiB). A program holding more
+// blocks of a class than one zone has spreads them over several, and the frees and mallocs of
+// any zone but the class's current one go through the registry and that zone's header
+// (tcache/own_zones.cpp): with 100-201 chunks a zone, a copy of larson on 264-512 B blocks ran
+// 0.16 s, 0.08 s with 400 (glibc 0.11; 172 -> 104 instructions of ours per step). The tenth
+// round gave 16-640 B about 1000 chunks (a random block freed and one allocated a step: 900
+// blocks of 200 B 37.4 -> 29.7 ns, 800 of 128 B 38.2 -> 30.0, glibc 27.0-27.4); the eleventh
+// the first page's rule: 1,500 blocks of 64 B 39.0 -> 30.1 ns, 2,000 of 128 B 40.3 -> 31.5,
+// 1,800 of 96 B 37.4 -> 31.1, 1,300 of 192 B 36.2 -> 30.3 (glibc 28.2-29.3), with the same
+// page faults for a program using 1 to 40 classes and the same peak RSS over make bench
+// (1.08x). Zones of 4,000 chunks for every class would take a page more (the size codes) for
+// each class a program uses.
+inline constexpr size_t kMetadataPage = 4096;  // the smallest page size
 // At most 4 granules: such a zone's frees go inline (kInlineFreeMaxZone, below).
 inline constexpr size_t kManyChunksMaxZone = 4 * kZoneGranule;
 
@@ -159,13 +165,20 @@ constexpr ZoneLayout make_layout(unsigned c, size_t zone_size, unsigned colors =
   return ZoneLayout{};
 }
 
-// The fewest granules that hold 100 chunks, or kManyChunks (at most kManyChunksMaxZone) when 100
-// fit in one granule: 64 KiB for 16-64 B, 128 KiB for 80-128 B, 192 KiB for 144-192 B, 256 KiB
-// for 208-640 B, then 128 KiB for 768 B up to 12.6 MiB for 128 KiB.
+// Whether the first chunk of a zone of z bytes of class c, with the most colors, ends within
+// the zone's first page.
+constexpr bool first_chunk_in_first_page(unsigned c, size_t z) {
+  return make_layout(c, z, kMaxColors).data_offset + class_size(c) <= kMetadataPage;
+}
+
+// When 100 chunks fit one granule, the most granules (at most kManyChunksMaxZone) whose first
+// chunk stays in the first page: 64 KiB for 16-48 B, 128 KiB for 64 B, 192 KiB for 80-96 B,
+// 256 KiB for 112-640 B. Otherwise the fewest granules that hold 100 chunks: 128 KiB for 768 B
+// up to 12.6 MiB for 128 KiB.
 constexpr size_t zone_size_for(unsigned c) {
   size_t z = kZoneGranule;
   if (make_layout(c, z).chunks >= kMinChunksPerZone) {
-    while (make_layout(c, z).chunks < kManyChunks && z < kManyChunksMaxZone) z += kZoneGranule;
+    while (z < kManyChunksMaxZone && first_chunk_in_first_page(c, z + kZoneGranule)) z += kZoneGranule;
     return z;
   }
   while (make_layout(c, z).chunks < kMinChunksPerZone) z += kZoneGranule;
@@ -234,7 +247,7 @@ static_assert(pending_follows_live(), "free_into_own_zone finds the pending word
 // zones are at most that big; a bigger zone's must go back at once beyond the thread's budget
 // (tcache/own_zones.cpp current_holds_nothing), so its frees take the long way.
 inline constexpr size_t kInlineFreeMaxZone = kManyChunksMaxZone;
-// The classes whose 100 chunks fit one granule, given kManyChunks (16 B to 640 B).
+// The classes whose 100 chunks fit one granule (16 B to 640 B).
 constexpr unsigned count_inline_free_classes() {
   unsigned n = 0;
   while (n < kClassCount && detail::make_layout(n, kZoneGranule).chunks >= kMinChunksPerZone) ++n;
@@ -243,10 +256,16 @@ constexpr unsigned count_inline_free_classes() {
   return n;
 }
 inline constexpr unsigned kInlineFreeClasses = count_inline_free_classes();
-static_assert(kInlineFreeClasses == 21, "16 B .. 640 B: zones of 64-256 KiB, about 1000 chunks");
-static_assert(kLayouts[0].chunks == 3875 && kLayouts[3].chunks == 993 && kLayouts[3].zone_size == kTinyZoneSize &&
-                  kLayouts[4].zone_size == 2 * kTinyZoneSize,
+static_assert(kInlineFreeClasses == 21, "16 B .. 640 B: zones of 64-256 KiB");
+static_assert(kLayouts[0].chunks == 3875 && kLayouts[2].chunks == 1315 && kLayouts[2].zone_size == kTinyZoneSize &&
+                  kLayouts[3].zone_size == 2 * kTinyZoneSize,
               "the counts in kTinyZoneSize's comment");
+constexpr bool first_chunks_in_first_page() {
+  for (unsigned c = 0; c < kInlineFreeClasses; ++c)
+    if (kLayouts[c].data_offset + kLayouts[c].chunk_size > kMetadataPage) return false;
+  return true;
+}
+static_assert(first_chunks_in_first_page(), "a class's first block touches the zone's first page only");
 static_assert(kLayouts[0].colors == 1 && kLayouts[1].colors == kMaxColors, "16 B zones have no color");
 
 static_assert(kLayouts[0].chunks * 17 > kTinyZoneSize, "16 B blocks must cost under 17 B resident");

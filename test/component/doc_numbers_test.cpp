@@ -34,15 +34,18 @@ static_assert(kClassCount == 52 && kTinyClassCount == 16 && kClassCount - kTinyC
 static_assert(kTinyMax == 256 && class_size(1) - class_size(0) == 16, "TINY: 0 - 256 B, 16 B apart");
 static_assert(kSmallMax == 128 * kKiB, "SMALL up to 128 KiB, LARGE above");
 static_assert(kLayouts[0].zone_size == 64 * kKiB && kLayouts[0].chunks == 3875, "64 KiB: 3875 chunks of 16 B");
-static_assert(class_size(3) == 64 && kLayouts[3].zone_size == 64 * kKiB && kLayouts[3].chunks == 993,
-              "... 993 of 64 B");
-static_assert(kLayouts[4].zone_size == 128 * kKiB && kLayouts[15].zone_size == 256 * kKiB &&
+static_assert(class_size(2) == 48 && kLayouts[2].zone_size == 64 * kKiB && kLayouts[2].chunks == 1315,
+              "... 1315 of 48 B");
+static_assert(class_size(3) == 64 && kLayouts[3].zone_size == 128 * kKiB && kLayouts[3].chunks == 1995 &&
+                  kLayouts[4].zone_size == 192 * kKiB && kLayouts[5].zone_size == 192 * kKiB &&
+                  kLayouts[6].zone_size == 256 * kKiB && kLayouts[15].zone_size == 256 * kKiB &&
                   kLayouts[15].chunks == 1016,
-              "80-256 B: 128-256 KiB, 1016 chunks of 256 B");
+              "64-256 B: 128 KiB (1995 chunks of 64 B), 192 KiB for 80-96 B, 256 KiB from 112 B (1016 chunks of 256 B)");
 static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 256 * kKiB && kLayouts[16].chunks == 813 &&
-                  kLayouts[21].zone_size == 128 * kKiB && kManyChunks == 1000 && kLayouts[20].zone_size == 256 * kKiB &&
-                  kLayouts[20].chunks == 407,
-              "256 KiB for 320-640 B (813 to 407 chunks), 128 KiB for 768 B; about 1000 chunks for 16-640 B, 256 KiB at most");
+                  kLayouts[21].zone_size == 128 * kKiB && kManyChunksMaxZone == 256 * kKiB &&
+                  kLayouts[20].zone_size == 256 * kKiB && kLayouts[20].chunks == 407 && kMetadataPage == 4096,
+              "256 KiB for 320-640 B (813 to 407 chunks), 128 KiB for 768 B; for 16-640 B the most granules up "
+              "to 256 KiB whose first chunk stays in the first 4 KiB");
 static_assert(kLayouts[kClassCount - 1].zone_size * 10 / kMiB == 125, "12.6 MiB for 128 KiB (12.56)");
 static_assert(kMinChunksPerZone == 100, "at least 100 chunks per zone");
 static_assert(kTinyZoneSize * 10 / kLayouts[0].chunks == 169, "16.9 B resident per live 16-byte block");
