@@ -233,12 +233,16 @@ static void rss_peak(uint64_t seed, size_t peak_bytes, long *start_kb, long *pea
     *end_kb = vm_rss_kb();
 }
 
+/* What stays resident once all is freed: the kept zones (2 MiB), the thread cache's stacks, the
+ * metadata, and the current zones' written pages, which beyond 2 MiB stay within 4 times what
+ * the program holds (tcache/own_zones.cpp unpurged_budget): 4.1-4.5 MiB, where up to 4 MiB kept
+ * whatever the heap held left 7.5-8.2 MiB (README: at most 8 MiB). */
 TEST(rss_returns_after_peak)
 {
     long start, peak, end;
     rss_peak(1, 200u << 20, &start, &peak, &end);
     CHECK(peak - start > 150 * 1024, "RSS grew by only %ld kB for a 200 MB peak (test broken?)", peak - start);
-    CHECK(end - start <= 16 * 1024, "RSS start %ld kB, peak %ld kB, after freeing all %ld kB (> start + 16 MB)",
+    CHECK(end - start <= 6 * 1024, "RSS start %ld kB, peak %ld kB, after freeing all %ld kB (> start + 6 MiB)",
           start, peak, end);
 }
 
