@@ -129,8 +129,8 @@ struct alignas(64) ZoneLayout {
 // 0.16 s, 0.08 s with 400 (glibc 0.11; 172 -> 104 instructions of ours per step). The tenth
 // round gave 16-640 B about 1000 chunks (a random block freed and one allocated a step: 900
 // blocks of 200 B 37.4 -> 29.7 ns, 800 of 128 B 38.2 -> 30.0, glibc 27.0-27.4); the eleventh
-// the first page's rule: 1,500 blocks of 64 B 39.0 -> 30.1 ns, 2,000 of 128 B 40.3 -> 31.5,
-// 1,800 of 96 B 37.4 -> 31.1, 1,300 of 192 B 36.2 -> 30.3 (glibc 28.2-29.3), with the same
+// the first page's rule: 1,500 blocks of 64 B 37.9 -> 30.5 ns, 2,000 of 128 B 44.9 -> 30.5,
+// 1,800 of 96 B 37.2 -> 30.6, 1,300 of 192 B 36.0 -> 30.0 (glibc 27.9-32.0), with the same
 // page faults for a program using 1 to 40 classes and the same peak RSS over make bench
 // (1.08x). Zones of 4,000 chunks for every class would take a page more (the size codes) for
 // each class a program uses.
