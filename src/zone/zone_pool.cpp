@@ -98,6 +98,9 @@ FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   const ZoneLayout &l = kLayouts[c];
   lock.unlock();
   void *mem = os::map_aligned(l.zone_size, kZoneGranule);
+  // Written before the lock is taken again: the zone is no one's until the registry and the
+  // lists have it, and its first page's fault (a few microseconds) then happens outside the lock.
+  if (mem) static_cast<Zone *>(mem)->init(c);
   lock.relock();
   if (!mem) return nullptr;
   // Memory given back is being asked for again: keep more of it next time.
@@ -105,7 +108,6 @@ FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   if (g_shrunk && g_kept_budget < kKeptMaxBytes) g_kept_budget *= 2;
   g_shrunk = 0;
   auto *z = static_cast<Zone *>(mem);
-  z->init(c);
   if (!registry::insert(z, l.zone_size, c)) {
     lock.unlock();
     os::unmap(mem, l.zone_size);
