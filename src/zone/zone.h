@@ -119,7 +119,7 @@ struct alignas(64) ZoneLayout {
 };
 
 // The classes whose 100 chunks fit one granule (16 B to 640 B) get the biggest zone, up to
-// kManyChunksMaxZone, whose first chunk still lies in the first page beside the header, bitmaps
+// kGrownZoneMax, whose first chunk still lies in the first page beside the header, bitmaps
 // and size codes: a class's first block then touches one page, as with one granule, and its
 // zones hold 1315-3875 chunks (16-48 B, 64 KiB), 1995 of 64 B (128 KiB), 2013-2408 of 80-96 B
 // (192 KiB), 1352-2306 of 112-192 B and 407-1249 of 208-640 B (256 KiB). A program holding more
@@ -136,7 +136,7 @@ struct alignas(64) ZoneLayout {
 // each class a program uses.
 inline constexpr size_t kMetadataPage = 4096;  // the smallest page size
 // At most 4 granules: such a zone's frees go inline (kInlineFreeMaxZone, below).
-inline constexpr size_t kManyChunksMaxZone = 4 * kZoneGranule;
+inline constexpr size_t kGrownZoneMax = 4 * kZoneGranule;
 
 namespace detail {
 constexpr size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
@@ -171,14 +171,14 @@ constexpr bool first_chunk_in_first_page(unsigned c, size_t z) {
   return make_layout(c, z, kMaxColors).data_offset + class_size(c) <= kMetadataPage;
 }
 
-// When 100 chunks fit one granule, the most granules (at most kManyChunksMaxZone) whose first
+// When 100 chunks fit one granule, the most granules (at most kGrownZoneMax) whose first
 // chunk stays in the first page: 64 KiB for 16-48 B, 128 KiB for 64 B, 192 KiB for 80-96 B,
 // 256 KiB for 112-640 B. Otherwise the fewest granules that hold 100 chunks: 128 KiB for 768 B
 // up to 12.6 MiB for 128 KiB.
 constexpr size_t zone_size_for(unsigned c) {
   size_t z = kZoneGranule;
   if (make_layout(c, z).chunks >= kMinChunksPerZone) {
-    while (z < kManyChunksMaxZone && first_chunk_in_first_page(c, z + kZoneGranule)) z += kZoneGranule;
+    while (z < kGrownZoneMax && first_chunk_in_first_page(c, z + kZoneGranule)) z += kZoneGranule;
     return z;
   }
   while (make_layout(c, z).chunks < kMinChunksPerZone) z += kZoneGranule;
@@ -246,7 +246,7 @@ static_assert(pending_follows_live(), "free_into_own_zone finds the pending word
 // flush looks (kInlineFreeMaxZone at most a class). Classes 0 to kInlineFreeClasses - 1, whose
 // zones are at most that big; a bigger zone's must go back at once beyond the thread's budget
 // (tcache/own_zones.cpp current_holds_nothing), so its frees take the long way.
-inline constexpr size_t kInlineFreeMaxZone = kManyChunksMaxZone;
+inline constexpr size_t kInlineFreeMaxZone = kGrownZoneMax;
 // The classes whose 100 chunks fit one granule (16 B to 640 B).
 constexpr unsigned count_inline_free_classes() {
   unsigned n = 0;

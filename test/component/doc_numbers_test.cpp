@@ -42,7 +42,7 @@ static_assert(class_size(3) == 64 && kLayouts[3].zone_size == 128 * kKiB && kLay
                   kLayouts[15].chunks == 1016,
               "64-256 B: 128 KiB (1995 chunks of 64 B), 192 KiB for 80-96 B, 256 KiB from 112 B (1016 chunks of 256 B)");
 static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 256 * kKiB && kLayouts[16].chunks == 813 &&
-                  kLayouts[21].zone_size == 128 * kKiB && kManyChunksMaxZone == 256 * kKiB &&
+                  kLayouts[21].zone_size == 128 * kKiB && kGrownZoneMax == 256 * kKiB &&
                   kLayouts[20].zone_size == 256 * kKiB && kLayouts[20].chunks == 407 && kMetadataPage == 4096,
               "256 KiB for 320-640 B (813 to 407 chunks), 128 KiB for 768 B; for 16-640 B the most granules up "
               "to 256 KiB whose first chunk stays in the first 4 KiB");
