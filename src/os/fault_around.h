@@ -6,7 +6,8 @@
 // - libc's: start-up's one call into parts of libc a program may never run, the fork handlers'
 //   registration above all, faulted in a window of libc's code and one of its read-only data
 //   (32 pages in a program that does nothing else): peak RSS of 100,000 malloc/free pairs 1642
-//   -> 1560 KiB once dropped (40 runs; glibc 1354);
+//   -> 1560 KiB once dropped (40 runs; glibc 1354). Its read-only data only since the twelfth
+//   round: every program faults the code's window in again at exit (read_only_data_segments);
 // - our own unwind tables: .eh_frame shares the read-only segment with .rodata, so the first
 //   constant read mapped 5 pages of tables that only a backtrace through our frames reads:
 //   1555 -> 1534 KiB once set apart (30 runs);
@@ -34,11 +35,11 @@ struct Pagemap {
   int fd;
 };
 
-// Runs call(), then drops (MADV_DONTNEED) the pages of the read-only segments of the object that
-// holds `in_object` which were not resident before the call and are now, if they are the file's
-// own (pagemap's file-page bit: never a private copy, such as a page a debugger wrote a
-// breakpoint into): a later access faults them in again. Read-write segments are left alone
-// (what the call wrote is there). Without /proc/self/pagemap, call() runs and nothing is dropped.
+// Runs call(), then drops (MADV_DONTNEED) the pages of the read-only data segments of the object
+// that holds `in_object` which were not resident before the call and are now, if they are the
+// file's own (pagemap's file-page bit: never a private copy): a later access faults them in
+// again. Read-write segments are left alone (what the call wrote is there), and so is the code
+// (fault_around.cpp says why). Without /proc/self/pagemap, call() runs and nothing is dropped.
 void call_dropping_faulted_pages(void (*call)(), const void *in_object, const Pagemap &pagemap);
 
 // Makes the whole pages of the unwind tables (.eh_frame_hdr and .eh_frame, the end of the
