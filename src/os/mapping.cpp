@@ -47,12 +47,15 @@ FT_CORE_TEXT void *map_raw(void *hint, size_t len) {
 // hands out addresses top-down. Asked for it first (a hint, never MAP_FIXED), most zones cost one
 // mmap instead of an oversized one and two munmaps to trim it (tree of 2M nodes: 1067 mmap and
 // 2103 munmap calls before, 1067 and 1052 after, the zones' own unmapping; 5 % of its time).
-// Shared by all threads without the lock: a stale hint only costs the fallback.
-constinit uintptr_t g_hint = 0;
+// The hint is the new mapping's own length below the last one's start, so that it ends where
+// that one begins: the kernel then merges the two into one area. Computed from the last one's
+// length instead, a zone smaller than the one before left a hole above it, and a program of
+// 100,000 mixed blocks had 266 memory areas instead of glibc's 24 (a fork copies each: 8.3 ms
+// against glibc's 3.3). Shared by all threads without the lock: a stale one costs the fallback.
+constinit uintptr_t g_last_start = 0;
 
-FT_CORE_TEXT void *aligned_here(uintptr_t p, size_t len, size_t align) {
-  uintptr_t below = p >= len ? (p - len) & ~(align - 1) : 0;
-  __atomic_store_n(&g_hint, below, __ATOMIC_RELAXED);
+FT_CORE_TEXT void *aligned_here(uintptr_t p) {
+  __atomic_store_n(&g_last_start, p, __ATOMIC_RELAXED);
   return reinterpret_cast<void *>(p);
 }
 }  // namespace
@@ -65,9 +68,10 @@ FT_CORE_TEXT void *map(size_t len) {
 FT_CORE_TEXT void *map_aligned(size_t len, size_t align) {
   if (align <= g_page_size) return map(len);
   if (injected_failure()) return nullptr;
-  if (uintptr_t hint = __atomic_load_n(&g_hint, __ATOMIC_RELAXED)) {
+  uintptr_t last = __atomic_load_n(&g_last_start, __ATOMIC_RELAXED);
+  if (uintptr_t hint = last > len ? (last - len) & ~(align - 1) : 0) {
     if (void *p = map_raw(reinterpret_cast<void *>(hint), len)) {
-      if (!(reinterpret_cast<uintptr_t>(p) & (align - 1))) return aligned_here(reinterpret_cast<uintptr_t>(p), len, align);
+      if (!(reinterpret_cast<uintptr_t>(p) & (align - 1))) return aligned_here(reinterpret_cast<uintptr_t>(p));
       unmap(p, len);
     }
   }
@@ -80,7 +84,7 @@ FT_CORE_TEXT void *map_aligned(size_t len, size_t align) {
   size_t tail = span - head - len;
   if (head) unmap(raw, head);
   if (tail) unmap(reinterpret_cast<char *>(start) + len, tail);
-  return aligned_here(start, len, align);
+  return aligned_here(start);
 }
 
 FT_CORE_TEXT void unmap(void *p, size_t len) {
