@@ -21,17 +21,23 @@ void _IO_list_resetlock(void) __attribute__((weak));
 }
 
 namespace ft {
+
 namespace {
 
 enum ForkState : uint8_t {
   kNoFork,
   kLocked,       // the prepare handler holds the heap lock (and maybe the stdio list lock)
+  kLockedAlone,  // the same in a process of one thread, outside the slow paths (fork_handlers.h)
   kInterrupted,  // this thread was inside the locked section: nothing taken (see fork_handlers.h)
 };
 // Per thread: prepare and the parent's or child's handler run on the thread that forks.
 __thread ForkState t_fork_state __attribute__((tls_model("initial-exec"))) = kNoFork;
 __thread bool t_took_stdio_lock __attribute__((tls_model("initial-exec"))) = false;
 __thread bool t_took_heap_mutex __attribute__((tls_model("initial-exec"))) = false;
+
+// Whether the process has one thread: glibc's flag, which a static link or an older libc may
+// lack (then "maybe not").
+bool one_thread() { return &__libc_single_threaded && __libc_single_threaded; }
 
 // Only where glibc's fork() takes the stdio list lock itself (a process with threads): then its
 // order is ours; a single-threaded fork() takes none, and neither do we.
@@ -48,11 +54,11 @@ FT_HOT_TEXT void before_fork() {
   t_took_stdio_lock = stdio_list_lock_wanted();
   if (t_took_stdio_lock) _IO_list_lock();
   t_took_heap_mutex = heap_lock();
-  t_fork_state = kLocked;
+  t_fork_state = one_thread() && !t_fast.unlocked_change ? kLockedAlone : kLocked;
 }
 
 FT_HOT_TEXT void after_fork_in_parent() {
-  if (t_fork_state == kLocked) {
+  if (t_fork_state == kLocked || t_fork_state == kLockedAlone) {
     heap_unlock(t_took_heap_mutex);
     if (t_took_stdio_lock) _IO_list_unlock();
   }
@@ -66,6 +72,10 @@ FT_HOT_TEXT void after_fork_in_child() {
     // The interrupted frame will release the lock itself if the handler ever returns to it.
     tcache::turn_off_in_this_thread();
     rescue::enter();
+    return;
+  }
+  if (state == kLockedAlone) {  // nothing to mend, no mutex taken (fork_handlers.h)
+    t_lock_depth = 0;
     return;
   }
   if (state != kLocked) return;

@@ -172,6 +172,9 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   if (__builtin_expect(bit_at(__atomic_load_n(&cc.pending[i / 64], __ATOMIC_RELAXED), i), 0)) return false;
   __atomic_store_n(w, v, __ATOMIC_RELAXED);
   cc.slot[count] = reinterpret_cast<uintptr_t>(p);
+  // The slot before the count, for a fork from a signal handler that lands here: the child keeps
+  // this stack (api/fork_handlers.h), which must never hold a slot not yet written. No instruction.
+  __atomic_signal_fence(__ATOMIC_RELEASE);
   cc.count = count + 1;
   return true;
 }

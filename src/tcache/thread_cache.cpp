@@ -33,7 +33,8 @@ constexpr CacheIndex make_no_cache() {
 // relocations; g_unused_class would otherwise go to .rodata.
 __attribute__((section(".data.rel.ro"))) constinit const ClassCache g_unused_class = {};
 constinit const CacheIndex g_no_cache = make_no_cache();
-__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), unused_class(), ~uintptr_t{0}, nullptr};
+__thread FastPathState t_fast __attribute__((tls_model("initial-exec"))) = {no_cache(), unused_class(), ~uintptr_t{0}, nullptr, 0};
+
 constinit ThreadCache *g_all_caches = nullptr;
 
 namespace tcache {
@@ -168,6 +169,7 @@ FT_CORE_TEXT void reset_notices(ThreadCache *tc, bool lost) {
 }  // namespace
 
 FT_CORE_TEXT ThreadCache *attach() {
+  UnlockedChange change;
   if (t_state != kUnattached) return nullptr;
   if (!g_config.tcache) {
     t_state = kOff;
@@ -223,6 +225,7 @@ FT_CORE_TEXT ThreadCache *attach() {
 }
 
 FT_CORE_TEXT void take_in_remote_frees(ThreadCache *tc) {
+  UnlockedChange change;
   if (remote::drain(tc, take_in_notice, tc)) take_in_everything(tc);
 }
 
@@ -252,6 +255,7 @@ void take_in_idle_notices() {
 }
 
 void flush_current() {
+  UnlockedChange change;
   ThreadCache *tc = own_cache();
   if (!tc) return;
   take_in_remote_frees(tc);

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/compiler.h"
 #include "base/size_class.h"
 #include "tcache/remote_free.h"
 #include "zone/registry.h"
@@ -195,6 +196,7 @@ struct FastPathState {
                         // current zone first (a block is most often freed soon, by its thread)
   uintptr_t leaf_key;   // the 4 GiB range (address >> 32) of the registry leaf free read last
   const registry::Leaf *leaf;  // (~0: none; cache_fast_path.h cache_free)
+  uint8_t unlocked_change;     // tcache::UnlockedChange: here, the TLS address the paths load anyway
 };
 // Never written: in RELRO with g_unused_class, on the page the loader writes for the library's
 // relocations, so that a thread's first calls read no page of their own (in .rodata, 31 KiB of
@@ -211,6 +213,27 @@ inline ThreadCache *own_cache() {
 }
 
 namespace tcache {
+
+// How deep this thread is in changing its cache, zones or lists without the heap lock (attach,
+// refill, the frees of free_unlocked and free_owned, flush_current): read by fork's prepare
+// handler, as a fork from a signal handler that lands inside one leaves the child a cache to
+// rebuild (api/fork_handlers.h). The inline fast paths do not count: one stopped halfway can only
+// have lost the chunk it was moving. Plain stores to t_fast (free_unlocked reads t_fast.cache:
+// one address for both; a TLS variable of its own cost churn-300k 7 instructions a step, 2 now);
+// the signal fences keep the compiler from moving the change's own stores across them.
+class UnlockedChange {
+ public:
+  FT_INLINE UnlockedChange() {
+    t_fast.unlocked_change = static_cast<uint8_t>(t_fast.unlocked_change + 1);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  }
+  FT_INLINE ~UnlockedChange() {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t_fast.unlocked_change = static_cast<uint8_t>(t_fast.unlocked_change - 1);
+  }
+  UnlockedChange(const UnlockedChange &) = delete;
+  UnlockedChange &operator=(const UnlockedChange &) = delete;
+};
 
 // The cache to use, attaching one on the thread's first call.
 ThreadCache *attach();

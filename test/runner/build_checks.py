@@ -151,7 +151,7 @@ COLD_CALLEES_ALLOWED = [
     "LineWriter::",                                             # messages and reports
     "::start_thread(",                                          # the reporter threads
     "::dump_heap", "stats::print_report(", "leaks::",           # reports at exit, leak tracking
-    "::write_file(",                                            # report files asked for at exit
+    "::write_file(", "::write_exit_reports(",                   # reports and files asked for at exit
     "os::protect_none(",                                        # FT_MALLOC_GUARD
     "::report_fault(", "::report_double_free(",                  # misuse reports
     "rescue::", "turn_off_in_this_thread(",                     # a fork child's rescue allocator
