@@ -27,7 +27,8 @@ namespace {
 enum ForkState : uint8_t {
   kNoFork,
   kLocked,       // the prepare handler holds the heap lock (and maybe the stdio list lock)
-  kLockedAlone,  // the same in a process of one thread, outside the slow paths (fork_handlers.h)
+  kLockedWhole,  // the same, and this thread was in none of its cache's unlocked changes
+  kLockedAlone,  // the same in a process of one thread (fork_handlers.h)
   kInterrupted,  // this thread was inside the locked section: nothing taken (see fork_handlers.h)
 };
 // Per thread: prepare and the parent's or child's handler run on the thread that forks.
@@ -54,11 +55,11 @@ FT_HOT_TEXT void before_fork() {
   t_took_stdio_lock = stdio_list_lock_wanted();
   if (t_took_stdio_lock) _IO_list_lock();
   t_took_heap_mutex = heap_lock();
-  t_fork_state = one_thread() && !t_fast.unlocked_change ? kLockedAlone : kLocked;
+  t_fork_state = t_fast.unlocked_change ? kLocked : one_thread() ? kLockedAlone : kLockedWhole;
 }
 
 FT_HOT_TEXT void after_fork_in_parent() {
-  if (t_fork_state == kLocked || t_fork_state == kLockedAlone) {
+  if (t_fork_state != kNoFork && t_fork_state != kInterrupted) {
     heap_unlock(t_took_heap_mutex);
     if (t_took_stdio_lock) _IO_list_unlock();
   }
@@ -78,13 +79,13 @@ FT_HOT_TEXT void after_fork_in_child() {
     t_lock_depth = 0;
     return;
   }
-  if (state != kLocked) return;
+  if (state != kLocked && state != kLockedWhole) return;
   // The child has one thread, ours: a fresh mutex is simpler and surer than unlocking one whose
   // owner, for the kernel, was the parent's thread. glibc's fork() has reset the stdio list lock.
   pthread_mutex_init(&g_heap_mutex, nullptr);
   t_lock_depth = 0;
   if (t_took_stdio_lock) _IO_list_resetlock();
-  tcache::after_fork_in_child();
+  tcache::after_fork_in_child(state == kLockedWhole);
 }
 
 }  // namespace

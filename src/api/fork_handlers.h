@@ -29,7 +29,9 @@
 // its first instruction (glibc's 16; 19 now), one holding ten blocks 39 (17). An interrupted inline fast path (a stack
 // halfway through a push or a pop) can only have lost the chunk it was moving, never damaged a
 // zone; the paths that change the zones and their lists without the lock say they are running
-// (tcache::UnlockedChange), and a fork from inside one takes the long way above.
+// (tcache::UnlockedChange), and a fork from inside one takes the long way above. In a process
+// with threads, the forking thread's own cache is kept the same way (its ring of remote-free
+// notices starts afresh, marked lost); the other threads' caches give their zones back.
 #pragma once
 
 namespace ft {

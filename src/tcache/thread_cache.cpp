@@ -272,17 +272,25 @@ void flush_current() {
   }
 }
 
-FT_HOT_TEXT void after_fork_in_child() {
+FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     if (tc == own_cache()) {
+      if (own_whole) {
+        // The forking thread was in none of its unlocked changes: its cache and zones are as it
+        // left them, and stay its own (no page of them copied for the child). Another thread
+        // may have been halfway through an announcement to it (a claimed slot never written):
+        // the ring starts afresh, marked lost, so that the next drain looks at every zone's
+        // pending bits instead of the notices dropped with it.
+        reset_notices(tc, true);
+        continue;
+      }
       // A thread of the parent may have been halfway through an announcement: its claimed slot
       // would never be written here. The ring starts afresh.
       reset_notices(tc, false);
-      // This thread itself may have been stopped inside its fast paths by a signal handler that
-      // forks (a malloc or free without the lock: a stack halfway through a push or a pop, a
-      // zone between a bitmap store and its counts). Its zones are worked out again and go to
-      // the pool like the others' (their stacked chunks lost to the child); it keeps its cache
-      // and takes zones afresh.
+      // This thread itself may have been stopped inside its unlocked changes by a signal handler
+      // that forks (a zone between a bitmap store and its counts, a list halfway). Its zones are
+      // worked out again and go to the pool like the others' (their stacked chunks lost to the
+      // child); it keeps its cache and takes zones afresh.
       give_up_all(tc, true);
       continue;
     }

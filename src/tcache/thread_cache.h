@@ -275,8 +275,10 @@ void take_in_idle_notices();
 void flush_current();
 // In a fork child: the caches of the parent's other threads have no thread any more: their zones
 // go back to the pool and the caches to the idle list (their cached chunks are lost: a thread may
-// have been stopped halfway through a push, so they cannot be trusted).
-void after_fork_in_child();
+// have been stopped halfway through a push, so they cannot be trusted). The forking thread's own
+// cache keeps its zones when `own_whole` (the thread was in none of its unlocked changes), else
+// gives them up as well.
+void after_fork_in_child(bool own_whole);
 // This thread stops using its cache, for good (its exit; a fork child on the rescue allocator):
 // every call takes the slow path from now on.
 void turn_off_in_this_thread();
