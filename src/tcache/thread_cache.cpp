@@ -161,6 +161,9 @@ FT_HOT_TEXT void thread_exit(void *arg) {
 }
 
 FT_CORE_TEXT void reset_notices(ThreadCache *tc, bool lost) {
+  // Nothing claimed: the drains zeroed every slot they took, and no notice is dropped. A fork
+  // child then writes none of the ring (a page the kernel would copy for each cache).
+  if (tc->notices.head == tc->notices.tail) return;
   for (uintptr_t &s : tc->notice_slots.slot) s = 0;
   tc->notices.head = tc->notices.tail = 0;
   tc->notices.lost = lost;
