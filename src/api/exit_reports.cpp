@@ -143,7 +143,7 @@ void write_file(const char *path, void (*writer)(int)) {
 }
 
 // What exit_reports writes when asked: in the cold text, which a program that asks for no report
-// never runs (412 -> 69 bytes of core text, room for the fork handlers' SlowPath marks).
+// never runs (412 -> 69 bytes of core text, room for tcache::UnlockedChange's marks).
 [[gnu::noinline]] void write_exit_reports() {
   const struct {
     const char *path;

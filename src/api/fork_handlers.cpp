@@ -21,7 +21,6 @@ void _IO_list_resetlock(void) __attribute__((weak));
 }
 
 namespace ft {
-
 namespace {
 
 enum ForkState : uint8_t {

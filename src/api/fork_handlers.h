@@ -20,18 +20,19 @@
 // threads that are gone: every cache's zones are recounted and given to the pool
 // (tcache::after_fork_in_child).
 //
-// A process with one thread, forked outside the allocator's slow paths (the common fork: a shell,
-// make, a script starting a command), needs none of that: its heap was consistent when fork()
-// was called, no other thread's cache exists, and the heap mutex was never taken (os/heap_lock.h).
-// The child then keeps its cache and its zones as they are, and writes nothing of the heap: each
-// page the handler wrote was one the kernel had to copy for the child. Recounting and giving
-// back every zone of a process holding 20,000 blocks made its child take 173 page faults before
-// its first instruction (glibc's 16; 19 now), one holding ten blocks 39 (17). An interrupted inline fast path (a stack
-// halfway through a push or a pop) can only have lost the chunk it was moving, never damaged a
-// zone; the paths that change the zones and their lists without the lock say they are running
-// (tcache::UnlockedChange), and a fork from inside one takes the long way above. In a process
-// with threads, the forking thread's own cache is kept the same way (its ring of remote-free
-// notices starts afresh, marked lost); the other threads' caches give their zones back.
+// A process with one thread, forked outside the allocator's unlocked changes (the common fork: a
+// shell, make, a script starting a command), needs none of that: its heap was consistent when
+// fork() was called, no other thread's cache exists, and the heap mutex was never taken
+// (os/heap_lock.h). The child then keeps its cache and its zones as they are, and writes nothing
+// of the heap: each page the handler wrote was one the kernel had to copy for the child.
+// Recounting and giving back every zone of a process holding 20,000 blocks made its child take
+// 173 page faults before its first instruction (glibc's 16; 19 now), one holding ten blocks 39
+// (17). An interrupted push or pop of a stack can only have lost the chunk it was moving, never
+// damaged a zone; the paths that change the zones and their lists without the lock say they are
+// running (tcache::UnlockedChange), and a fork from inside one takes the long way above. In a
+// process with threads, the forking thread's own cache is kept the same way (its ring of
+// remote-free notices starts afresh, marked lost); the other threads' caches give their zones
+// back.
 #pragma once
 
 namespace ft {

@@ -93,8 +93,12 @@ FT_INLINE void *hand_out(ClassCache &cc, unsigned c, uintptr_t slot, size_t n, b
 FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
   ClassCache *cc = tc->class_of[c];
   uintptr_t slot;
-  if (__builtin_expect(cc->count != 0, 1)) slot = cc->slot[--cc->count];
-  else if (!tcache::refill(tc, c, &slot)) return nullptr;
+  if (__builtin_expect(cc->count != 0, 1)) {
+    slot = cc->slot[--cc->count];
+    __atomic_signal_fence(__ATOMIC_ACQ_REL);  // as pop_and_hand_out
+  } else if (!tcache::refill(tc, c, &slot)) {
+    return nullptr;
+  }
   else cc = tc->class_of[c];  // placed by the refill if it was not
   ++cc->allocs;
   t_fast.recent = cc;
@@ -109,6 +113,9 @@ FT_INLINE void *pop_and_hand_out(unsigned c, size_t n, bool zero, Fallback fallb
   __asm__("" : "+r"(cc));  // one register for the class's cache, not an address per field
   if (__builtin_expect(cc->count != 0, 1)) {
     uintptr_t slot = cc->slot[--cc->count];
+    // Off the stack before it is live: a fork from a signal handler that lands between leaves
+    // the child a chunk lost, never one both live and stacked (api/fork_handlers.h). No instruction.
+    __atomic_signal_fence(__ATOMIC_ACQ_REL);
     ++cc->allocs;
     t_fast.recent = cc;
     return hand_out(*cc, c, slot, n, zero, true);

@@ -204,6 +204,7 @@ FT_INLINE void *hand_out_away_inline(unsigned c, char *p, size_t n, bool zero, b
   Zone *z = registry::entry_zone(lookup_entry_here(p));
   FT_ASSERT(z && z->class_index == c && z->cached > 0 && !z->is_avail(z->index_of(reinterpret_cast<uintptr_t>(p))));
   --z->cached;
+  __atomic_signal_fence(__ATOMIC_ACQ_REL);  // uncounted before it is live (push_freed says why)
   return mark_handed_out(z->live_map(), z->codes(), z->chunk_size, c, z->index_of(reinterpret_cast<uintptr_t>(p)), p,
                          n, zero, fresh);
 }
