@@ -32,7 +32,7 @@
 // running (tcache::UnlockedChange), and a fork from inside one takes the long way above. In a
 // process with threads, the forking thread's own cache is kept the same way (its ring of
 // remote-free notices starts afresh, marked lost); the other threads' caches give their zones
-// back when the child first needs them (tcache::recover_orphans).
+// back.
 #pragma once
 
 namespace ft {
