@@ -2,7 +2,6 @@
 #include "base/compiler.h"
 
 #include <pthread.h>
-#include <sched.h>
 
 #include "tcache/cache_fast_path.h"
 #include "tcache/own_zones.h"
@@ -276,10 +275,7 @@ void flush_current() {
   }
 }
 
-constinit int g_orphans = kNoOrphans;
-
 FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
-  bool orphans = false;
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     if (tc == own_cache()) {
       if (own_whole) {
@@ -303,30 +299,12 @@ FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
     }
     reset_notices(tc, false);
     if (tc->idle) continue;  // an idle cache owns no zone
-    tc->orphan = true;  // its zones go to the pool when the child first frees into one
-    orphans = true;
-  }
-  if (orphans) g_orphans = kOrphansLeft;
-}
-
-FT_HOT_TEXT void recover_orphans() {
-  int expected = kOrphansLeft;
-  if (!__atomic_compare_exchange_n(&g_orphans, &expected, kOrphansRecovering, false, __ATOMIC_ACQ_REL,
-                                   __ATOMIC_ACQUIRE)) {
-    while (__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) != kNoOrphans) sched_yield();
-    return;
-  }
-  // g_all_caches only ever grows at its head: this walk sees every cache of the fork.
-  for (ThreadCache *tc = __atomic_load_n(&g_all_caches, __ATOMIC_ACQUIRE); tc; tc = tc->next_all) {
-    if (!tc->orphan) continue;
-    give_up_all(tc, true);  // recounted: its thread may have been stopped halfway through a change
+    give_up_all(tc, true);
     HeapLock lock;
-    tc->orphan = false;
     tc->idle = true;
     tc->next_idle = g_idle;
     g_idle = tc;
   }
-  __atomic_store_n(&g_orphans, kNoOrphans, __ATOMIC_RELEASE);
 }
 
 FT_HOT_TEXT void turn_off_in_this_thread() {

@@ -131,7 +131,6 @@ struct ThreadCache : CacheIndex {
   // The fields every thread writes first, ahead of the classes: they share the first page with
   // the first six classes it uses (pool[] starts 1 KiB in; each further page holds eight).
   bool idle;               // its thread has exited (under the heap lock)
-  bool orphan;             // a fork child's: its thread is the parent's (recover_orphans)
   uint8_t placed;          // the classes placed in pool[] (start_class), in the order they started
   uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
   // The sum of classes' unpurged: written pages of current zones that hold no block, left
@@ -280,15 +279,6 @@ void flush_current();
 // cache keeps its zones when `own_whole` (the thread was in none of its unlocked changes), else
 // gives them up as well.
 void after_fork_in_child(bool own_whole);
-// In a fork child, the caches of the parent's other threads keep their zones, untouched (a page
-// written is a page the kernel copies for the child), until the child first frees a block of
-// one of them (free_unlocked) or first needs a zone from the pool (refill), and calls this: then
-// every such cache gives its zones to the pool and goes idle, once, as the fork handler did at
-// once before. A child that execs or exits first, or allocates only from the forking thread's
-// zones, writes none of them. g_orphans: kNoOrphans, kOrphansLeft, kOrphansRecovering.
-enum : int { kNoOrphans, kOrphansLeft, kOrphansRecovering };
-extern int g_orphans;
-void recover_orphans();
 // This thread stops using its cache, for good (its exit; a fork child on the rescue allocator):
 // every call takes the slow path from now on.
 void turn_off_in_this_thread();
