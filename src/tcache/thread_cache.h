@@ -215,12 +215,13 @@ inline ThreadCache *own_cache() {
 namespace tcache {
 
 // How deep this thread is in changing its cache, zones or lists without the heap lock (attach,
-// refill, the frees of free_unlocked and free_owned, flush_current): read by fork's prepare
-// handler, as a fork from a signal handler that lands inside one leaves the child a cache to
-// rebuild (api/fork_handlers.h). The inline fast paths do not count: one stopped halfway can only
-// have lost the chunk it was moving. Plain stores to t_fast (free_unlocked reads t_fast.cache:
-// one address for both; a TLS variable of its own cost churn-300k 7 instructions a step, 2 now);
-// the signal fences keep the compiler from moving the change's own stores across them.
+// refill, take_in_remote_frees, flush_current, free_through_header, and the rare ends of a push:
+// own_zones.cpp push_freed): read by fork's prepare handler, as a fork from a signal handler that
+// lands inside one leaves the child a cache to rebuild (api/fork_handlers.h). The pushes and pops
+// themselves do not count: one stopped halfway can only have lost the chunk it was moving (their
+// stores are ordered for it). Marking free_unlocked whole cost churn-300k 6 instructions a step
+// (its tail calls became calls), the rare ends 2. Plain stores in t_fast; the signal fences keep
+// the compiler from moving the change's own stores across them.
 class UnlockedChange {
  public:
   FT_INLINE UnlockedChange() {
