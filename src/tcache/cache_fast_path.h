@@ -98,8 +98,9 @@ FT_INLINE void *cache_take(ThreadCache *tc, unsigned c, size_t n, bool zero) {
     __atomic_signal_fence(__ATOMIC_ACQ_REL);  // as pop_and_hand_out
   } else if (!tcache::refill(tc, c, &slot)) {
     return nullptr;
+  } else {
+    cc = tc->class_of[c];  // placed by the refill if it was not
   }
-  else cc = tc->class_of[c];  // placed by the refill if it was not
   ++cc->allocs;
   t_fast.recent = cc;
   return hand_out(*cc, c, slot, n, zero);
