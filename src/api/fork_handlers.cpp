@@ -35,10 +35,6 @@ __thread ForkState t_fork_state __attribute__((tls_model("initial-exec"))) = kNo
 __thread bool t_took_stdio_lock __attribute__((tls_model("initial-exec"))) = false;
 __thread bool t_took_heap_mutex __attribute__((tls_model("initial-exec"))) = false;
 
-// Whether the process has one thread: glibc's flag, which a static link or an older libc may
-// lack (then "maybe not").
-bool one_thread() { return &__libc_single_threaded && __libc_single_threaded; }
-
 // Only where glibc's fork() takes the stdio list lock itself (a process with threads): then its
 // order is ours; a single-threaded fork() takes none, and neither do we.
 bool stdio_list_lock_wanted() {
@@ -54,7 +50,8 @@ FT_HOT_TEXT void before_fork() {
   t_took_stdio_lock = stdio_list_lock_wanted();
   if (t_took_stdio_lock) _IO_list_lock();
   t_took_heap_mutex = heap_lock();
-  t_fork_state = t_fast.unlocked_change ? kLocked : one_thread() ? kLockedAlone : kLockedWhole;
+  // One thread (os/heap_lock.h: the mutex is not needed then, and was not taken): kLockedAlone.
+  t_fork_state = t_fast.unlocked_change ? kLocked : !heap_mutex_needed() ? kLockedAlone : kLockedWhole;
 }
 
 FT_HOT_TEXT void after_fork_in_parent() {
