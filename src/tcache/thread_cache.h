@@ -196,7 +196,7 @@ struct FastPathState {
                         // current zone first (a block is most often freed soon, by its thread)
   uintptr_t leaf_key;   // the 4 GiB range (address >> 32) of the registry leaf free read last
   const registry::Leaf *leaf;  // (~0: none; cache_fast_path.h cache_free)
-  uint8_t unlocked_change;     // tcache::UnlockedChange: here, the TLS address the paths load anyway
+  uint8_t unlocked_change;     // tcache::UnlockedChange (in t_fast: one TLS block for the thread)
 };
 // Never written: in RELRO with g_unused_class, on the page the loader writes for the library's
 // relocations, so that a thread's first calls read no page of their own (in .rodata, 31 KiB of
