@@ -297,6 +297,7 @@ static const test_case cases[] = {
     CASE(inject_large_table_growth),
     CASE(inject_registry_leaf),
     CASE(inject_realloc_mremap),
+    CASE(inject_realloc_moving_pages),
     CASE(inject_refusal_then_retry),
     CASE(inject_thread_cache_mapping),
     CASE(inject_sweep),

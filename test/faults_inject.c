@@ -311,6 +311,39 @@ TEST_EXTERN(inject_realloc_mremap)
 #endif
 }
 
+/* A SMALL block grown into a LARGE one with no cached mapping moves its pages (mremap), then grows
+ * them: the first refused, nothing moved; the second refused, the pages already moved go back
+ * (by copy) before the block is copied as before. Every time the block arrives whole, and the
+ * chunk it leaves serves again. */
+TEST_EXTERN(inject_realloc_moving_pages)
+{
+    need_inject();
+    warm_up();
+    size_t n = 100000; /* a chunk of whole pages, from 32 KiB up */
+    for (unsigned long skip = 0; skip < 4; skip++) {
+        malloc_trim(0); /* no cached mapping to take */
+        unsigned char *p = malloc(n);
+        CHECK(p != NULL, "malloc(%zu) failed", n);
+        fill(p, n, skip + 30);
+        fail_next(skip, 1);
+        errno = 0;
+        unsigned char *q = realloc(p, 4 * MB);
+        fail_next(0, 0);
+        CHECK(q != NULL, "realloc(%zu -> 4 MiB) with mapping %lu refused failed (errno %d)", n, skip + 1, errno);
+        expect_intact(q, n, skip + 30, "realloc with a refused mapping");
+        memset(q + n, 7, 4 * MB - n);
+        unsigned char *again = malloc(n);
+        CHECK(again != NULL, "malloc(%zu) after the move failed", n);
+        fill(again, n, skip + 40);
+        expect_intact(again, n, skip + 40, "the chunk the block left");
+        free(again);
+        free(q);
+#if HAVE_FT
+        CHECK(ft_malloc_check() == 0, "ft_malloc_check() reports damage");
+#endif
+    }
+}
+
 /* One refusal, then memory again: the call succeeds all the same, the heap's second try after it
  * gave back what it keeps for reuse (here a class's emptied zone, its reserve). */
 TEST_EXTERN(inject_refusal_then_retry)

@@ -6,6 +6,8 @@
 #include "common.h"
 
 #include <malloc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #define MB ((size_t)1 << 20)
 
@@ -194,6 +196,99 @@ TEST(guard_after_reuse)
     printf("NO FAULT\n");
 }
 
+/* The minor faults of the process so far: getrusage counts the pages the kernel faults in for a
+ * system call (MADV_POPULATE_WRITE) too, so a copy into fresh pages counts however it is made. */
+static long minor_faults(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_minflt;
+}
+
+/* Whether mremap can move pages and leave their range mapped (MREMAP_DONTUNMAP, Linux 5.7). */
+static int kernel_moves_pages(void)
+{
+    char *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *b = mremap(a, 4096, 4096, MREMAP_MAYMOVE | 4 /* MREMAP_DONTUNMAP */, (void *)0);
+    munmap(a, 4096);
+    if (b == MAP_FAILED)
+        return 0;
+    munmap(b, 4096);
+    return 1;
+}
+
+/* A SMALL block that realloc grows past the classes, with no cached mapping to take, becomes a
+ * LARGE block by moving its pages, not by copying them into fresh ones (25 pages of 100000 B:
+ * 28-35 faults when copied, 0-4 moved). The chunk it leaves reads as zero and serves again. */
+TEST(grown_block_moves_pages)
+{
+    long fewest = -1;
+    for (int i = 0; i < 4; i++) {
+        malloc_trim(0); /* no cached mapping */
+        size_t n = 100000;
+        unsigned char *p = malloc(n);
+        CHECK(p != NULL, "malloc(%zu) failed", n);
+        pattern_fill(p, n, 40 + i);
+        long before = minor_faults();
+        unsigned char *q = realloc(p, MB);
+        long faults = minor_faults() - before;
+        CHECK(q != NULL && q != p, "realloc(%zu B -> 1 MiB) did not move the block", n);
+        size_t bad = pattern_check(q, n, 40 + i);
+        CHECK(bad == (size_t)-1, "realloc(%zu B -> 1 MiB) lost byte %zu", n, bad);
+        touch((char *)q, MB, i);
+        if (i > 0 && (fewest < 0 || faults < fewest))
+            fewest = faults; /* the first one maps the LARGE table and runs the code */
+        unsigned char *z = calloc(1, n);
+        CHECK(z != NULL, "calloc(1, %zu) failed", n);
+        for (size_t k = 0; k < n; k++)
+            CHECK(z[k] == 0, "calloc(1, %zu) after the move: byte %zu is %d", n, k, z[k]);
+        pattern_fill(z, n, 50 + i);
+        CHECK(pattern_check(z, n, 50 + i) == (size_t)-1, "the chunk the block left does not hold its bytes");
+        free(z);
+        free(q);
+    }
+    if (kernel_moves_pages())
+        CHECK(fewest <= 4, "realloc(100000 B -> 1 MiB): %ld page faults, its 25 pages copied, not moved", fewest);
+    else
+        printf("no MREMAP_DONTUNMAP here: contents checked only\n");
+}
+
+/* A buffer grown from 1 byte to 1 MiB by realloc, freed, and grown again: each round after the
+ * first takes the mapping the last one freed whole, with all of it as room, and grows in place
+ * (before: the mapping cut to the first LARGE size, the block moved by mremap four to seven times
+ * a round into fresh pages, about 40 page faults a round; glibc grows at its heap's top, none).
+ * The second round still faults in the chunk the first one's block moved its pages out of. */
+TEST(grown_block_reuses_room)
+{
+    long faults_later = 0;
+    for (int round = 0; round < 10; round++) {
+        long before = minor_faults();
+        char *p = NULL;
+        int moves_in_large = 0;
+        for (size_t size = 1;;) {
+            char *q = realloc(p, size);
+            CHECK(q != NULL, "realloc(%zu) failed", size);
+            if (p && q != p && size > 256 * 1024)
+                moves_in_large++;
+            p = q;
+            p[size - 1] = (char)size;
+            if (size == MB)
+                break;
+            size += size < 4096 ? 16 : size / 4;
+            if (size > MB)
+                size = MB;
+        }
+        free(p);
+        if (round > 0)
+            CHECK(moves_in_large == 0, "round %d: the LARGE block moved %d times growing to 1 MiB", round + 1,
+                  moves_in_large);
+        if (round > 1)
+            faults_later += minor_faults() - before;
+    }
+    CHECK(faults_later <= 8, "rounds 3 to 10 took %ld page faults (the pages of the round before are resident)",
+          faults_later);
+}
+
 static const test_case cases[] = {
     CASE(pairs_reuse_mapping),
     CASE(freed_not_listed),
@@ -208,6 +303,8 @@ static const test_case cases[] = {
     CASE(churn_intact),
     CASE(pairs_1m),
     CASE(guard_after_reuse),
+    CASE(grown_block_moves_pages),
+    CASE(grown_block_reuses_room),
 };
 
 RUN_CASES(cases)

@@ -42,6 +42,17 @@ FT_HOT_TEXT bool may_write_size(const Zone *z, const void *p) {
   return !owner || (tc && owner == tc->owner_id);
 }
 
+// The pages of p's chunk that can become the LARGE block it grows into (moved with mremap, not
+// copied), or 0. A copy into a new mapping writes every page of it (a 128 KiB chunk: 32 pages
+// asked for in one call, then 128 KiB copied), where glibc grows such a block in place at its
+// heap's top. Whole pages only: chunks from 32 KiB on (kPrefaultMinCopy, where a copy starts to
+// cost more than the system call) start on a page.
+FT_HOT_TEXT size_t pages_to_move(const void *p, size_t chunk) {
+  size_t page_mask = os::page_size() - 1;
+  bool whole_pages = !(chunk & page_mask) && !(reinterpret_cast<uintptr_t>(p) & page_mask);
+  return chunk >= kPrefaultMinCopy && whole_pages ? chunk : 0;
+}
+
 // *remapped: the block was grown by the kernel (mremap), perhaps to another address, without going
 // through allocate() and free: the leak tracker's record must follow it. *refused: the kernel
 // refused to grow it (the block is as it was).
@@ -57,6 +68,11 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
   size_t old_usable;
   bool shrinking;
   size_t at_least = 0;  // growth room for a TINY or SMALL block that moves
+  // A TINY or SMALL block that grows into a LARGE one (not under a debug mode: valgrind follows
+  // copies, FT_MALLOC_CHECK's canary lies in the chunk past the block), and its whole pages that
+  // can become the LARGE block's.
+  bool grows_large = false;
+  size_t move_len = 0;
   size_t need = debug::padded(n);
   {
     HeapLock lock;
@@ -73,6 +89,8 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
       size_t chunk = r.zone->chunk_size;
       shrinking = need <= chunk;
       if (!shrinking && need <= kSmallMax) at_least = grown_room(need, chunk);
+      grows_large = need > kSmallMax && !g_config.debug();
+      if (grows_large) move_len = pages_to_move(p, chunk);
       if (shrinking && !shrink_moves(chunk, n) && may_write_size(r.zone, p)) {
         size_t old_size = r.size();
         vg::open(p, chunk);
@@ -85,9 +103,9 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
       LargeBlock *b = r.large;
       // Under FT_MALLOC_GUARD the block must keep ending at its guard page: it always moves.
       shrinking = need <= b->usable() && !g_config.guard;
-      if (shrinking) {  // in place; whole pages past the new end go back to the system
+      if (shrinking) {  // in place: a block that shrinks gives whole pages past its new end back
         if (g_config.valgrind) vg::on_resize(p, b->size, n, n);
-        large::Unmap tail = large::shrink(b, n, need);
+        large::Unmap tail = large::resize_in_place(b, n, need);
         if (g_config.check) debug::write_canary(p, n);
         lock.unlock();
         tail.run();
@@ -108,7 +126,9 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
       }
     }
   }
-  void *q = allocate(n, kMinAlign, false, caller, at_least);
+  bool moved = false;
+  void *q = grows_large ? large::allocate_grown(n, need, p, move_len, &moved)
+                        : allocate(n, kMinAlign, false, caller, at_least);
   if (!q) {
     if (!shrinking) return nullptr;
     // Could not move to a smaller chunk: keep the block where it is.
@@ -120,7 +140,7 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
     }
     return p;
   }
-  copy_to_moved(q, p, old_usable < n ? old_usable : n);
+  if (!moved) copy_to_moved(q, p, old_usable < n ? old_usable : n);
   if (!tcache::free_unlocked(p)) heap_free_slow(p, Call::kRealloc);
   return q;
 }

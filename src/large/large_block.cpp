@@ -14,6 +14,11 @@ namespace ft::large {
 
 namespace {
 
+// How much longer than a growing block needs a cached mapping may be and still be taken whole
+// (allocate_grown): a buffer grown from 1 byte to 1 MiB again and again finds the last one's
+// mapping (1 MiB for the 144 KiB it needs first) and grows in it without a system call.
+constexpr size_t kRoomFactor = 8;
+
 // Where the block goes in a mapping of map_len bytes at base: at its start, or with a guard page
 // at its end, as late as its alignment lets it.
 FT_HOT_TEXT LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t need, size_t align) {
@@ -32,6 +37,17 @@ FT_HOT_TEXT void unmap(uintptr_t base, size_t len) {
   os::unmap(reinterpret_cast<void *>(base), len);
   HeapLock lock;  // note_mapped's counters are under the heap lock
   counters::note_mapped(-static_cast<int64_t>(len), true);
+}
+
+// The cached entry e's mapping holds block b now: e lives again where it stands, or, b placed
+// elsewhere in the mapping than e's block, e goes and b's entry comes.
+FT_INLINE void hand_out(LargeBlock *e, const LargeBlock &b) {
+  if (b.user == e->user) {
+    unpark(e, b);
+  } else {
+    erase(e);
+    insert(b);  // cannot fail: e's room
+  }
 }
 
 // calloc() of a cached mapping: its pages held a block before (valgrind saw that block freed).
@@ -66,12 +82,7 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
     // same length (its guard already in place).
     if (LargeBlock *e = cache::take(total, guard ? page : align, guard != 0)) {
       LargeBlock b = place(e->base, e->map_len, guard, n, need, align);
-      if (b.user == e->user) {
-        unpark(e, b);
-      } else {
-        erase(e);
-        insert(b);  // cannot fail: e's room
-      }
+      hand_out(e, b);
       lock.unlock();
       if (zero) zero_reused(reinterpret_cast<void *>(b.user), n);
       counters::note_large_alloc(n);
@@ -130,6 +141,31 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
   return reinterpret_cast<void *>(b.user);
 }
 
+// A new mapping of len bytes for a block of n whose first from_len bytes are the pages of `from`,
+// moved there (two mremaps: `from` keeps its range, reading as zero, and the moved pages then
+// grow to len, moving again if they must). nullptr, `from` as it was: the system refused.
+FT_HOT_TEXT void *move_in(size_t n, size_t len, void *from, size_t from_len) {
+  void *moved = os::move_pages(from, from_len);
+  if (!moved) return nullptr;
+  void *q = os::remap(moved, from_len, len);
+  auto base = reinterpret_cast<uintptr_t>(q);
+  bool recorded = false;
+  if (q) {
+    HeapLock lock;
+    counters::note_mapped(static_cast<int64_t>(len), true);
+    recorded = insert(LargeBlock{base, base, len, n, base + len});
+    if (recorded) cache::note_miss();
+  }
+  if (recorded) {
+    counters::note_large_alloc(n);
+    return q;
+  }
+  memcpy(from, q ? q : moved, from_len);  // back where they were, by copy
+  if (q) unmap(base, len);
+  else os::unmap(moved, from_len);
+  return nullptr;
+}
+
 [[gnu::noinline]] FT_HOT_TEXT void *allocate_slow(size_t n, size_t need, size_t align, bool zero) {
   void *p = allocate_new(n, need, align, zero);
   if (__builtin_expect(!p, 0) && g_after_refusal()) p = allocate_new(n, need, align, zero);
@@ -158,6 +194,33 @@ FT_HOT_TEXT void *allocate(size_t n, size_t need, size_t align, bool zero) {
   return allocate_slow(n, need, align, zero);
 }
 
+FT_HOT_TEXT void *allocate_grown(size_t n, size_t need, void *from, size_t from_len, bool *moved) {
+  *moved = false;
+  size_t len = os::round_to_pages(need);
+  if (len < need || g_config.guard) return allocate(n, need, os::page_size(), false);
+  size_t max_len = len > SIZE_MAX / kRoomFactor ? SIZE_MAX : len * kRoomFactor;
+  bool cache_empty;
+  {
+    HeapLock lock;
+    if (LargeBlock *e = cache::take_room(len, max_len)) {
+      LargeBlock b = place(e->base, e->map_len, 0, n, need, os::page_size());
+      hand_out(e, b);
+      lock.unlock();
+      counters::note_large_alloc(n);
+      return reinterpret_cast<void *>(b.user);
+    }
+    cache_empty = !cache::holds_any();
+  }
+  // The cache's other mappings are resident too: allocate() resizes one.
+  if (cache_empty && from_len && len > from_len) {
+    if (void *q = move_in(n, len, from, from_len)) {
+      *moved = true;
+      return q;
+    }
+  }
+  return allocate(n, need, os::page_size(), false);
+}
+
 FT_HOT_TEXT void release(LargeBlock *b, Unmaps *gone) { cache::keep(b, gone); }
 
 FT_HOT_TEXT bool free_live(uintptr_t p) {
@@ -178,7 +241,11 @@ FT_HOT_TEXT bool free_live(uintptr_t p) {
   return true;
 }
 
-FT_HOT_TEXT Unmap shrink(LargeBlock *b, size_t n, size_t need) {
+FT_HOT_TEXT Unmap resize_in_place(LargeBlock *b, size_t n, size_t need) {
+  if (n >= b->size) {
+    b->size = n;
+    return Unmap{0, 0};
+  }
   size_t keep = os::round_to_pages(b->user - b->base + need);
   size_t drop = b->map_len > keep ? b->map_len - keep : 0;
   b->size = n;

@@ -23,6 +23,13 @@ extern bool (*const g_after_refusal)();
 // g_after_refusal. Under FT_MALLOC_GUARD the block ends against a PROT_NONE page.
 void *allocate(size_t n, size_t need, size_t align, bool zero);
 
+// As allocate(n, need, page, false), for a TINY or SMALL block that realloc() grows into a
+// LARGE one: a cached mapping up to kRoomFactor times as long is taken whole, its pages resident
+// and all of it room to grow in place. Else, if the cache is empty and `from_len` is not 0, the
+// pages of [from, from + from_len) become the new block's first (moved, not copied: *moved set),
+// and `from` reads as zero afterwards.
+void *allocate_grown(size_t n, size_t need, void *from, size_t from_len, bool *moved);
+
 // The block is freed (under the lock): parked in the table with its mapping cached, or out of the
 // table, remembered for double-free reports and its mapping put in `gone`, with what it pushed
 // out of the cache.
@@ -34,9 +41,10 @@ void release(LargeBlock *b, Unmaps *gone);
 // errno is kept.
 bool free_live(uintptr_t p);
 
-// Shrinks b in place to n bytes (room for `need`), under the lock: the whole pages past the new
-// end leave the mapping, to be unmapped by the caller after dropping the lock.
-Unmap shrink(LargeBlock *b, size_t n, size_t need);
+// Resizes b in place to n bytes (room for `need`, within b's mapping), under the lock. A block
+// that shrinks gives the whole pages past its new end back (to be unmapped by the caller after
+// dropping the lock); one that grows keeps its room.
+Unmap resize_in_place(LargeBlock *b, size_t n, size_t need);
 
 // Whether b can grow by moving page tables (mremap): its pointer is its mapping's start and no
 // guard page must stay at its end.

@@ -152,6 +152,19 @@ FT_HOT_TEXT LargeBlock *take_to_resize(size_t len) {
 
 FT_HOT_TEXT void note_miss() { ++g_stats.misses; }
 
+FT_HOT_TEXT bool holds_any() { return g_count != 0; }
+
+FT_HOT_TEXT LargeBlock *take_room(size_t len, size_t max_len) {
+  unsigned best = kSlots;
+  for (unsigned i = 0; i < g_count; ++i) {
+    size_t have = g_slots[i].len;
+    if (have >= len && have <= max_len && (best == kSlots || have < g_slots[best].len)) best = i;
+  }
+  if (best == kSlots) return nullptr;
+  ++g_stats.hits;
+  return remove(best);
+}
+
 namespace {
 
 // keep() when the clock is to be read, mappings are due to go back or b's does not fit at once

@@ -56,6 +56,11 @@ LargeBlock *take_last(size_t len, size_t align);
 // smallest at least len long, else the largest. nullptr when the cache is empty.
 LargeBlock *take_to_resize(size_t len);
 void note_miss();
+// Whether any mapping waits in the cache.
+bool holds_any();
+// The entry of the shortest mapping from len to max_len bytes long, as take(); nullptr: none.
+// For a block that grows (realloc): all of the mapping is its room.
+LargeBlock *take_room(size_t len, size_t max_len);
 
 // The live block b is freed: parked in the table and its mapping kept (true), or erased from
 // the table, remembered freed (was_freed) and its mapping put in `gone` (too big for the

@@ -98,6 +98,17 @@ FT_HOT_TEXT void *remap(void *p, size_t old_len, size_t new_len) {
   return q == MAP_FAILED ? nullptr : q;
 }
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4  // Linux 5.7's uapi value
+#endif
+FT_HOT_TEXT void *move_pages(void *p, size_t len) {
+  if (injected_failure()) return nullptr;
+  // The fifth argument is read with MREMAP_DONTUNMAP even without MREMAP_FIXED (checked for
+  // alignment): left out, it is whatever the register holds, and the call fails now and then.
+  void *q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, nullptr);
+  return q == MAP_FAILED ? nullptr : q;
+}
+
 FT_CORE_TEXT void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
 
 #ifndef MADV_POPULATE_WRITE

@@ -25,6 +25,10 @@ void *map_aligned(size_t len, size_t align);
 void unmap(void *p, size_t len);
 // Grows or shrinks a mapping, moving it if needed (the kernel moves page tables, not bytes).
 void *remap(void *p, size_t old_len, size_t new_len);
+// Moves the pages of [p, p + len) to a new place of the kernel's choosing (their page tables,
+// not their bytes); [p, p + len) stays mapped and reads as zero. nullptr when the system refuses
+// (MREMAP_DONTUNMAP: Linux 5.7) or the range spans two of its areas: nothing moved.
+void *move_pages(void *p, size_t len);
 // Gives the pages back; they read as zero on next touch.
 void purge(void *p, size_t len);
 // Writes in the page tables for [p, p + len) at once (MADV_POPULATE_WRITE, Linux 5.14; a no-op
