@@ -20,7 +20,8 @@ from runner.core import BINARIES, Binary, Fail, base_env, c_case, case_names, de
 BINARIES["large_cache"] = Binary("large_cache", "test/large_cache.c")
 
 # Cases that say nothing of the cache being off, or that check what the cache does: not run off.
-ON_ONLY = ("pairs_reuse_mapping", "idle_mapping_goes_back", "pairs_1m", "guard_after_reuse", "grown_block_reuses_room")
+ON_ONLY = ("pairs_reuse_mapping", "idle_mapping_goes_back", "pairs_1m", "guard_after_reuse", "grown_block_reuses_room",
+           "grown_blocks_of_many_sizes_reuse_room")
 SPECIAL = ("pairs_1m", "guard_after_reuse")
 
 for case in case_names(BINARIES["large_cache"].src):
