@@ -78,7 +78,7 @@ FT_HOT_TEXT void after_fork_in_child() {
   if (state != kLocked && state != kLockedWhole) return;
   // The child has one thread, ours: a fresh mutex is simpler and surer than unlocking one whose
   // owner, for the kernel, was the parent's thread. glibc's fork() has reset the stdio list lock.
-  pthread_mutex_init(&g_heap_mutex, nullptr);
+  reset_heap_mutex();
   t_lock_depth = 0;
   if (t_took_stdio_lock) _IO_list_resetlock();
   tcache::after_fork_in_child(state == kLockedWhole);
