@@ -25,8 +25,8 @@ constinit int g_start_state = kNotStarted;
 namespace {
 // What start-up asks of libc after the page size: the auxiliary vector, the environment, the
 // fork handlers' registration, the thread cache's key. Parts of libc a program may never run,
-// and whose 64 KiB windows of code and constants the kernel maps in whole: start_slow drops
-// what they faulted in (os/fault_around.h).
+// and whose 64 KiB windows of constants the kernel would map in whole: start_slow runs this with
+// libc's read-only data read a page at a time (os/fault_around.h).
 FT_CORE_TEXT void start_with_libc() {
   read_secret();
   read_environment();
@@ -37,7 +37,7 @@ FT_CORE_TEXT void start_with_libc() {
   // load too): a process writes the cache's first page once either way, and a first malloc then
   // touches only its zone's page and the registry's two (the 42 page-reclaim scale's test2 -
   // test0: 4 -> 3). Here, since the thread-specific key it makes runs libc code that a program
-  // may never run again, dropped with the rest.
+  // may never run again.
   tcache::attach();
 }
 }  // namespace
@@ -51,11 +51,8 @@ FT_CORE_TEXT void start_slow() {
     // asks for more (realloc, LARGE blocks, threads...) or a report or a debug mode does.
     os::init_page_size();
     os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
-    {
-      os::Pagemap pagemap;
-      os::set_apart_text(__ft_core_text_end, __ft_hot_text_end, pagemap);
-      os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize), pagemap);
-    }
+    os::set_apart_text(__ft_core_text_end, __ft_hot_text_end);
+    os::call_reading_apart(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
     if (g_config.trace) call_log::open(g_paths.trace);
     if (g_config.stacks) leaks::prepare();
     return;

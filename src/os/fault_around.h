@@ -7,7 +7,9 @@
 //   registration above all, faulted in a window of libc's code and one of its read-only data
 //   (32 pages in a program that does nothing else): peak RSS of 100,000 malloc/free pairs 1642
 //   -> 1560 KiB once dropped (40 runs; glibc 1354). Its read-only data only since the twelfth
-//   round: every program faults the code's window in again at exit (read_only_data_segments);
+//   round: every program faults the code's window in again at exit (read_only_data_segments).
+//   Since the fourteenth, not dropped but never mapped: the call runs with those segments read
+//   a page at a time (call_reading_apart);
 // - our own unwind tables: .eh_frame shares the read-only segment with .rodata, so the first
 //   constant read mapped 5 pages of tables that only a backtrace through our frames reads:
 //   1555 -> 1534 KiB once set apart (30 runs);
@@ -18,29 +20,21 @@
 // - our own warm code: of those 11 pages, a program that only mallocs, callocs and frees in one
 //   thread runs 5 (FT_CORE_TEXT, linked first); realloc, aligned blocks, LARGE blocks, threads
 //   and fork are a mapping of their own after them, faulted in by the programs that use them.
-// The splits come first at start-up, when the resident set is at its smallest: the kernel
-// notes the high-water mark before each MADV_DONTNEED, so pages dropped later, once the program
-// had grown, would still count in its peak.
+//   Since the fourteenth round the core text is a segment of its own: malloc's first fault
+//   maps none of the rest, and start-up has nothing to find and drop.
+// Start-up no longer reads /proc/self/pagemap: its open, reads and drops cost a program that
+// mallocs once about 40 us of its 0.86 ms (the fourteenth round's measurements are in
+// api/startup.cpp). The splits come first at start-up, before the segments' first reads.
 #pragma once
 
 namespace ft::os {
 
-// /proc/self/pagemap (which pages of ours are mapped, and whether each is the file's own), open
-// while start-up drops pages: one open for both drops below (two before). fd is -1 without it.
-struct Pagemap {
-  Pagemap();
-  ~Pagemap();
-  Pagemap(const Pagemap &) = delete;
-  Pagemap &operator=(const Pagemap &) = delete;
-  int fd;
-};
-
-// Runs call(), then drops (MADV_DONTNEED) the pages of the read-only data segments of the object
-// that holds `in_object` which were not resident before the call and are now, if they are the
-// file's own (pagemap's file-page bit: never a private copy): a later access faults them in
-// again. Read-write segments are left alone (what the call wrote is there), and so is the code
-// (fault_around.cpp says why). Without /proc/self/pagemap, call() runs and nothing is dropped.
-void call_dropping_faulted_pages(void (*call)(), const void *in_object, const Pagemap &pagemap);
+// Runs call() with the read-only data segments of the object that holds `in_object` read a page
+// at a time (MADV_RANDOM: a read fault there maps its own page, not its 64 KiB window), then
+// restores them (MADV_NORMAL). Two system calls a segment, where finding and dropping what the
+// call faulted in took /proc/self/pagemap's open, four reads and a MADV_DONTNEED; the one page
+// the call reads stays.
+void call_reading_apart(void (*call)(), const void *in_object);
 
 // Makes the whole pages of the unwind tables (.eh_frame_hdr and .eh_frame, the end of the
 // read-only data segment) of the shared object that holds `in_object` a mapping of their own,
@@ -49,12 +43,11 @@ void call_dropping_faulted_pages(void (*call)(), const void *in_object, const Pa
 // MADV_DONTNEED. Nothing in a program linked statically.
 void set_apart_unwind_tables(const void *in_object);
 
-// Makes the code of the shared object past core_end (the end of its core text, src/api/hot_text.ld)
-// two mappings of their own, the warm text up to hot_end and the cold text after it, and drops
-// their resident pages that are the file's own (a breakpoint a debugger set there when the
-// library was loaded stays): code that runs later then faults in windows of its own part only,
-// and a program that runs only the core text maps none of the rest. Nothing when core_end is null
-// (a static link: the archive's objects are the program's code).
-void set_apart_text(const void *core_end, const void *hot_end, const Pagemap &pagemap);
+// Makes the code of the shared object after its core text (core_end, src/api/hot_text.ld) two
+// mappings of their own, the warm text up to hot_end and the cold text after it: code that runs
+// later then faults in windows of its own part only. The core text is a segment of its own, so
+// that malloc's first run mapped none of their pages (there is nothing to drop). Nothing when
+// core_end is null (a static link: the archive's objects are the program's code).
+void set_apart_text(const void *core_end, const void *hot_end);
 
 }  // namespace ft::os
