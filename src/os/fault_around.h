@@ -8,7 +8,7 @@
 //   (32 pages in a program that does nothing else): peak RSS of 100,000 malloc/free pairs 1642
 //   -> 1560 KiB once dropped (40 runs; glibc 1354). Its read-only data only since the twelfth
 //   round: every program faults the code's window in again at exit (read_only_data_segments).
-//   Since the fourteenth, not dropped but never mapped: the call runs with those segments read
+//   Since the thirteenth, not dropped but never mapped: the call runs with those segments read
 //   a page at a time (call_reading_apart);
 // - our own unwind tables: .eh_frame shares the read-only segment with .rodata, so the first
 //   constant read mapped 5 pages of tables that only a backtrace through our frames reads:
@@ -20,11 +20,11 @@
 // - our own warm code: of those 11 pages, a program that only mallocs, callocs and frees in one
 //   thread runs 5 (FT_CORE_TEXT, linked first); realloc, aligned blocks, LARGE blocks, threads
 //   and fork are a mapping of their own after them, faulted in by the programs that use them.
-//   Since the fourteenth round the core text is a segment of its own: malloc's first fault
+//   Since the thirteenth round the core text is a segment of its own: malloc's first fault
 //   maps none of the rest, and start-up has nothing to find and drop.
-// Start-up no longer reads /proc/self/pagemap: its open, reads and drops cost a program that
-// mallocs once about 40 us of its 0.86 ms (the fourteenth round's measurements are in
-// api/startup.cpp). The splits come first at start-up, before the segments' first reads.
+// Start-up no longer reads /proc/self/pagemap: with its open, reads and drops, start_slow took
+// 80 us, now 32 (a program that mallocs once: 1.37 -> 1.32 ms). The splits come first at
+// start-up, before the segments' first reads.
 #pragma once
 
 namespace ft::os {
