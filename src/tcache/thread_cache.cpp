@@ -110,16 +110,13 @@ FT_HOT_TEXT void take_in_everything(ThreadCache *tc) {
   }
 }
 
-// Every zone tc owns back to the pool (its thread exits, or a fork child: the thread does not
-// exist there, or is the forking one, maybe stopped inside its fast paths by a signal handler):
-// the stacks flushed first unless `drop_stacks` (a fork child: their chunks are then lost, and
-// each zone's counts are worked out again from its bitmap).
-FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
+// Every zone tc owns back to the pool, its stacks flushed first: its thread exits. (A fork child
+// gives up the zones of the parent's other threads by another way: give_up_zones_for_fork.)
+FT_HOT_TEXT void give_up_all(ThreadCache *tc) {
   constexpr unsigned kBatch = 64;  // zones per lock acquisition
   Zone *batch[kBatch];
   unsigned n = 0;
   auto give_up = [&](Zone *z) {
-    if (drop_stacks) z->recount();  // a fork child: the owner may have stopped inside take or give
     if (n == kBatch) zone_pool::abandon(batch, n), n = 0;
     batch[n++] = z;
   };
@@ -127,8 +124,7 @@ FT_HOT_TEXT void give_up_all(ThreadCache *tc, bool drop_stacks) {
     unsigned c = next_class(used);
     ClassCache &cc = class_cache(tc, c);
     fold_counts(tc, c);
-    if (drop_stacks) cc.count = 0;  // the chunks are lost with the thread
-    else flush_stack(cc);
+    flush_stack(cc);
     if (Zone *z = cc.current) {
       clear_current(tc, cc);
       z->cached = 0;
@@ -153,7 +149,7 @@ FT_HOT_TEXT void thread_exit(void *arg) {
   auto *tc = static_cast<ThreadCache *>(arg);
   turn_off_in_this_thread();
   take_in_remote_frees(tc);
-  give_up_all(tc, false);
+  give_up_all(tc);
   HeapLock lock;
   tc->idle = true;
   tc->next_idle = g_idle;
@@ -275,9 +271,52 @@ void flush_current() {
   }
 }
 
+namespace {
+// A fork child's cache that does not keep its zones: its per-class state emptied without walking
+// its lists of zones (give_up_zones_for_fork finds the zones). Its stacked chunks are lost.
+FT_HOT_TEXT void forget_zones(ThreadCache *tc) {
+  for (uint64_t used = tc->used_classes; used;) {
+    unsigned c = next_class(used);
+    ClassCache &cc = class_cache(tc, c);
+    fold_counts(tc, c);
+    cc.count = 0;
+    clear_current(tc, cc);
+    cc.partial.head = cc.full.head = nullptr;
+  }
+  if (t_fast.cache == tc) t_fast.recent = unused_class();
+}
+
+// In a fork child, every zone a cache owns, but `keep`'s, goes to the pool, worked out again
+// from its bitmaps. Found through the pool's list of every zone, by its owner, which changes
+// under the heap lock only and so is whole in the child, not through the caches' own lists:
+// their threads change those without the lock, and one stopped halfway by the fork (a zone
+// unlinked from one list and not yet pushed on the next, or a link half written) could have a
+// zone visited twice, and so linked twice on the pool's list (a child then looped for ever
+// taking it: the twelfth round's stress runs), or not at all.
+FT_HOT_TEXT void give_up_zones_for_fork(const ZoneOwner *keep) {
+  constexpr unsigned kBatch = 64;  // zones per lock acquisition
+  Zone *batch[kBatch];
+  for (Zone *z = zone_pool::all_zones(); z;) {
+    unsigned n = 0;
+    for (; z && n < kBatch; z = z->next_all) {
+      if (!z->owner || z->owner == keep) continue;
+      z->recount();  // the owner may have stopped inside take or give
+      z->cached = 0;
+      z->list = zone_pool::kOffList;
+      z->next = z->prev = nullptr;
+      batch[n++] = z;
+    }
+    // z, the first zone not looked at, stays: giving the batch up unmaps none but its own zones
+    // (zone_pool::on_empty), so the walk goes on from there.
+    if (n) zone_pool::abandon(batch, n);
+  }
+}
+}  // namespace
+
 FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
+  ThreadCache *own = own_cache();
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
-    if (tc == own_cache()) {
+    if (tc == own) {
       if (own_whole) {
         // The forking thread was in none of its unlocked changes: its cache and zones are as it
         // left them, and stay its own (no page of them copied for the child). Another thread
@@ -294,17 +333,18 @@ FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
       // that forks (a zone between a bitmap store and its counts, a list halfway). Its zones are
       // worked out again and go to the pool like the others' (their stacked chunks lost to the
       // child); it keeps its cache and takes zones afresh.
-      give_up_all(tc, true);
+      forget_zones(tc);
       continue;
     }
     reset_notices(tc, false);
     if (tc->idle) continue;  // an idle cache owns no zone
-    give_up_all(tc, true);
+    forget_zones(tc);
     HeapLock lock;
     tc->idle = true;
     tc->next_idle = g_idle;
     g_idle = tc;
   }
+  give_up_zones_for_fork(own_whole ? own : nullptr);
 }
 
 FT_HOT_TEXT void turn_off_in_this_thread() {

@@ -278,7 +278,9 @@ void flush_current();
 // go back to the pool and the caches to the idle list (their cached chunks are lost: a thread may
 // have been stopped halfway through a push, so they cannot be trusted). The forking thread's own
 // cache keeps its zones when `own_whole` (the thread was in none of its unlocked changes), else
-// gives them up as well.
+// gives them up as well. The zones are found by their owner on the pool's list of every zone,
+// never through those caches' own lists, which a thread stopped by the fork may have left
+// halfway.
 void after_fork_in_child(bool own_whole);
 // This thread stops using its cache, for good (its exit; a fork child on the rescue allocator):
 // every call takes the slow path from now on.

@@ -473,7 +473,7 @@ bool trim(ZoneOwner *owner) {
   }
 }
 
-Zone *all_zones() { return g_all; }
+FT_HOT_TEXT Zone *all_zones() { return g_all; }
 size_t zone_count() { return g_zone_count; }
 size_t mapped_bytes() { return g_mapped; }
 
