@@ -327,9 +327,16 @@ TEST(signal_fork_with_threads)
 
 /* In the child the churning threads do not exist: their zones go back to the pool, perhaps
  * halfway through a change. */
+/* One block each churner keeps for the whole test, of a churned class: a fork child frees them
+ * first, so that the zones of the parent's threads go to the pool (tcache::give_up_orphans)
+ * before the child's own blocks are checked against them. */
+static void *volatile g_kept[4];
+
 static void *churner(void *arg)
 {
-    (void)arg;
+    intptr_t k = (intptr_t)arg;
+    g_kept[k] = malloc(churn_sizes[k]);
+    CHECK(g_kept[k] != NULL, "malloc failed");
     while (!g_stop)
         churn_round();
     return NULL;
@@ -339,14 +346,19 @@ TEST(fork_while_threads_allocate)
 {
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
-        CHECK(pthread_create(&t[i], NULL, churner, NULL) == 0, "pthread_create");
+        CHECK(pthread_create(&t[i], NULL, churner, (void *)(intptr_t)i) == 0, "pthread_create");
+    while (!g_kept[0] || !g_kept[1] || !g_kept[2] || !g_kept[3])
+        usleep(100);
     long target = 1000 * test_scale(), bad = 0;
     int first_status = 0;
     for (long i = 0; i < target; i++) {
         pid_t pid = fork();
         CHECK(pid >= 0, "fork failed: %s", strerror(errno));
-        if (pid == 0)
+        if (pid == 0) {
+            for (int k = 0; k < 4; k++)
+                free(g_kept[k]);
             churn_child();
+        }
         int st;
         CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -358,6 +370,8 @@ TEST(fork_while_threads_allocate)
     g_stop = 1;
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
+    for (int k = 0; k < 4; k++)
+        free(g_kept[k]);
     CHECK(bad == 0, "%ld of %ld children found their heap damaged (first: %s %d; exit 3: a block changed, 4: one "
           "handed out twice, 5: the heap check failed)", bad, target, WIFSIGNALED(first_status) ? "signal" : "exit",
           WIFSIGNALED(first_status) ? WTERMSIG(first_status) : WEXITSTATUS(first_status));
@@ -370,12 +384,17 @@ TEST(fork_while_threads_allocate)
  * must not write it (each page written is one the kernel copies for the child). The child of a
  * process holding 20,000 blocks reports its page faults since the fork, then allocates and checks
  * what it gets, as the other children do. One thread: glibc's child 16, ft_malloc's 173 when its
- * fork handler recounted and gave back every zone. With a second thread waiting (its cache's
- * zones are given back, the forking thread's kept): glibc 26, ft_malloc 186 then. */
+ * fork handler recounted and gave back every zone. With a second thread waiting (the forking
+ * thread's zones kept, the other's left until the child frees into them): glibc 26, ft_malloc
+ * 186 then. */
 static pthread_mutex_t g_idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_idle_wake = PTHREAD_COND_INITIALIZER;
-static int g_idle_done;
+static int g_idle_ready, g_idle_done;
+enum { kHeldBlocks = 20000 };
+static void *g_thread_held[kHeldBlocks];
+static int g_thread_blocks;
 
+/* Takes g_thread_blocks blocks (and frees 100 of its own first), then waits for the end. */
 static void *idle_thread(void *arg)
 {
     (void)arg;
@@ -384,21 +403,35 @@ static void *idle_thread(void *arg)
         mine[i] = malloc(64);
     for (int i = 0; i < 100; i++)
         free(mine[i]);
+    for (int i = 0; i < g_thread_blocks; i++) {
+        g_thread_held[i] = malloc(16 + (size_t)(i * 41) % 2000);
+        if (g_thread_held[i])
+            memset(g_thread_held[i], 2, 16);
+    }
     pthread_mutex_lock(&g_idle_lock);
+    g_idle_ready = 1;
+    pthread_cond_broadcast(&g_idle_wake);
     while (!g_idle_done)
         pthread_cond_wait(&g_idle_wake, &g_idle_lock);
     pthread_mutex_unlock(&g_idle_lock);
+    for (int i = 0; i < g_thread_blocks; i++)
+        free(g_thread_held[i]);
     return NULL;
 }
 
-static void fork_child_copies_few_pages(int with_thread, long bound)
+static void fork_child_copies_few_pages(int with_thread, int thread_blocks, long bound)
 {
-    enum { kBlocks = 20000 };
-    static void *held[kBlocks];
+    static void *held[kHeldBlocks];
     pthread_t t;
-    if (with_thread)
+    g_thread_blocks = thread_blocks;
+    if (with_thread) {
         CHECK(pthread_create(&t, NULL, idle_thread, NULL) == 0, "pthread_create");
-    for (int i = 0; i < kBlocks; i++) {
+        pthread_mutex_lock(&g_idle_lock);
+        while (!g_idle_ready)
+            pthread_cond_wait(&g_idle_wake, &g_idle_lock);
+        pthread_mutex_unlock(&g_idle_lock);
+    }
+    for (int i = 0; i < kHeldBlocks; i++) {
         held[i] = malloc(16 + (size_t)(i * 37) % 2000);
         CHECK(held[i] != NULL, "malloc failed");
         memset(held[i], 1, 16);
@@ -413,6 +446,13 @@ static void fork_child_copies_few_pages(int with_thread, long bound)
         long faults = u.ru_minflt;
         if (write(fds[1], &faults, sizeof faults) != (ssize_t)sizeof faults)
             _exit(6);
+        /* Frees into the other thread's zones first: they go to the pool then (the child's
+         * first free into one), and the blocks checked below come from them. */
+        for (int i = 0; i < thread_blocks; i += 2)
+            free(g_thread_held[i]);
+        for (int i = 1; i < thread_blocks; i += 2)
+            if (((unsigned char *)g_thread_held[i])[0] != 2)
+                _exit(7);
         churn_child();
     }
     long faults = -1;
@@ -424,22 +464,26 @@ static void fork_child_copies_few_pages(int with_thread, long bound)
     if (with_thread) {
         pthread_mutex_lock(&g_idle_lock);
         g_idle_done = 1;
-        pthread_cond_signal(&g_idle_wake);
+        pthread_cond_broadcast(&g_idle_wake);
         pthread_mutex_unlock(&g_idle_lock);
         pthread_join(t, NULL);
     }
-    for (int i = 0; i < kBlocks; i++)
+    for (int i = 0; i < kHeldBlocks; i++)
         free(held[i]);
     close(fds[0]);
     close(fds[1]);
 }
 
-TEST(fork_child_copies_few_pages) { fork_child_copies_few_pages(0, 40); }
-TEST(fork_child_of_threads_copies_few_pages) { fork_child_copies_few_pages(1, 60); }
+TEST(fork_child_copies_few_pages) { fork_child_copies_few_pages(0, 0, 40); }
+TEST(fork_child_of_threads_copies_few_pages) { fork_child_copies_few_pages(1, 0, 60); }
+/* The other thread holds 20,000 blocks too: its zones stay as they are until the child first frees
+ * into one of them (tcache::give_up_orphans). Recounted and given back at the fork: 332 faults. */
+TEST(fork_child_of_busy_threads_copies_few_pages) { fork_child_copies_few_pages(1, kHeldBlocks, 60); }
 
 static const test_case cases[] = {
     CASE(fork_child_copies_few_pages),
     CASE(fork_child_of_threads_copies_few_pages),
+    CASE(fork_child_of_busy_threads_copies_few_pages),
     CASE(signal_fork_single_thread),
     CASE(signal_fork_inside_fast_paths),
     CASE(fork_against_stdio),

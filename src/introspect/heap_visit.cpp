@@ -3,6 +3,7 @@
 #include "heap/fork_rescue.h"
 #include "os/heap_lock.h"
 #include "os/mapping.h"
+#include "tcache/thread_cache.h"
 #include "zone/zone_pool.h"
 
 namespace ft {
@@ -50,6 +51,7 @@ uint32_t live_chunks(const Zone *z) {
 
 size_t visit_heap(void (*fn)(const RegionView &, void *), void *ctx) {
   if (rescue::on()) return 0;  // the inherited heap may be halfway through a change
+  tcache::give_up_orphans_if_any();  // a fork child's zones of the parent's other threads: counted again
   HeapLock lock;
   size_t n = zone_pool::zone_count() + large::count();
   if (!n) return 0;

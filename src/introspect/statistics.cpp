@@ -16,6 +16,7 @@ namespace ft::stats {
 void take_snapshot(Snapshot *s) {
   memset(s, 0, sizeof *s);
   if (rescue::on()) return;  // the inherited heap may be halfway through a change
+  tcache::give_up_orphans_if_any();  // a fork child's zones of the parent's other threads: counted again
   HeapLock lock;
   for (unsigned k = 0; k < kSlots; ++k) {
     ClassSnapshot &c = s->cls[k];

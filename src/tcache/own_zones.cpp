@@ -189,6 +189,9 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
       make_current(cc, next);
       continue;
     }
+    // A fork child's first zone from the pool: the zones of the parent's other threads go there
+    // first, so that their free chunks serve before a zone is mapped.
+    give_up_orphans_if_any();
     Zone *fresh = zone_pool::acquire(c, tc);
     if (!fresh) return false;
     make_current(cc, fresh);
@@ -513,6 +516,10 @@ __attribute__((noinline)) FT_HOT_TEXT bool free_through_header(void *p, uintptr_
   uint32_t id = registry::entry_owner(e);
   ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
   if (!id) return tc && adopt_and_free(tc, z, i);
+  if (__builtin_expect(__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) != kNoOrphans, 0)) {
+    give_up_orphans();  // a fork child's first free into a zone of the parent's other threads
+    return false;       // the zone may be the pool's now: the locked path frees the chunk
+  }
   return remote::free_chunk(z, i, id, tc);
 }
 

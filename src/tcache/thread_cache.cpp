@@ -2,6 +2,7 @@
 #include "base/compiler.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "tcache/cache_fast_path.h"
 #include "tcache/own_zones.h"
@@ -111,7 +112,7 @@ FT_HOT_TEXT void take_in_everything(ThreadCache *tc) {
 }
 
 // Every zone tc owns back to the pool, its stacks flushed first: its thread exits. (A fork child
-// gives up the zones of the parent's other threads by another way: give_up_zones_for_fork.)
+// gives up the zones of the parent's other threads by another way: give_up_orphans.)
 FT_HOT_TEXT void give_up_all(ThreadCache *tc) {
   constexpr unsigned kBatch = 64;  // zones per lock acquisition
   Zone *batch[kBatch];
@@ -273,7 +274,7 @@ void flush_current() {
 
 namespace {
 // A fork child's cache that does not keep its zones: its per-class state emptied without walking
-// its lists of zones (give_up_zones_for_fork finds the zones). Its stacked chunks are lost.
+// its lists of zones (give_up_zones_of_orphans finds the zones). Its stacked chunks are lost.
 FT_HOT_TEXT void forget_zones(ThreadCache *tc) {
   for (uint64_t used = tc->used_classes; used;) {
     unsigned c = next_class(used);
@@ -286,20 +287,20 @@ FT_HOT_TEXT void forget_zones(ThreadCache *tc) {
   if (t_fast.cache == tc) t_fast.recent = unused_class();
 }
 
-// In a fork child, every zone a cache owns, but `keep`'s, goes to the pool, worked out again
-// from its bitmaps. Found through the pool's list of every zone, by its owner, which changes
-// under the heap lock only and so is whole in the child, not through the caches' own lists:
-// their threads change those without the lock, and one stopped halfway by the fork (a zone
-// unlinked from one list and not yet pushed on the next, or a link half written) could have a
-// zone visited twice, and so linked twice on the pool's list (a child then looped for ever
-// taking it: the twelfth round's stress runs), or not at all.
-FT_HOT_TEXT void give_up_zones_for_fork(const ZoneOwner *keep) {
+// In a fork child, every zone of a cache marked orphan goes to the pool, worked out again from
+// its bitmaps. Found through the pool's list of every zone, by its owner, which changes under the
+// heap lock only and so is whole in the child, not through the caches' own lists: their threads
+// change those without the lock, and one stopped halfway by the fork (a zone unlinked from one
+// list and not yet pushed on the next, or a link half written) could have a zone visited twice,
+// and so linked twice on the pool's list (a child then looped for ever taking it: the twelfth
+// round's stress runs), or not at all.
+FT_HOT_TEXT void give_up_zones_of_orphans() {
   constexpr unsigned kBatch = 64;  // zones per lock acquisition
   Zone *batch[kBatch];
   for (Zone *z = zone_pool::all_zones(); z;) {
     unsigned n = 0;
     for (; z && n < kBatch; z = z->next_all) {
-      if (!z->owner || z->owner == keep) continue;
+      if (!z->owner || !static_cast<ThreadCache *>(z->owner)->orphan) continue;
       z->recount();  // the owner may have stopped inside take or give
       z->cached = 0;
       z->list = zone_pool::kOffList;
@@ -313,8 +314,11 @@ FT_HOT_TEXT void give_up_zones_for_fork(const ZoneOwner *keep) {
 }
 }  // namespace
 
+constinit int g_orphans = kNoOrphans;
+
 FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
   ThreadCache *own = own_cache();
+  bool any = false;
   for (ThreadCache *tc = g_all_caches; tc; tc = tc->next_all) {
     if (tc == own) {
       if (own_whole) {
@@ -333,18 +337,42 @@ FT_HOT_TEXT void after_fork_in_child(bool own_whole) {
       // that forks (a zone between a bitmap store and its counts, a list halfway). Its zones are
       // worked out again and go to the pool like the others' (their stacked chunks lost to the
       // child); it keeps its cache and takes zones afresh.
-      forget_zones(tc);
+      tc->orphan = any = true;
       continue;
     }
     reset_notices(tc, false);
     if (tc->idle) continue;  // an idle cache owns no zone
-    forget_zones(tc);
+    tc->orphan = any = true;
+  }
+  if (!any) return;
+  g_orphans = kOrphansLeft;
+  // The forking thread's own zones in doubt: all go now, as it takes zones afresh at once. Else
+  // the others' wait (give_up_orphans_if_any).
+  if (!own_whole) give_up_orphans();
+}
+
+FT_HOT_TEXT void give_up_orphans() {
+  int expected = kOrphansLeft;
+  if (!__atomic_compare_exchange_n(&g_orphans, &expected, kOrphansRecovering, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) != kNoOrphans) sched_yield();
+    return;
+  }
+  ThreadCache *own = own_cache();
+  // g_all_caches only ever grows at its head: this walk sees every cache of the fork.
+  for (ThreadCache *tc = __atomic_load_n(&g_all_caches, __ATOMIC_ACQUIRE); tc; tc = tc->next_all)
+    if (tc->orphan) forget_zones(tc);
+  give_up_zones_of_orphans();
+  for (ThreadCache *tc = __atomic_load_n(&g_all_caches, __ATOMIC_ACQUIRE); tc; tc = tc->next_all) {
+    if (!tc->orphan) continue;
     HeapLock lock;
+    tc->orphan = false;
+    if (tc == own) continue;  // the forking thread keeps its cache
     tc->idle = true;
     tc->next_idle = g_idle;
     g_idle = tc;
   }
-  give_up_zones_for_fork(own_whole ? own : nullptr);
+  __atomic_store_n(&g_orphans, kNoOrphans, __ATOMIC_RELEASE);
 }
 
 FT_HOT_TEXT void turn_off_in_this_thread() {

@@ -131,6 +131,7 @@ struct ThreadCache : CacheIndex {
   // The fields every thread writes first, ahead of the classes: they share the first page with
   // the first six classes it uses (pool[] starts 1 KiB in; each further page holds eight).
   bool idle;               // its thread has exited (under the heap lock)
+  bool orphan;             // a fork child's whose zones go to the pool (give_up_orphans)
   uint8_t placed;          // the classes placed in pool[] (start_class), in the order they started
   uint64_t remote_frees;   // frees this thread sent to other caches' zones, not yet folded
   // The sum of classes' unpurged: written pages of current zones that hold no block, left
@@ -280,8 +281,21 @@ void flush_current();
 // cache keeps its zones when `own_whole` (the thread was in none of its unlocked changes), else
 // gives them up as well. The zones are found by their owner on the pool's list of every zone,
 // never through those caches' own lists, which a thread stopped by the fork may have left
-// halfway.
+// halfway. When the forking thread keeps its zones, the others' are left as they are (a page
+// written is a page the kernel copies for the child) until the child first frees into one of
+// them, needs a zone from the pool or reads the whole heap (give_up_orphans_if_any): a child that
+// execs or exits first writes none of them.
 void after_fork_in_child(bool own_whole);
+// g_orphans: kNoOrphans, or kOrphansLeft after such a fork until the zones went, or
+// kOrphansRecovering while a thread gives them up (the others wait).
+enum : int { kNoOrphans, kOrphansLeft, kOrphansRecovering };
+extern int g_orphans;
+void give_up_orphans();
+// Before a free into a zone another cache owns, a zone taken from the pool, or a walk of the
+// heap, outside the heap lock.
+inline void give_up_orphans_if_any() {
+  if (__builtin_expect(__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) != kNoOrphans, 0)) give_up_orphans();
+}
 // This thread stops using its cache, for good (its exit; a fork child on the rescue allocator):
 // every call takes the slow path from now on.
 void turn_off_in_this_thread();

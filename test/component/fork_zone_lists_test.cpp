@@ -169,8 +169,10 @@ TEST(between_lists)
             z->list = ft::kOwnedPartial;
         },
         [&](ft::ClassCache &) {
-            // Its owner in the registry is nobody's once it is in the pool; the owner's id
-            // otherwise, for ever: a cache without a thread.
+            // The heap check reads every zone: the other thread's go to the pool first. Then the
+            // zone's owner in the registry is nobody; the owner's id otherwise, for ever: a
+            // cache without a thread.
+            if (ft_malloc_check() != 0) _exit(6);
             uintptr_t e = ft::registry::lookup_entry(z);
             if (ft::registry::entry_owner(e) != 0) _exit(5);
             child_allocates(1);
@@ -179,7 +181,8 @@ TEST(between_lists)
     CHECK(f.ran, "fork or waitpid failed");
     CHECK(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
           "the child of a fork that found a zone between two lists: %s%s", how_it_ended(f.status),
-          WIFEXITED(f.status) && WEXITSTATUS(f.status) == 5 ? " (the zone still owned by the parent's thread)" : "");
+          WIFEXITED(f.status) && WEXITSTATUS(f.status) == 5 ? " (the zone still owned by the parent's thread)"
+          : WIFEXITED(f.status) && WEXITSTATUS(f.status) == 6 ? " (ft_malloc_check found damage)" : "");
 }
 
 static const test_case cases[] = {
