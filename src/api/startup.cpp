@@ -25,8 +25,8 @@ constinit int g_start_state = kNotStarted;
 namespace {
 // What start-up asks of libc after the page size: the auxiliary vector, the environment, the
 // fork handlers' registration, the thread cache's key. Parts of libc a program may never run,
-// and whose 64 KiB windows of constants the kernel would map in whole: start_slow runs this with
-// libc's read-only data read a page at a time (os/fault_around.h).
+// and whose 64 KiB windows of constants the kernel maps in whole: start_slow drops what they
+// faulted in (os/fault_around.h).
 FT_CORE_TEXT void start_with_libc() {
   read_secret();
   read_environment();
@@ -52,7 +52,7 @@ FT_CORE_TEXT void start_slow() {
     os::init_page_size();
     os::set_apart_unwind_tables(reinterpret_cast<const void *>(&start_slow));
     os::set_apart_text(__ft_core_text_end, __ft_hot_text_end);
-    os::call_reading_apart(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
+    os::call_dropping_faulted_pages(start_with_libc, reinterpret_cast<const void *>(&getpagesize));
     if (g_config.trace) call_log::open(g_paths.trace);
     if (g_config.stacks) leaks::prepare();
     return;

@@ -8,8 +8,7 @@
 //   (32 pages in a program that does nothing else): peak RSS of 100,000 malloc/free pairs 1642
 //   -> 1560 KiB once dropped (40 runs; glibc 1354). Its read-only data only since the twelfth
 //   round: every program faults the code's window in again at exit (read_only_data_segments).
-//   Since the thirteenth, not dropped but never mapped: the call runs with those segments read
-//   a page at a time (call_reading_apart);
+//   Found with /proc/self/pagemap before and after the call (call_dropping_faulted_pages);
 // - our own unwind tables: .eh_frame shares the read-only segment with .rodata, so the first
 //   constant read mapped 5 pages of tables that only a backtrace through our frames reads:
 //   1555 -> 1534 KiB once set apart (30 runs);
@@ -22,19 +21,22 @@
 //   and fork are a mapping of their own after them, faulted in by the programs that use them.
 //   Since the thirteenth round the core text is a segment of its own: malloc's first fault
 //   maps none of the rest, and start-up has nothing to find and drop.
-// Start-up no longer reads /proc/self/pagemap: with its open, reads and drops, start_slow took
-// 80 us, now 32 (a program that mallocs once: 1.37 -> 1.32 ms). The splits come first at
-// start-up, before the segments' first reads.
+// Start-up reads /proc/self/pagemap for libc's pages alone: start_slow took 75-80 us, now 67 (the
+// thirteenth round, rdtsc inside, medians of 15). The splits come first at start-up, before the
+// segments' first reads.
 #pragma once
 
 namespace ft::os {
 
-// Runs call() with the read-only data segments of the object that holds `in_object` read a page
-// at a time (MADV_RANDOM: a read fault there maps its own page, not its 64 KiB window), then
-// restores them (MADV_NORMAL). Two system calls a segment, where finding and dropping what the
-// call faulted in took /proc/self/pagemap's open, four reads and a MADV_DONTNEED; the one page
-// the call reads stays.
-void call_reading_apart(void (*call)(), const void *in_object);
+// Runs call(), then drops (MADV_DONTNEED) the pages of the read-only data segments of the object
+// that holds `in_object` which were not resident before the call and are now, if they are the
+// file's own (/proc/self/pagemap's file-page bit: never a private copy): a later access faults
+// them in again. Read-write segments are left alone (what the call wrote is there), and so is the
+// code (fault_around.cpp says why). Without /proc/self/pagemap, call() runs and nothing is
+// dropped. (MADV_RANDOM around the call does not do: the kernel maps a whole large folio of the
+// page cache on a read fault, fault-around or not: 64 KiB of libc's constants stayed resident in
+// every program, the thirteenth round measured.)
+void call_dropping_faulted_pages(void (*call)(), const void *in_object);
 
 // Makes the whole pages of the unwind tables (.eh_frame_hdr and .eh_frame, the end of the
 // read-only data segment) of the shared object that holds `in_object` a mapping of their own,
