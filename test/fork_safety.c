@@ -11,6 +11,7 @@
  */
 #include "common.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -480,10 +481,154 @@ TEST(fork_child_of_threads_copies_few_pages) { fork_child_copies_few_pages(1, 0,
  * into one of them (tcache::give_up_orphans). Recounted and given back at the fork: 332 faults. */
 TEST(fork_child_of_busy_threads_copies_few_pages) { fork_child_copies_few_pages(1, kHeldBlocks, 60); }
 
+/* The zones of the parent's other threads wait, in the child, until it first needs them
+ * (tcache::give_up_orphans). Whatever the child does first must find them handed over and
+ * consistent: read the whole heap (the heap check, the statistics), trim, fork again, or start
+ * threads that free the parent threads' blocks while allocating. Each child then checks every
+ * block the parent's threads still hold, and the heap. */
+enum { kHolders = 3, kHolderBlocks = 6000 };
+static unsigned char *g_holder_block[kHolders][kHolderBlocks];
+static size_t g_holder_size[kHolders][kHolderBlocks];
+static pthread_barrier_t g_holders_ready, g_holders_done;
+
+static void *holder_thread(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = 0; i < kHolderBlocks; i++) {
+        g_holder_size[t][i] = 16 + (size_t)(i * 37 + t) % 3000;
+        g_holder_block[t][i] = malloc(g_holder_size[t][i]);
+        if (g_holder_block[t][i])
+            memset(g_holder_block[t][i], t + 1, g_holder_size[t][i]);
+    }
+    for (int i = 0; i < kHolderBlocks; i += 3) {
+        free(g_holder_block[t][i]);
+        g_holder_block[t][i] = NULL;
+    }
+    pthread_barrier_wait(&g_holders_ready);
+    pthread_barrier_wait(&g_holders_done);
+    return NULL;
+}
+
+static int holders_intact(void)
+{
+    for (int t = 0; t < kHolders; t++)
+        for (int i = 0; i < kHolderBlocks; i++)
+            if (g_holder_block[t][i])
+                for (size_t k = 0; k < g_holder_size[t][i]; k += 61)
+                    if (g_holder_block[t][i][k] != t + 1)
+                        return 0;
+    return 1;
+}
+
+/* In the child: frees a third of holder t's blocks and allocates and frees 10,000 of its own. */
+static void *child_thread(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = 1; i < kHolderBlocks; i += 3) {
+        free(g_holder_block[t][i]);
+        g_holder_block[t][i] = NULL;
+    }
+    static __thread void *mine[2000];
+    for (int r = 0; r < 5; r++) {
+        for (int i = 0; i < 2000; i++) {
+            mine[i] = malloc(16 + (size_t)(i * 13) % 3000);
+            if (mine[i])
+                memset(mine[i], 9, 16);
+        }
+        for (int i = 0; i < 2000; i++)
+            free(mine[i]);
+    }
+    return NULL;
+}
+
+static int threads_free_and_check(void)
+{
+    pthread_t w[kHolders];
+    for (int t = 0; t < kHolders; t++)
+        if (pthread_create(&w[t], NULL, child_thread, (void *)(intptr_t)t) != 0)
+            return 30;
+    for (int t = 0; t < kHolders; t++)
+        pthread_join(w[t], NULL);
+    if (!holders_intact())
+        return 31;
+#if HAVE_FT
+    if (ft_malloc_check() != 0)
+        return 32;
+#endif
+    return 0;
+}
+
+static int child_first(int what)
+{
+    alarm(30); /* a loop in the allocator: the alarm kills the child */
+    switch (what) {
+#if HAVE_FT
+    case 0:
+        if (ft_malloc_check() != 0)
+            return 10;
+        break;
+#endif
+    case 1: {
+        struct mallinfo2 m = mallinfo2();
+        if (m.uordblks == 0)
+            return 11;
+        break;
+    }
+    case 2:
+        malloc_trim(0);
+        break;
+    case 3: {
+        pid_t g = fork();
+        if (g == 0)
+            _exit(threads_free_and_check());
+        int st;
+        if (g < 0 || waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return 12;
+        break;
+    }
+    default:
+        break;
+    }
+    return threads_free_and_check();
+}
+
+TEST(fork_child_reads_and_forks_before_taking_zones)
+{
+    CHECK(pthread_barrier_init(&g_holders_ready, NULL, kHolders + 1) == 0, "barrier");
+    CHECK(pthread_barrier_init(&g_holders_done, NULL, kHolders + 1) == 0, "barrier");
+    pthread_t t[kHolders];
+    for (int i = 0; i < kHolders; i++)
+        CHECK(pthread_create(&t[i], NULL, holder_thread, (void *)(intptr_t)i) == 0, "pthread_create");
+    pthread_barrier_wait(&g_holders_ready);
+    int bad = 0, first_bad = 0, first_status = 0;
+    for (int round = 0; round < 25; round++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork failed: %s", strerror(errno));
+        if (pid == 0)
+            _exit(child_first(round % 5));
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (!bad++) {
+                first_bad = round % 5;
+                first_status = st;
+            }
+        }
+    }
+    pthread_barrier_wait(&g_holders_done);
+    for (int i = 0; i < kHolders; i++)
+        pthread_join(t[i], NULL);
+    CHECK(bad == 0, "%d of 25 children failed (first: what %d first, %s %d; 10-12: the first step, 30-32: the "
+          "threads, the parent threads' blocks, the heap check)", bad, first_bad,
+          WIFSIGNALED(first_status) ? "signal" : "exit",
+          WIFSIGNALED(first_status) ? WTERMSIG(first_status) : WEXITSTATUS(first_status));
+}
+
 static const test_case cases[] = {
     CASE(fork_child_copies_few_pages),
     CASE(fork_child_of_threads_copies_few_pages),
     CASE(fork_child_of_busy_threads_copies_few_pages),
+    CASE(fork_child_reads_and_forks_before_taking_zones),
     CASE(signal_fork_single_thread),
     CASE(signal_fork_inside_fast_paths),
     CASE(fork_against_stdio),
