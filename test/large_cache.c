@@ -5,6 +5,7 @@
  * expecting a signal. */
 #include "common.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -253,6 +254,58 @@ TEST(grown_block_moves_pages)
         printf("no MREMAP_DONTUNMAP here: contents checked only\n");
 }
 
+/* Whether the memory area holding p is locked (VmFlags "lo" in /proc/self/smaps); -1 when unknown. */
+static int area_locked(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int in = 0, locked = -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, e;
+        char dash;
+        if (sscanf(line, "%lx%c%lx", &a, &dash, &e) == 3 && dash == '-') {
+            in = (uintptr_t)p >= a && (uintptr_t)p < e;
+        } else if (in && !strncmp(line, "VmFlags:", 8)) {
+            locked = strstr(line, " lo") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return locked;
+}
+
+/* Under mlockall, a SMALL block grown into a LARGE one keeps the heap locked: moving its pages
+ * out (MREMAP_DONTUNMAP) would have the kernel unlock the whole area they leave, every zone it
+ * spans (12 MiB of a 100,000 B class's zone, unlocked, before the probe in os::move_pages). */
+TEST(grown_block_keeps_memory_locked)
+{
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+        printf("mlockall refused here (%s): nothing to check\n", strerror(errno));
+        return;
+    }
+    size_t n = 100000;
+    char *a = malloc(n), *b = malloc(n), *c = malloc(n);
+    CHECK(a && b && c, "malloc(%zu) failed", n);
+    memset(a, 1, n);
+    memset(b, 2, n);
+    memset(c, 3, n);
+    int before = area_locked(a);
+    char *grown = realloc(b, MB);
+    CHECK(grown != NULL, "realloc(%zu B -> 1 MiB) failed", n);
+    for (size_t k = 0; k < n; k += 997)
+        CHECK(grown[k] == 2, "realloc lost byte %zu", k);
+    int after = area_locked(a), block = area_locked(grown);
+    munlockall();
+    CHECK(before == 1, "the zone was not locked under mlockall (VmFlags read %d): the check reads nothing", before);
+    CHECK(after == 1, "the zone lost its lock when a block of it grew into a LARGE one");
+    CHECK(block == 1, "the grown block is not locked under mlockall");
+    free(a);
+    free(c);
+    free(grown);
+}
+
 /* A buffer grown from 1 byte to 1 MiB by realloc, freed, and grown again: each round after the
  * first takes the mapping the last one freed whole, with all of it as room, and grows in place
  * (before: the mapping cut to the first LARGE size, the block moved by mremap four to seven times
@@ -343,6 +396,7 @@ static const test_case cases[] = {
     CASE(pairs_1m),
     CASE(guard_after_reuse),
     CASE(grown_block_moves_pages),
+    CASE(grown_block_keeps_memory_locked),
     CASE(grown_block_reuses_room),
     CASE(grown_blocks_of_many_sizes_reuse_room),
 };

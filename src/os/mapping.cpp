@@ -101,8 +101,16 @@ FT_HOT_TEXT void *remap(void *p, size_t old_len, size_t new_len) {
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4  // Linux 5.7's uapi value
 #endif
+#ifndef MADV_COLD
+#define MADV_COLD 20  // Linux 5.4's uapi value
+#endif
 FT_HOT_TEXT void *move_pages(void *p, size_t len) {
   if (injected_failure()) return nullptr;
+  // Never out of locked memory (mlock, mlockall): the kernel clears VM_LOCKED on the whole area
+  // the pages leave, which would unlock every zone it spans. MADV_COLD refuses locked pages
+  // (EINVAL) and changes nothing a program can see (the page only goes to the inactive list):
+  // the probe, one system call.
+  if (madvise(p, g_page_size, MADV_COLD) != 0) return nullptr;
   // The fifth argument is read with MREMAP_DONTUNMAP even without MREMAP_FIXED (checked for
   // alignment): left out, it is whatever the register holds, and the call fails now and then.
   void *q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, nullptr);

@@ -27,7 +27,9 @@ void unmap(void *p, size_t len);
 void *remap(void *p, size_t old_len, size_t new_len);
 // Moves the pages of [p, p + len) to a new place of the kernel's choosing (their page tables,
 // not their bytes); [p, p + len) stays mapped and reads as zero. nullptr when the system refuses
-// (MREMAP_DONTUNMAP: Linux 5.7) or the range spans two of its areas: nothing moved.
+// (MREMAP_DONTUNMAP: Linux 5.7), the range spans two of its areas, or its pages are locked:
+// nothing moved. The area the pages leave loses its commit charge (VM_ACCOUNT: the moved pages
+// take it), which only a strict overcommit policy would notice.
 void *move_pages(void *p, size_t len);
 // Gives the pages back; they read as zero on next touch.
 void purge(void *p, size_t len);
