@@ -20,9 +20,8 @@ namespace {
 // grows in it without a system call. Six threads growing buffers to 0.2-3.2 MiB (300 rounds each;
 // a cut mapping's tail is in the way of mremap, which then moves the block to fresh pages):
 // 1.9-2.0 s, 575,000 page faults, 64 MB peak -> 0.75-0.78 s, 52,000, 41 MB (glibc 0.65-0.77 s,
-// 21 MB). The room a block
-// does not grow into stays resident while it lives, where the cache would have given it back
-// after a second: at most as much as these bounds.
+// 21 MB). The room a block does not grow into stays resident while it lives, where the cache
+// would have given it back after a second: at most as much as these bounds.
 constexpr size_t kRoomFactor = 8;
 constexpr size_t kRoomBytes = size_t{4} << 20;
 

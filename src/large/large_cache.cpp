@@ -40,8 +40,8 @@ FT_INLINE LargeBlock *remove(unsigned i) {
   return e;
 }
 
-FT_HOT_TEXT bool fits(const Mapping &m, size_t len, size_t align, bool exact) {
-  return m.len >= len && m.len <= len + len / 4 && (!exact || m.len == len) && !(m.base & (align - 1));
+FT_HOT_TEXT bool fits(const Mapping &m, size_t len, size_t max_len, size_t align, bool exact) {
+  return m.len >= len && m.len <= max_len && (!exact || m.len == len) && !(m.base & (align - 1));
 }
 
 // A mapping leaves the heap: the counters of mapped bytes count it out here (large_table.h).
@@ -82,11 +82,13 @@ bool due(uint64_t now) { return now >= g_expires_ms; }
   refresh_expiry();
 }
 
-// The slot take() chooses when the last one is not of the very length: the shortest that fits.
-[[gnu::noinline]] FT_HOT_TEXT unsigned best_fit(size_t len, size_t align, bool exact) {
+// The shortest mapping from len to max_len bytes long that fits (take() when the last one is not
+// of the very length, take_room()); kSlots: none.
+[[gnu::noinline]] FT_HOT_TEXT unsigned best_fit(size_t len, size_t max_len, size_t align, bool exact) {
   unsigned best = kSlots;
   for (unsigned i = 0; i < g_count; ++i)
-    if (fits(g_slots[i], len, align, exact) && (best == kSlots || g_slots[i].len < g_slots[best].len)) best = i;
+    if (fits(g_slots[i], len, max_len, align, exact) && (best == kSlots || g_slots[i].len < g_slots[best].len))
+      best = i;
   return best;
 }
 
@@ -123,7 +125,7 @@ FT_HOT_TEXT LargeBlock *take(size_t len, size_t align, bool exact) {
   // (slow paths out of line: this one then saves few registers).
   unsigned best = g_count - 1;
   if (!g_count || g_slots[best].len != len || (g_slots[best].base & (align - 1))) {
-    if (!g_count || (best = best_fit(len, align, exact)) == kSlots) return nullptr;
+    if (!g_count || (best = best_fit(len, len + len / 4, align, exact)) == kSlots) return nullptr;
   }
   ++g_stats.hits;
   return remove(best);
@@ -155,11 +157,7 @@ FT_HOT_TEXT void note_miss() { ++g_stats.misses; }
 FT_HOT_TEXT bool holds_any() { return g_count != 0; }
 
 FT_HOT_TEXT LargeBlock *take_room(size_t len, size_t max_len) {
-  unsigned best = kSlots;
-  for (unsigned i = 0; i < g_count; ++i) {
-    size_t have = g_slots[i].len;
-    if (have >= len && have <= max_len && (best == kSlots || have < g_slots[best].len)) best = i;
-  }
+  unsigned best = best_fit(len, max_len, 1, false);  // every mapping starts on a page
   if (best == kSlots) return nullptr;
   ++g_stats.hits;
   return remove(best);

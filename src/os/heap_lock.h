@@ -13,8 +13,8 @@ namespace ft {
 // Adaptive (glibc's PTHREAD_MUTEX_ADAPTIVE_NP): a thread that finds it taken spins a little before
 // it sleeps in the kernel, as it is held for a few hundred instructions and a futex wait and wake
 // cost microseconds. Four threads in malloc/free pairs of 1 MiB (each pair takes it twice) on 2
-// cores: 12-16 ms -> 9-10 ms (glibc 2.2-3.5 ms); larson, server and prodcons, which take it
-// rarely, the same (9 interleaved runs).
+// cores: 14.95 -> 10.87 ms (medians of 21 interleaved runs; glibc 2.30); larson, server and
+// prodcons, which take it rarely, the same (9 interleaved runs).
 extern pthread_mutex_t g_heap_mutex;
 // A fork child's fresh one (api/fork_handlers.cpp).
 inline void reset_heap_mutex() {

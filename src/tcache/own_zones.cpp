@@ -516,10 +516,9 @@ __attribute__((noinline)) FT_HOT_TEXT bool free_through_header(void *p, uintptr_
   uint32_t id = registry::entry_owner(e);
   ThreadCache *tc = own_cache();  // none yet: nothing of its own to free, nothing to adopt with
   if (!id) return tc && adopt_and_free(tc, z, i);
-  if (__builtin_expect(__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) != kNoOrphans, 0)) {
-    give_up_orphans();  // a fork child's first free into a zone of the parent's other threads
-    return false;       // the zone may be the pool's now: the locked path frees the chunk
-  }
+  // A fork child's first free into a zone of the parent's other threads: the zone may be the
+  // pool's now, and the locked path frees the chunk.
+  if (give_up_orphans_if_any()) return false;
   return remote::free_chunk(z, i, id, tc);
 }
 

@@ -292,9 +292,12 @@ enum : int { kNoOrphans, kOrphansLeft, kOrphansRecovering };
 extern int g_orphans;
 void give_up_orphans();
 // Before a free into a zone another cache owns, a zone taken from the pool, or a walk of the
-// heap, outside the heap lock.
-inline void give_up_orphans_if_any() {
-  if (__builtin_expect(__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) != kNoOrphans, 0)) give_up_orphans();
+// heap, outside the heap lock. True when there were zones to give up (the zone a free was for
+// may be the pool's now).
+inline bool give_up_orphans_if_any() {
+  if (__builtin_expect(__atomic_load_n(&g_orphans, __ATOMIC_ACQUIRE) == kNoOrphans, 1)) return false;
+  give_up_orphans();
+  return true;
 }
 // This thread stops using its cache, for good (its exit; a fork child on the rescue allocator):
 // every call takes the slow path from now on.
