@@ -188,6 +188,25 @@ TEST(double_free_large_cached_long_after)
     after();
 }
 
+/* The second free comes after the block's mapping, cached, gave its pages to a longer block
+ * (gathered: large_cache.h take_pieces). The mapping of 2 MiB is the last of three pieces of a
+ * 10 MiB block, its range unmapped: the report still says double free. */
+TEST(double_free_large_gathered)
+{
+    char *a = malloc(4 << 20), *b = malloc(4 << 20), *p = malloc(2 << 20);
+    CHECK(a && b && p, "malloc failed");
+    memset(p, 2, 2 << 20);
+    free(a);
+    free(b);
+    free(p);
+    char *big = malloc(10 << 20);
+    CHECK(big != NULL, "malloc(10 MiB) failed");
+    CHECK(p < big || p >= big + (10 << 20), "the block of 10 MiB starts at the freed one: the case tests nothing");
+    bad_free(launder(p));
+    free(big);
+    after();
+}
+
 /* A pointer into a freed LARGE block whose mapping the cache keeps: not ours any more. */
 TEST(free_inside_cached_large)
 {
@@ -324,6 +343,7 @@ static const test_case cases[] = {
     CASE(double_free_cancel_pending),
     CASE(double_free_large_cached_long_after),
     CASE(double_free_tiny_other_class_last),
+    CASE(double_free_large_gathered),
     CASE(free_inside_cached_large),
     CASE(double_free_zero_size),
     CASE(realloc_freed),

@@ -187,7 +187,7 @@ void print_report(int fd) {
   out.dec(s.reserve_bytes).str(" B\n");
   const large::cache::Stats &lc = s.large_cache;
   out.str("large cache: ").dec(lc.mappings).str(" mappings, ").dec(lc.bytes).str(" B; hits ").dec(lc.hits);
-  out.str(", resized ").dec(lc.resized).str(", misses ").dec(lc.misses).str(", returned ").dec(lc.returned).ch('\n');
+  out.str(", resized ").dec(lc.resized).str(", gathered ").dec(lc.gathered).str(", misses ").dec(lc.misses).str(", returned ").dec(lc.returned).ch('\n');
   size_histogram(out, s);
 }
 
@@ -272,7 +272,7 @@ void write_malloc_info(LineWriter &out, const Snapshot &s) {
   x.open("reserve").attr("bytes", s.reserve_bytes).close();
   const large::cache::Stats &lc = s.large_cache;
   x.open("large_cache").attr("mappings", lc.mappings).attr("bytes", lc.bytes).attr("hits", lc.hits)
-      .attr("resized", lc.resized).attr("misses", lc.misses).attr("returned", lc.returned).close();
+      .attr("resized", lc.resized).attr("gathered", lc.gathered).attr("misses", lc.misses).attr("returned", lc.returned).close();
   x.open("total").attr("type", "fast").attr("count", uint64_t{0}).attr("size", uint64_t{0}).close();
   x.open("total").attr("type", "rest").attr("count", s.free_chunks).attr("size", free_bytes).close();
   x.open("total").attr("type", "mmap").attr("count", large.zones).attr("size", large.bytes_mapped).close();

@@ -25,6 +25,15 @@ namespace {
 constexpr size_t kRoomFactor = 8;
 constexpr size_t kRoomBytes = size_t{4} << 20;
 
+// The length of a mapping for `need` bytes (not 0), no guard page: whole pages, or whole table
+// spans from one on, so that its pages can move with their page tables (large_cache.h,
+// Gathering; a realloc's mremap). The pages past `need` cost address space, no memory until
+// touched. Wraps to less than need when need is too big.
+FT_INLINE size_t mapping_len(size_t need) {
+  size_t span = os::table_span();
+  return need < span ? os::round_to_pages(need) : (need + span - 1) & ~(span - 1);
+}
+
 // Where the block goes in a mapping of map_len bytes at base: at its start, or with a guard page
 // at its end, as late as its alignment lets it.
 FT_HOT_TEXT LargeBlock place(uintptr_t base, size_t map_len, size_t guard, size_t n, size_t need, size_t align) {
@@ -47,7 +56,8 @@ FT_HOT_TEXT void unmap(uintptr_t base, size_t len) {
 
 // The cached entry e's mapping holds block b now: e lives again where it stands, or, b placed
 // elsewhere in the mapping than e's block, e goes and b's entry comes.
-FT_INLINE void hand_out(LargeBlock *e, const LargeBlock &b) {
+FT_INLINE void hand_out(LargeBlock *e, LargeBlock b) {
+  b.parts = e->parts;  // the same mapping
   if (b.user == e->user) {
     unpark(e, b);
   } else {
@@ -62,6 +72,37 @@ FT_HOT_TEXT void zero_reused(void *p, size_t n) {
   memset(p, 0, n);
 }
 
+// A new mapping of len bytes whose first pages are the pieces' (out of the cache: take_pieces),
+// moved there side by side, the rest fresh; the first piece grows into it where it can (an area
+// fewer). nullptr, every piece unmapped, when the system refuses. *counted: the bytes of the
+// pieces in it, which the counters hold already; *used: where the last of them ends (the bytes
+// before may be old, those after read as zero).
+FT_HOT_TEXT void *gather(size_t len, const cache::Piece *pieces, unsigned n, size_t *counted, size_t *used) {
+  unsigned i = 1;
+  auto *p = static_cast<char *>(os::remap(reinterpret_cast<void *>(pieces[0].base), pieces[0].len, len));
+  if (!p) {  // a piece of several areas cannot grow: moved in as the others
+    i = 0;
+    p = static_cast<char *>(os::map(len));
+  }
+  size_t at = i ? pieces[0].len : 0;
+  *counted = *used = at;
+  bool lost = false;
+  for (; i < n && p && !lost; at += pieces[i++].len) {
+    if (os::move_to(reinterpret_cast<void *>(pieces[i].base), pieces[i].len, p + at, &lost)) {
+      *counted += pieces[i].len;
+      *used = at + pieces[i].len;
+    } else {
+      unmap(pieces[i].base, pieces[i].len);  // its place stays fresh
+    }
+  }
+  for (; i < n; ++i) unmap(pieces[i].base, pieces[i].len);
+  if (!p || !lost) return p;
+  os::unmap(p, len);  // a hole in it: given up
+  HeapLock lock;
+  counters::note_mapped(-static_cast<int64_t>(*counted), true);
+  return nullptr;
+}
+
 // allocate() when its first try found no mapping of the very length (or a guard page or an
 // alignment beyond a page is asked for): the cache's other mappings, or a new one.
 FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
@@ -70,7 +111,7 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
   // With a guard the block sits at the end of its pages, rounded down to its alignment: room for
   // that rounding comes on top.
   size_t slack = guard && align > page ? align : 0;
-  size_t len = os::round_to_pages((need ? need : 1) + slack);
+  size_t len = guard ? os::round_to_pages((need ? need : 1) + slack) : mapping_len(need ? need : 1);
   if (len < need || len + guard < len) {
     errno = ENOMEM;
     return nullptr;
@@ -79,8 +120,9 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
   struct {
     uintptr_t base;
     size_t len;
-  } m = {0, 0};  // a cached mapping to resize
-  bool resize = false;
+  } m = {0, 0};  // a cached mapping to split
+  cache::Piece pieces[cache::kMaxPieces];
+  unsigned n_pieces = 0, parts = 1;
   Unmaps gone;
   {
     HeapLock lock;
@@ -94,34 +136,34 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
       counters::note_large_alloc(n);
       return reinterpret_cast<void *>(b.user);
     }
-    // One to resize costs one system call instead of two, and its pages are resident.
-    if (!guard && align <= page) {
-      if (LargeBlock *e = cache::take_to_resize(total)) {
-        m = {e->base, e->map_len};
-        erase(e);
-        resize = true;
-      }
-    }
-    if (!resize) cache::note_miss();
     // A longer one is split: its tail waits in the cache as a mapping of its own, resident, for
     // a later request (munmap'ing it cost a system call and the faults of its pages next time:
-    // large-churn made 290,000 page faults per 1000 steps, glibc 92,000).
-    if (resize && m.len > total) {
-      cache::keep_tail(m.base + total, m.len - total, &gone);
-      m.len = total;
+    // large-churn made 290,000 page faults per 1000 steps, glibc 92,000). Else the pages of
+    // shorter ones are gathered.
+    if (!guard && align <= page) {
+      if (LargeBlock *e = cache::take_to_split(total)) {
+        m = {e->base, e->map_len};
+        parts = parts_within(e->parts, total, os::table_span());
+        if (m.len > total) cache::keep_tail(m.base + total, m.len - total, parts_within(e->parts, m.len - total, os::table_span()), &gone);
+        erase(e);
+      } else if (total >= os::table_span()) {
+        n_pieces = cache::take_pieces(total, os::table_span(), pieces, &parts);
+      }
     }
+    if (!m.len && !n_pieces) cache::note_miss();
   }
   gone.run();
   void *p = nullptr;
-  size_t counted = 0;  // the bytes of p's mapping that the counters hold already (a cached one's)
-  if (resize && m.len == total) {
+  size_t counted = 0;  // the bytes of p's mapping that the counters hold already (cached ones')
+  size_t used = 0;     // the bytes at its start that held blocks before (fresh ones read as zero)
+  if (m.len) {
     p = reinterpret_cast<void *>(m.base);
-    counted = total;
-  } else if (resize) {
-    if ((p = os::remap(reinterpret_cast<void *>(m.base), m.len, total))) counted = m.len;
-    else unmap(m.base, m.len);
+    counted = used = total;
+  } else if (n_pieces) {
+    p = gather(total, pieces, n_pieces, &counted, &used);
   }
-  if (p && zero) zero_reused(p, m.len < n ? m.len : n);  // what mremap added reads as zero
+  if (!p) parts = 1;
+  if (p && zero) zero_reused(p, used < n ? used : n);
   // With a guard, the block is placed at the end of its pages, so alignment comes from there.
   if (!p) p = os::map_aligned(total, guard || align < page ? page : align);
   if (!p) {
@@ -131,6 +173,7 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
   uintptr_t base = reinterpret_cast<uintptr_t>(p);
   if (guard) os::protect_none(reinterpret_cast<void *>(base + len), guard);
   LargeBlock b = place(base, total, guard, n, need, align);
+  b.parts = static_cast<uint16_t>(parts);
   bool recorded;
   {
     HeapLock lock;
@@ -185,7 +228,7 @@ FT_HOT_TEXT void *allocate(size_t n, size_t need, size_t align, bool zero) {
   // (a loop of one size); what it takes is placed at the mapping's start, which keyed its entry.
   // Out of line, the rest made this path save six registers and set up its Unmaps (LARGE
   // malloc + free: 377 -> 354 instructions).
-  size_t len = os::round_to_pages(need);
+  size_t len = mapping_len(need);
   if (__builtin_expect(!g_config.guard && align <= os::page_size() && len >= need, 1)) {
     HeapLock lock;
     if (LargeBlock *e = cache::take_last(len, align)) {
@@ -202,7 +245,7 @@ FT_HOT_TEXT void *allocate(size_t n, size_t need, size_t align, bool zero) {
 
 FT_HOT_TEXT void *allocate_grown(size_t n, size_t need, void *from, size_t from_len, bool *moved) {
   *moved = false;
-  size_t len = os::round_to_pages(need);
+  size_t len = mapping_len(need);
   if (len < need || g_config.guard) return allocate(n, need, os::page_size(), false);
   size_t max_len = len > SIZE_MAX / kRoomFactor ? SIZE_MAX : len * kRoomFactor;
   if (max_len < len + kRoomBytes) max_len = len + kRoomBytes;  // len <= PTRDIFF_MAX: no overflow
@@ -253,7 +296,7 @@ FT_HOT_TEXT Unmap resize_in_place(LargeBlock *b, size_t n, size_t need) {
     b->size = n;
     return Unmap{0, 0};
   }
-  size_t keep = os::round_to_pages(b->user - b->base + need);
+  size_t keep = mapping_len(b->user - b->base + need);
   size_t drop = b->map_len > keep ? b->map_len - keep : 0;
   b->size = n;
   if (!drop) return Unmap{0, 0};
@@ -262,11 +305,11 @@ FT_HOT_TEXT Unmap resize_in_place(LargeBlock *b, size_t n, size_t need) {
   return Unmap{tail, drop};
 }
 
-FT_HOT_TEXT bool can_regrow(const LargeBlock &b) { return b.user == b.base && !g_config.guard; }
+FT_HOT_TEXT bool can_regrow(const LargeBlock &b) { return b.user == b.base && !g_config.guard && b.parts == 1; }
 
 FT_HOT_TEXT void *regrow(LargeBlock *b, size_t n, size_t need, HeapLock &lock, size_t *old_size) {
   LargeBlock old = *b;
-  size_t len = os::round_to_pages(need);
+  size_t len = mapping_len(need);
   erase(b);
   lock.unlock();
   void *q = os::remap(reinterpret_cast<void *>(old.base), old.map_len, len);

@@ -46,8 +46,8 @@ bool free_live(uintptr_t p);
 // dropping the lock); one that grows keeps its room.
 Unmap resize_in_place(LargeBlock *b, size_t n, size_t need);
 
-// Whether b can grow by moving page tables (mremap): its pointer is its mapping's start and no
-// guard page must stay at its end.
+// Whether b can grow by moving page tables (mremap): its pointer is its mapping's start, no
+// guard page must stay at its end, and its mapping is one area of the kernel's (not gathered).
 bool can_regrow(const LargeBlock &b);
 // Grows b to n bytes (room for `need`) with mremap, dropping the lock around the system call.
 // Returns the block's address (b is stale afterwards) and its old size in *old_size, or nullptr

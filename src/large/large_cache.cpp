@@ -139,17 +139,81 @@ FT_HOT_TEXT LargeBlock *take_last(size_t len, size_t align) {
   return remove(g_count - 1);
 }
 
-FT_HOT_TEXT LargeBlock *take_to_resize(size_t len) {
-  if (!g_count) return nullptr;
-  unsigned best = 0;
-  for (unsigned i = 1; i < g_count; ++i) {
-    size_t have = g_slots[i].len, chosen = g_slots[best].len;
-    // The smallest that is long enough (trimmed, all its pages reused), else the longest.
-    bool better = have >= len ? chosen < len || have < chosen : chosen < len && have > chosen;
-    if (better) best = i;
-  }
+FT_HOT_TEXT LargeBlock *take_to_split(size_t len) {
+  unsigned best = best_fit(len, SIZE_MAX, 1, false);  // every mapping starts on a page
+  if (best == kSlots) return nullptr;
   ++g_stats.resized;
   return remove(best);
+}
+
+namespace {
+// Whether cached mapping m can be a piece for a gathered mapping: it starts on a `span` and is
+// made of whole ones, so that its pages move with their page tables (see take_pieces).
+bool movable(const Mapping &m, size_t span) { return !(m.base & (span - 1)) && !(m.len & (span - 1)); }
+
+// The slot take_pieces() takes next for the `left` bytes still to cover: the shortest movable
+// mapping that covers them (only its tail is taken), else the longest (taken whole). `taken`: a
+// bit per slot already chosen.
+unsigned next_piece(size_t left, size_t span, uint32_t taken) {
+  unsigned covers = kSlots, longest = kSlots;
+  for (unsigned i = 0; i < g_count; ++i) {
+    if ((taken >> i & 1) || !movable(g_slots[i], span)) continue;
+    size_t have = g_slots[i].len;
+    if (have >= left && (covers == kSlots || have < g_slots[covers].len)) covers = i;
+    if (longest == kSlots || have > g_slots[longest].len) longest = i;
+  }
+  return covers != kSlots ? covers : longest;
+}
+
+}  // namespace
+
+FT_HOT_TEXT unsigned take_pieces(size_t len, size_t span, Piece *out, unsigned *parts) {
+  static_assert(kSlots <= 32, "a bit per slot in take_pieces' mask");
+  unsigned chosen[kMaxPieces], n = 0, sum_parts = 0;
+  uint32_t taken = 0;
+  size_t have = 0;
+  while (have < len && n < kMaxPieces) {
+    unsigned i = next_piece(len - have, span, taken);
+    if (i == kSlots) break;
+    chosen[n++] = i;
+    taken |= uint32_t{1} << i;
+    size_t use = g_slots[i].len < len - have ? g_slots[i].len : len - have;
+    sum_parts += parts_within(entry_of(i)->parts, use, span);
+    have += use;
+  }
+  // Worth it when the pages moved save faults enough, and within the areas' bound (+ 1: the
+  // fresh rest, if any).
+  if (!n || have < len / kLeastCover || extra_parts() + sum_parts + 1 > kMaxExtraParts) return 0;
+  // The last one may cover more than is left: its tail is taken, its front stays in the cache
+  // where it is (same start, same key). Done first: removals below move slots.
+  size_t left = len;
+  for (unsigned k = 0; k + 1 < n; ++k) left -= g_slots[chosen[k]].len;
+  Mapping &last = g_slots[chosen[n - 1]];
+  if (last.len > left) {
+    LargeBlock *e = entry_of(chosen[n - 1]);
+    last.len -= left;
+    g_bytes -= left;
+    set_parts(e, parts_within(e->parts, last.len, span));
+    e->map_len = last.len;
+    if (e->end > e->base + e->map_len) e->end = e->base + e->map_len;
+    out[n - 1] = Piece{last.base + last.len, left};
+    taken &= ~(uint32_t{1} << chosen[n - 1]);
+    chosen[n - 1] = kSlots;
+  }
+  // The whole ones, from the highest slot down: remove() fills a slot from the last one.
+  for (unsigned i = g_count; i-- > 0;) {
+    if (!(taken >> i & 1)) continue;
+    unsigned k = 0;
+    while (chosen[k] != i) ++k;
+    LargeBlock *e = remove(i);
+    LargeBlock held = *e;
+    out[k] = Piece{held.base, held.map_len};
+    erase(e);
+    if (held.size) remember_freed(held);  // a second free of its last block: "double free"
+  }
+  ++g_stats.gathered;
+  *parts = sum_parts + 1;
+  return n;
 }
 
 FT_HOT_TEXT void note_miss() { ++g_stats.misses; }
@@ -201,8 +265,8 @@ FT_HOT_TEXT bool keep(LargeBlock *b, Unmaps *gone) {
   return true;
 }
 
-FT_HOT_TEXT void keep_tail(uintptr_t base, size_t len, Unmaps *gone) {
-  LargeBlock tail{base, base, len, 0, base + len, true};
+FT_HOT_TEXT void keep_tail(uintptr_t base, size_t len, unsigned parts, Unmaps *gone) {
+  LargeBlock tail{base, base, len, 0, base + len, true, static_cast<uint16_t>(parts)};
   LargeBlock *e;
   // A tail comes off a mapping that was in the cache: within its bounds.
   if (!g_config.large_cache || g_count == kSlots || !insert(tail) || !(e = find_entry(base))) {

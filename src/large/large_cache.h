@@ -52,9 +52,36 @@ LargeBlock *take(size_t len, size_t align, bool exact);
 // keyed by its start (its block was placed there): its entry, as take(). LARGE malloc's common
 // case, a loop of one size. nullptr: not that one.
 LargeBlock *take_last(size_t len, size_t align);
-// Any mapping's entry (as take), for the caller to resize to len (mremap or a trimmed tail): the
-// smallest at least len long, else the largest. nullptr when the cache is empty.
-LargeBlock *take_to_resize(size_t len);
+// The shortest mapping's entry (as take) at least len long, for the caller to split (the block
+// at its start, the tail kept); nullptr: none.
+LargeBlock *take_to_split(size_t len);
+
+// Gathering: a request that no cached mapping covers alone gets the pages of several, moved side
+// by side into its new mapping (large_block.cpp gather) with mremap. Whether a moved page then
+// costs less than a fresh one depends on the page tables: on this machine (a virtual one) the
+// first touch of a fresh page costs 10-12 us, of a page moved with its whole page-table page
+// (start and destination a multiple of the span one maps apart, 2 MiB) 0.3 us, of a page
+// moved alone 4.5 us. So only mappings of whole spans, starting on one, are moved, to places a
+// whole number of spans into the new mapping (LARGE mappings of a span or more are made of
+// whole spans, large_block.cpp). mimalloc-bench's malloc-large (5-25 MiB blocks, 20 live)
+// mostly found no mapping long enough and grew the longest: 1,030,000 page faults (glibc
+// 510,000), and 2.5 million pages moved alone. The bounds keep the program's kernel areas in
+// check: mremap moves a range of several areas (Linux 6.17 on) but cannot grow it, and a process
+// may have 65,530.
+inline constexpr unsigned kMaxPieces = 4;       // mappings moved into one
+inline constexpr unsigned kLeastCover = 4;      // the pieces cover at least a quarter of it
+inline constexpr size_t kMaxExtraParts = 1024;  // areas added to the program's, all mappings
+struct Piece {
+  uintptr_t base;
+  size_t len;
+};
+// Mappings of whole spans (a power of two), or a tail of one, whose pages together cover as
+// much of len bytes (whole spans) as kMaxPieces can, the longest first: out of the cache and the
+// table (a block freed last in one is remembered freed) or, the last one covering more than is
+// left, shortened in the cache to its front. Returns how many, in out[], and the areas the new
+// mapping may span with its fresh rest in *parts; 0, nothing taken: none, they would cover less
+// than 1 / kLeastCover of len, or the bound.
+unsigned take_pieces(size_t len, size_t span, Piece *out, unsigned *parts);
 void note_miss();
 // Whether any mapping waits in the cache.
 bool holds_any();
@@ -67,9 +94,9 @@ LargeBlock *take_room(size_t len, size_t max_len);
 // bounds, cache off). Older mappings it pushes out of the bounds join `gone`, out of the table.
 // The bound follows the live LARGE bytes (large_table.h mapped_bytes) left.
 bool keep(LargeBlock *b, Unmaps *gone);
-// A mapping that held no block (a tail trimmed off a taken one) is kept, in the table as a
-// cached entry keyed by its start, or put in `gone`.
-void keep_tail(uintptr_t base, size_t len, Unmaps *gone);
+// A mapping that held no block (a tail trimmed off a taken one, of at most `parts` areas) is
+// kept, in the table as a cached entry keyed by its start, or put in `gone`.
+void keep_tail(uintptr_t base, size_t len, unsigned parts, Unmaps *gone);
 // Whether `user` is the pointer of the last block of a cached mapping: a second free of it.
 bool holds_freed(uintptr_t user, size_t *size);
 // malloc_trim(): every mapping into `gone`. False when there was none.
@@ -79,7 +106,8 @@ void expire_if_due();
 
 struct Stats {
   uint64_t mappings, bytes;       // what it holds now
-  uint64_t hits, resized, misses;  // LARGE requests served from it (resized: with a system call)
+  uint64_t hits, resized, misses;  // LARGE requests served from it (resized: split or grown)
+  uint64_t gathered;               // served from the pages of several (take_pieces)
   uint64_t returned;               // mappings it gave back (idle, pushed out, trimmed)
 };
 Stats stats();

@@ -53,6 +53,7 @@ FT_HOT_TEXT bool grow() {
 
 FT_HOT_TEXT void erase(LargeBlock *slot) {
   if (!slot->cached) count_live_out(slot->map_len);
+  g_table.extra_parts -= slot->parts - 1u;
   ++g_table.moves;
   // Backward-shift: pull later entries of the same probe run into the hole.
   size_t hole = static_cast<size_t>(slot - g_table.slots);
@@ -74,6 +75,7 @@ FT_HOT_TEXT bool insert(const LargeBlock &block) {
   while (g_table.slots[i].user) i = (i + 1) & (g_table.capacity - 1);
   g_table.slots[i] = block;
   ++g_table.count;
+  g_table.extra_parts += block.parts - 1u;
   if (!block.cached) count_live_in(block.map_len);
   return true;
 }

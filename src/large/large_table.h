@@ -24,6 +24,9 @@ struct LargeBlock {
   size_t size;       // the size the program asked for (0: a cached mapping that held no block)
   uintptr_t end;     // the end of what the program may use (the guard page starts there)
   bool cached = false;  // the block was freed: its mapping waits in the cache (no block)
+  // The kernel's areas (VMAs) the mapping may span, at most: 1, but for one gathered from cached
+  // mappings' pages (large_block.cpp gather), which mremap can move but not grow.
+  uint16_t parts = 1;
   size_t usable() const { return end - user; }
 };
 
@@ -43,6 +46,7 @@ struct Table {
   size_t live;      // live blocks
   size_t mapped;    // bytes in the live blocks' mappings
   uint64_t moves;   // bumped whenever entries may move (an erase's backward shift, a growth)
+  size_t extra_parts;  // the entries' parts beyond one each (extra_parts() below)
   unsigned shift;   // home()'s: 64 - log2(capacity)
 };
 extern Table g_table;
@@ -91,9 +95,12 @@ inline void park(LargeBlock *slot) {
   slot->cached = true;
   table_state::count_live_out(slot->map_len);
 }
-// A cached entry handed out again as `block`, which has its key: live where it stands.
+// A cached entry handed out again as `block`, which has its key: live where it stands, in the
+// same mapping (its parts kept).
 inline void unpark(LargeBlock *slot, const LargeBlock &block) {
+  uint16_t parts = slot->parts;
   *slot = block;
+  slot->parts = parts;
   slot->cached = false;
   table_state::count_live_in(block.map_len);
 }
@@ -109,6 +116,21 @@ bool insert(const LargeBlock &block);
 void erase(LargeBlock *slot);
 inline size_t count() { return table_state::g_table.live; }  // live blocks
 inline size_t mapped_bytes() { return table_state::g_table.mapped; }  // the live blocks' mappings
+// At most how many areas a part of len bytes of a mapping of `parts` areas spans: a gathered
+// mapping's areas are whole spans (large_cache.h take_pieces), and a part starts or ends where
+// the mapping does, so it meets at most len / span areas, rounded up.
+inline uint16_t parts_within(unsigned parts, size_t len, size_t span) {
+  size_t most = (len + span - 1) / span;
+  return static_cast<uint16_t>(parts < most ? parts : most);
+}
+// The entry's mapping spans `parts` areas at most now (a part of it cut off).
+inline void set_parts(LargeBlock *slot, unsigned parts) {
+  table_state::g_table.extra_parts = table_state::g_table.extra_parts - slot->parts + parts;
+  slot->parts = static_cast<uint16_t>(parts);
+}
+// The kernel areas that the entries' mappings may span beyond one each: what gathering added to
+// the program's areas (bounded by the cache, against vm.max_map_count).
+inline size_t extra_parts() { return table_state::g_table.extra_parts; }
 // Records that the block's mapping is now map_len long (shrunk in place).
 void resize(LargeBlock *slot, size_t map_len);
 // Visits every block (in table order); for the dump and the checks.

@@ -98,6 +98,16 @@ FT_HOT_TEXT void *remap(void *p, size_t old_len, size_t new_len) {
   return q == MAP_FAILED ? nullptr : q;
 }
 
+FT_HOT_TEXT bool move_to(void *from, size_t len, void *to, bool *to_lost) {
+  *to_lost = false;
+  if (!injected_failure() && mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED) return true;
+  // Before Linux 6.17 the kernel unmapped the target before it checked the source (mremap_to):
+  // mapped again (MAP_FIXED, over a range of ours), whatever this kernel did.
+  counters::bump(counters::g_counters.maps);
+  *to_lost = mmap(to, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED;
+  return false;
+}
+
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4  // Linux 5.7's uapi value
 #endif

@@ -17,6 +17,11 @@ extern size_t g_page_size;
 inline size_t page_size() { return g_page_size; }
 inline size_t round_to_pages(size_t n) { return (n + g_page_size - 1) & ~(g_page_size - 1); }
 
+// The memory one page-table page maps (2 MiB with 4 KiB pages). A range moved (mremap) by whole
+// ones from a start on one to another keeps its page-table pages; the kernel starts anonymous
+// mappings of whole ones on one (Linux 6.12 on, for huge pages), mremap's new places too.
+inline size_t table_span() { return g_page_size * (g_page_size / sizeof(void *)); }
+
 void init_page_size();
 // Fresh, zero-filled, read-write anonymous pages; nullptr when the system refuses.
 void *map(size_t len);
@@ -25,6 +30,12 @@ void *map_aligned(size_t len, size_t align);
 void unmap(void *p, size_t len);
 // Grows or shrinks a mapping, moving it if needed (the kernel moves page tables, not bytes).
 void *remap(void *p, size_t old_len, size_t new_len);
+// Moves the pages of [from, from + len) onto [to, to + len), a mapped range of ours whose own
+// pages go (the kernel moves page tables, not bytes; `from` is unmapped). False when the system
+// refuses (a range of several of its areas moves from Linux 6.17 on only): nothing moved, and
+// [to, to + len) still mapped (mapped again, fresh, where the kernel unmapped it before
+// refusing), unless even that failed: *to_lost then.
+bool move_to(void *from, size_t len, void *to, bool *to_lost);
 // Moves the pages of [p, p + len) to a new place of the kernel's choosing (their page tables,
 // not their bytes); [p, p + len) stays mapped and reads as zero. nullptr when the system refuses
 // (MREMAP_DONTUNMAP: Linux 5.7), the range spans two of its areas, or its pages are locked:

@@ -21,7 +21,7 @@ BINARIES["large_cache"] = Binary("large_cache", "test/large_cache.c")
 
 # Cases that say nothing of the cache being off, or that check what the cache does: not run off.
 ON_ONLY = ("pairs_reuse_mapping", "idle_mapping_goes_back", "pairs_1m", "guard_after_reuse", "grown_block_reuses_room",
-           "grown_blocks_of_many_sizes_reuse_room")
+           "grown_blocks_of_many_sizes_reuse_room", "large_blocks_of_random_sizes_reuse_pages")
 SPECIAL = ("pairs_1m", "guard_after_reuse")
 
 for case in case_names(BINARIES["large_cache"].src):
@@ -68,7 +68,7 @@ def test_guard_kept():
 def test_stats():
     path = BINARIES["large_cache"].require()
     r = run([path, "pairs_reuse_mapping"], env=base_env(FT_MALLOC_STATS="1"), timeout=60)
-    m = re.search(r"^large cache: (\d+) mappings, (\d+) B; hits (\d+), resized (\d+), misses (\d+), returned (\d+)$",
+    m = re.search(r"^large cache: (\d+) mappings, (\d+) B; hits (\d+), resized (\d+), gathered (\d+), misses (\d+), returned (\d+)$",
                   r.err, re.M)
     if r.rc != 0 or not m:
         raise Fail("FT_MALLOC_STATS=1 has no 'large cache:' line", r.log())
