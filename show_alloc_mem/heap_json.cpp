@@ -166,6 +166,7 @@ void write_json(int fd) {
   num(out, "bytes", lc.bytes).ch(',');
   num(out, "hits", lc.hits).ch(',');
   num(out, "resized", lc.resized).ch(',');
+  num(out, "gathered", lc.gathered).ch(',');
   num(out, "misses", lc.misses).ch(',');
   num(out, "returned", lc.returned);
   out.ch('}');
