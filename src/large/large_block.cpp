@@ -228,7 +228,7 @@ FT_HOT_TEXT void *allocate(size_t n, size_t need, size_t align, bool zero) {
   // (a loop of one size); what it takes is placed at the mapping's start, which keyed its entry.
   // Out of line, the rest made this path save six registers and set up its Unmaps (LARGE
   // malloc + free: 377 -> 354 instructions).
-  size_t len = mapping_len(need);
+  size_t len = os::round_to_pages(need);  // take_last knows mapping_len's rounding to spans
   if (__builtin_expect(!g_config.guard && align <= os::page_size() && len >= need, 1)) {
     HeapLock lock;
     if (LargeBlock *e = cache::take_last(len, align)) {

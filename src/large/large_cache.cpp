@@ -6,6 +6,7 @@
 #include "base/settings.h"
 #include "os/clock.h"
 #include "os/heap_lock.h"
+#include "os/mapping.h"
 
 namespace ft::large::cache {
 namespace {
@@ -134,7 +135,11 @@ FT_HOT_TEXT LargeBlock *take(size_t len, size_t align, bool exact) {
 FT_HOT_TEXT LargeBlock *take_last(size_t len, size_t align) {
   if (!g_count) return nullptr;
   const Mapping &m = g_slots[g_count - 1];
-  if (m.len != len || (m.base & (align - 1)) || m.key != m.base) return nullptr;
+  if (m.len != len) {  // the length of a mapping of whole spans for len (large_block.cpp)
+    size_t span = os::table_span();
+    if (len < span || m.len != ((len + span - 1) & ~(span - 1))) return nullptr;
+  }
+  if ((m.base & (align - 1)) || m.key != m.base) return nullptr;
   ++g_stats.hits;
   return remove(g_count - 1);
 }
