@@ -344,6 +344,43 @@ TEST_EXTERN(inject_realloc_moving_pages)
     }
 }
 
+/* A LARGE request that no cached mapping covers gathers the pages of three (large_cache.h
+ * take_pieces): each of its system calls refused in turn (the first piece's mremap, the fresh
+ * mapping then made instead, each piece's move), the block still comes, whole, its pieces moved
+ * or given back, and the heap stays sound. */
+TEST_EXTERN(inject_gathering_refused)
+{
+    need_inject();
+    warm_up();
+    for (unsigned long skip = 0; skip < 6; skip++) {
+        malloc_trim(0);
+        unsigned char *a = malloc(4 * MB), *b = malloc(4 * MB), *c = malloc(2 * MB);
+        CHECK(a && b && c, "malloc failed");
+        fill(a, 4 * MB, 1);
+        fill(b, 4 * MB, 2);
+        fill(c, 2 * MB, 3);
+        free(a);
+        free(b);
+        free(c);
+        fail_next(skip, 1);
+        errno = 0;
+        unsigned char *p = malloc(10 * MB);
+        fail_next(0, 0);
+        CHECK(p != NULL, "malloc(10 MiB) with system call %lu refused failed (errno %d)", skip + 1, errno);
+        fill(p, 10 * MB, skip + 70);
+        expect_intact(p, 10 * MB, skip + 70, "a block gathered with a refused call");
+        unsigned char *z = calloc(1, 6 * MB); /* what the cache kept, or fresh: zero either way */
+        CHECK(z != NULL, "calloc(6 MiB) failed");
+        for (size_t i = 0; i < 6 * MB; i += 512)
+            CHECK(z[i] == 0, "calloc(6 MiB) after the refusal: byte %zu is %d", i, z[i]);
+        free(z);
+        free(p);
+#if HAVE_FT
+        CHECK(ft_malloc_check() == 0, "ft_malloc_check() reports damage");
+#endif
+    }
+}
+
 /* One refusal, then memory again: the call succeeds all the same, the heap's second try after it
  * gave back what it keeps for reuse (here a class's emptied zone, its reserve). */
 TEST_EXTERN(inject_refusal_then_retry)
