@@ -299,6 +299,7 @@ static const test_case cases[] = {
     CASE(inject_realloc_mremap),
     CASE(inject_realloc_moving_pages),
     CASE(inject_gathering_refused),
+    CASE(inject_realloc_mremap_copies),
     CASE(inject_refusal_then_retry),
     CASE(inject_thread_cache_mapping),
     CASE(inject_sweep),

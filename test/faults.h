@@ -37,6 +37,7 @@ TEST_EXTERN(inject_registry_leaf);
 TEST_EXTERN(inject_realloc_mremap);
 TEST_EXTERN(inject_realloc_moving_pages);
 TEST_EXTERN(inject_gathering_refused);
+TEST_EXTERN(inject_realloc_mremap_copies);
 TEST_EXTERN(inject_refusal_then_retry);
 TEST_EXTERN(inject_thread_cache_mapping);
 TEST_EXTERN(inject_sweep);

@@ -344,6 +344,34 @@ TEST_EXTERN(inject_realloc_moving_pages)
     }
 }
 
+/* realloc of a LARGE block whose mremap the kernel refuses twice (before and after the trim),
+ * though memory is there: the block is copied, as glibc does, not the call failed. (A gathered
+ * block spanning more kernel areas than counted met this: mremap cannot grow such a range.) */
+TEST_EXTERN(inject_realloc_mremap_copies)
+{
+    need_inject();
+    warm_up();
+    size_t sizes[] = {300000, 4 * MB};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        unsigned char *p = malloc(n);
+        CHECK(p != NULL, "malloc(%zu) failed", n);
+        fill(p, n, k + 80);
+        malloc_trim(0); /* no cached mapping: the copy maps a new one */
+        fail_next(0, 2);
+        errno = 0;
+        unsigned char *q = realloc(p, 4 * n);
+        fail_next(0, 0);
+        CHECK(q != NULL, "realloc(%zu -> %zu) with mremap refused twice failed (errno %d)", n, 4 * n, errno);
+        expect_intact(q, n, k + 80, "realloc by copy after mremap was refused");
+        memset(q + n, 1, 3 * n);
+        free(q);
+#if HAVE_FT
+        CHECK(ft_malloc_check() == 0, "ft_malloc_check() reports damage");
+#endif
+    }
+}
+
 /* A LARGE request that no cached mapping covers gathers the pages of three (large_cache.h
  * take_pieces): each of its system calls refused in turn (the first piece's mremap, the fresh
  * mapping then made instead, each piece's move), the block still comes, whole, its pieces moved

@@ -14,7 +14,9 @@ FT_CORE_TEXT void raise_to(uint64_t &peak, uint64_t v) {
 FT_CORE_TEXT void note_chunks_out(unsigned c, int64_t n) {
   uint64_t out = __atomic_add_fetch(&g_counters.out_chunks[c], static_cast<uint64_t>(n), __ATOMIC_RELAXED);
   raise_to(g_counters.peak_out_chunks[c], out);
-  note_large(n * static_cast<int64_t>(class_size(c)));
+  int64_t bytes = n * static_cast<int64_t>(class_size(c));
+  int64_t chunks = __atomic_add_fetch(&g_counters.live_bytes, bytes, __ATOMIC_RELAXED);
+  if (bytes > 0) note_live(chunks + __atomic_load_n(&g_counters.large_live_bytes, __ATOMIC_RELAXED));
 }
 
 }  // namespace ft::counters

@@ -55,8 +55,8 @@ FT_HOT_TEXT size_t pages_to_move(const void *p, size_t chunk) {
 
 // *remapped: the block was grown by the kernel (mremap), perhaps to another address, without going
 // through allocate() and free: the leak tracker's record must follow it. *refused: the kernel
-// refused to grow it (the block is as it was).
-FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bool *refused) {
+// refused to grow it (the block is as it was), and `may_copy` did not allow a copy instead.
+FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool may_copy, bool *remapped, bool *refused) {
   if (rescue::on()) return rescue_realloc(p, n);
   if (!p) return allocate(n, kMinAlign, false, caller);
   if (!n) {
@@ -111,18 +111,25 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
         tail.run();
         return p;
       }
-      if (n > kSmallMax && large::can_regrow(*b)) {  // grow by moving page tables, not bytes
-        size_t old_size;
+      // Grown by moving page tables, not bytes. When the kernel refuses (for want of memory, or a
+      // mapping it would have to grow across areas: a gathered one whose parts were undercounted),
+      // the caller tries once more after a trim, and then the block, as it was, is copied, as
+      // glibc does when mremap fails.
+      size_t old_size;
+      if (n > kSmallMax && large::can_regrow(*b)) {
         void *q = large::regrow(b, n, need, lock, &old_size);
-        *remapped = q != nullptr;
-        if (q && g_config.check) debug::write_canary(q, n);
-        if (q && g_config.valgrind) {  // moved (or grown) by the kernel: a new block for memcheck
-          vg::on_free(p);
-          vg::on_alloc(q, n, n, false);
-          vg::open(q, old_size < n ? old_size : n);
+        if (q) {
+          *remapped = true;
+          if (g_config.check) debug::write_canary(q, n);
+          if (g_config.valgrind) {  // moved (or grown) by the kernel: a new block for memcheck
+            vg::on_free(p);
+            vg::on_alloc(q, n, n, false);
+            vg::open(q, old_size < n ? old_size : n);
+          }
+          return q;
         }
-        *refused = !q;
-        return q ? q : fail(ENOMEM);
+        *refused = !may_copy;
+        if (!may_copy) return fail(ENOMEM);
       }
     }
   }
@@ -149,9 +156,12 @@ FT_HOT_TEXT void *reallocate(void *p, size_t n, void *caller, bool *remapped, bo
 
 FT_HOT_TEXT void *heap_realloc_slow(void *p, size_t n, void *caller) {
   bool remapped = false, refused = false;
-  void *q = reallocate(p, n, caller, &remapped, &refused);
-  // mremap refused for want of memory: once more after what is kept for reuse went back.
-  if (refused && trim_for_retry()) q = reallocate(p, n, caller, &remapped, &refused);
+  void *q = reallocate(p, n, caller, false, &remapped, &refused);
+  // mremap refused: once more after what is kept for reuse went back, then by copy.
+  if (refused) {
+    trim_for_retry();
+    q = reallocate(p, n, caller, true, &remapped, &refused);
+  }
   // A block resized in place keeps its record, with the new size; one the kernel moved gets a new
   // one (a block moved by allocate() and free was recorded and forgotten there).
   if (q && g_config.stacks && (q == p || remapped)) {

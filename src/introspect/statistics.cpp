@@ -21,6 +21,8 @@ void take_snapshot(Snapshot *s) {
   for (unsigned k = 0; k < kSlots; ++k) {
     ClassSnapshot &c = s->cls[k];
     c.allocs = counters::g_counters.allocs[k];
+    if (k == kLargeSlot)
+      for (uint64_t n : counters::g_counters.large_allocs) c.allocs += n;
     if (k < kClassCount) {
       c.peak_live_bytes = counters::g_counters.peak_out_chunks[k] * class_size(k);
       c.zones_mapped = counters::g_counters.zones_mapped[k];
@@ -102,7 +104,7 @@ void take_snapshot(Snapshot *s) {
     s->cls[k].peak_live_bytes = __atomic_load_n(&g.peak_out_chunks[k], __ATOMIC_RELAXED) * class_size(k);
   }
   counters::raise_to(g.peak_live_bytes,
-                     static_cast<uint64_t>(__atomic_load_n(&g.live_bytes, __ATOMIC_RELAXED) + unfolded_bytes));
+                     static_cast<uint64_t>(counters::live_bytes() + unfolded_bytes));
   s->total.peak_live_bytes = s->peak_live_bytes = __atomic_load_n(&g.peak_live_bytes, __ATOMIC_RELAXED);
   s->peak_mapped_bytes = counters::g_counters.peak_mapped_bytes;
   s->maps = counters::g_counters.maps;

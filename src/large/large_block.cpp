@@ -131,9 +131,9 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
     if (LargeBlock *e = cache::take(total, guard ? page : align, guard != 0)) {
       LargeBlock b = place(e->base, e->map_len, guard, n, need, align);
       hand_out(e, b);
+      counters::note_large_alloc(n);
       lock.unlock();
       if (zero) zero_reused(reinterpret_cast<void *>(b.user), n);
-      counters::note_large_alloc(n);
       return reinterpret_cast<void *>(b.user);
     }
     // A longer one is split: its tail waits in the cache as a mapping of its own, resident, for
@@ -143,8 +143,9 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
     if (!guard && align <= page) {
       if (LargeBlock *e = cache::take_to_split(total)) {
         m = {e->base, e->map_len};
-        parts = parts_within(e->parts, total, os::table_span());
-        if (m.len > total) cache::keep_tail(m.base + total, m.len - total, parts_within(e->parts, m.len - total, os::table_span()), &gone);
+        size_t span = os::table_span();
+        parts = parts_within(e->parts, m.base, total, span);
+        if (m.len > total) cache::keep_tail(m.base + total, m.len - total, parts_within(e->parts, m.base + total, m.len - total, span), &gone);
         erase(e);
       } else if (total >= os::table_span()) {
         n_pieces = cache::take_pieces(total, os::table_span(), pieces, &parts);
@@ -180,13 +181,13 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
     counters::note_mapped(static_cast<int64_t>(total - counted), true);
     // b.user < base: an alignment beyond the block's pages, the tight fit given up.
     recorded = b.user >= base && insert(b);
+    if (recorded) counters::note_large_alloc(n);
   }
   if (!recorded) {
     unmap(base, total);
     errno = ENOMEM;
     return nullptr;
   }
-  counters::note_large_alloc(n);
   return reinterpret_cast<void *>(b.user);
 }
 
@@ -203,12 +204,12 @@ FT_HOT_TEXT void *move_in(size_t n, size_t len, void *from, size_t from_len) {
     HeapLock lock;
     counters::note_mapped(static_cast<int64_t>(len), true);
     recorded = insert(LargeBlock{base, base, len, n, base + len});
-    if (recorded) cache::note_miss();
+    if (recorded) {
+      cache::note_miss();
+      counters::note_large_alloc(n);
+    }
   }
-  if (recorded) {
-    counters::note_large_alloc(n);
-    return q;
-  }
+  if (recorded) return q;
   memcpy(from, q ? q : moved, from_len);  // back where they were, by copy
   if (q) unmap(base, len);
   else os::unmap(moved, from_len);
@@ -228,15 +229,17 @@ FT_HOT_TEXT void *allocate(size_t n, size_t need, size_t align, bool zero) {
   // (a loop of one size); what it takes is placed at the mapping's start, which keyed its entry.
   // Out of line, the rest made this path save six registers and set up its Unmaps (LARGE
   // malloc + free: 377 -> 354 instructions).
-  size_t len = os::round_to_pages(need);  // take_last knows mapping_len's rounding to spans
+  // Whole pages: a size of whole spans (mapping_len) finds its mapping here, another one from a
+  // span on in allocate_new's take (mapping_len in the first lines cost 6 instructions a pair).
+  size_t len = os::round_to_pages(need);
   if (__builtin_expect(!g_config.guard && align <= os::page_size() && len >= need, 1)) {
     HeapLock lock;
     if (LargeBlock *e = cache::take_last(len, align)) {
       uintptr_t base = e->base;
       reuse(e, n);
+      counters::note_large_alloc(n);
       lock.unlock();
       if (zero) zero_reused(reinterpret_cast<void *>(base), n);
-      counters::note_large_alloc(n);
       return reinterpret_cast<void *>(base);
     }
   }
@@ -255,8 +258,8 @@ FT_HOT_TEXT void *allocate_grown(size_t n, size_t need, void *from, size_t from_
     if (LargeBlock *e = cache::take_room(len, max_len)) {
       LargeBlock b = place(e->base, e->map_len, 0, n, need, os::page_size());
       hand_out(e, b);
-      lock.unlock();
       counters::note_large_alloc(n);
+      lock.unlock();
       return reinterpret_cast<void *>(b.user);
     }
     cache_empty = !cache::holds_any();

@@ -6,7 +6,6 @@
 #include "base/settings.h"
 #include "os/clock.h"
 #include "os/heap_lock.h"
-#include "os/mapping.h"
 
 namespace ft::large::cache {
 namespace {
@@ -135,11 +134,7 @@ FT_HOT_TEXT LargeBlock *take(size_t len, size_t align, bool exact) {
 FT_HOT_TEXT LargeBlock *take_last(size_t len, size_t align) {
   if (!g_count) return nullptr;
   const Mapping &m = g_slots[g_count - 1];
-  if (m.len != len) {  // the length of a mapping of whole spans for len (large_block.cpp)
-    size_t span = os::table_span();
-    if (len < span || m.len != ((len + span - 1) & ~(span - 1))) return nullptr;
-  }
-  if ((m.base & (align - 1)) || m.key != m.base) return nullptr;
+  if (m.len != len || (m.base & (align - 1)) || m.key != m.base) return nullptr;
   ++g_stats.hits;
   return remove(g_count - 1);
 }
@@ -182,8 +177,8 @@ FT_HOT_TEXT unsigned take_pieces(size_t len, size_t span, Piece *out, unsigned *
     if (i == kSlots) break;
     chosen[n++] = i;
     taken |= uint32_t{1} << i;
-    size_t use = g_slots[i].len < len - have ? g_slots[i].len : len - have;
-    sum_parts += parts_within(entry_of(i)->parts, use, span);
+    size_t use = g_slots[i].len < len - have ? g_slots[i].len : len - have;  // its tail
+    sum_parts += parts_within(entry_of(i)->parts, g_slots[i].base + g_slots[i].len - use, use, span);
     have += use;
   }
   // Worth it when the pages moved save faults enough, and within the areas' bound (+ 1: the
@@ -198,7 +193,7 @@ FT_HOT_TEXT unsigned take_pieces(size_t len, size_t span, Piece *out, unsigned *
     LargeBlock *e = entry_of(chosen[n - 1]);
     last.len -= left;
     g_bytes -= left;
-    set_parts(e, parts_within(e->parts, last.len, span));
+    set_parts(e, parts_within(e->parts, last.base, last.len, span));
     e->map_len = last.len;
     if (e->end > e->base + e->map_len) e->end = e->base + e->map_len;
     out[n - 1] = Piece{last.base + last.len, left};

@@ -48,8 +48,7 @@ struct Mapping {
 // out of the cache and still marked cached in the table, for the caller to unpark or erase.
 // nullptr: none.
 LargeBlock *take(size_t len, size_t align, bool exact);
-// The mapping freed last, if it is len bytes long (whole pages; or len rounded to whole table
-// spans, as large_block.cpp maps them from one span on), its start aligned to `align`, and its entry
+// The mapping freed last, if it is len bytes long, its start aligned to `align`, and its entry
 // keyed by its start (its block was placed there): its entry, as take(). LARGE malloc's common
 // case, a loop of one size. nullptr: not that one.
 LargeBlock *take_last(size_t len, size_t align);

@@ -81,7 +81,6 @@ FT_HOT_TEXT bool insert(const LargeBlock &block) {
 }
 
 FT_HOT_TEXT void resize(LargeBlock *slot, size_t map_len) {
-  g_table.mapped = g_table.mapped - slot->map_len + map_len;
   counters::note_mapped(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len), true);
   counters::note_large(static_cast<int64_t>(map_len) - static_cast<int64_t>(slot->map_len));
   slot->map_len = map_len;

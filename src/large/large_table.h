@@ -44,7 +44,6 @@ struct Table {
   size_t capacity;  // a power of two
   size_t count;     // entries, live and cached (the load)
   size_t live;      // live blocks
-  size_t mapped;    // bytes in the live blocks' mappings
   uint64_t moves;   // bumped whenever entries may move (an erase's backward shift, a growth)
   size_t extra_parts;  // the entries' parts beyond one each (extra_parts() below)
   unsigned shift;   // home()'s: 64 - log2(capacity)
@@ -59,12 +58,10 @@ constexpr unsigned shift_for(size_t capacity) { return 64 - static_cast<unsigned
 // last: before the counters' atomic add, the compiler read the table's address again after it
 // (LARGE malloc + free 304 -> 312 instructions).
 inline void count_live_in(size_t map_len) {
-  g_table.mapped += map_len;
   counters::note_large_in(map_len);
   ++g_table.live;
 }
 inline void count_live_out(size_t map_len) {
-  g_table.mapped -= map_len;
   counters::note_large_out(map_len);
   --g_table.live;
 }
@@ -115,12 +112,14 @@ inline void reuse(LargeBlock *slot, size_t n) {
 bool insert(const LargeBlock &block);
 void erase(LargeBlock *slot);
 inline size_t count() { return table_state::g_table.live; }  // live blocks
-inline size_t mapped_bytes() { return table_state::g_table.mapped; }  // the live blocks' mappings
-// At most how many areas a part of len bytes of a mapping of `parts` areas spans: a gathered
-// mapping's areas are whole spans (large_cache.h take_pieces), and a part starts or ends where
-// the mapping does, so it meets at most len / span areas, rounded up.
-inline uint16_t parts_within(unsigned parts, size_t len, size_t span) {
-  size_t most = (len + span - 1) / span;
+// The live blocks' mappings' bytes: the running counters keep them (counters::note_large).
+inline size_t mapped_bytes() { return static_cast<size_t>(counters::g_counters.large_live_bytes); }
+// At most how many areas [start, start + len), a part of a mapping of `parts` areas, spans: a
+// gathered mapping's areas are whole spans from a start on one (large_cache.h take_pieces), so
+// the part meets at most the spans it touches. (A gathered mapping the kernel did not start on a
+// span breaks the bound: mremap then refuses to grow a part, which realloc copies instead.)
+inline uint16_t parts_within(unsigned parts, uintptr_t start, size_t len, size_t span) {
+  size_t most = (start + len - 1) / span - start / span + 1;
   return static_cast<uint16_t>(parts < most ? parts : most);
 }
 // The entry's mapping spans `parts` areas at most now (a part of it cut off).

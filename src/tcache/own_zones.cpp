@@ -282,7 +282,7 @@ inline constexpr size_t kUnpurgedPerLive = 4;
     fold_counts(tc, c);
     stacked += static_cast<int64_t>(class_cache(tc, c).count * class_size(c));
   }
-  int64_t live = __atomic_load_n(&counters::g_counters.live_bytes, __ATOMIC_RELAXED) - stacked;
+  int64_t live = counters::live_bytes() - stacked;
   size_t bound = live > 0 ? kUnpurgedPerLive * static_cast<size_t>(live) : 0;
   if (bound < kUnpurgedFloor) bound = kUnpurgedFloor;
   return bound < kUnpurgedBudget ? bound : kUnpurgedBudget;

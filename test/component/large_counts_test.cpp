@@ -24,7 +24,7 @@ constexpr size_t kMiB = size_t{1} << 20;
 // Atomic loads: the compiler takes free() for a call that writes no global, and would reuse a
 // count read before it.
 uint64_t counted_large() { return __atomic_load_n(&ft::counters::g_counters.large_mapped_bytes, __ATOMIC_RELAXED); }
-int64_t live_bytes() { return __atomic_load_n(&ft::counters::g_counters.live_bytes, __ATOMIC_RELAXED); }
+int64_t live_bytes() { return ft::counters::live_bytes(); }  // chunks' and LARGE blocks' (relaxed loads)
 // The invariant: every LARGE mapping is a live block's (the table) or a freed one's (the cache).
 bool consistent() { return counted_large() == large::mapped_bytes() + large::cache::stats().bytes; }
 
