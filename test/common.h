@@ -205,6 +205,21 @@ static void pattern_fill(void *p, size_t n, uint64_t id)
     for (size_t i = words * 8; i < n; i++)
         b[i] = pattern_byte(id, i);
 }
+/* Frees, in order, n blocks of the given sizes once all are written (every page resident): LARGE
+ * ones wait as cached mappings for a later request, which may gather them (src/large/large_cache.h
+ * take_pieces; test/large_cache.c, test/faults_inject.c). At most 8. */
+__attribute__((unused))
+static void free_written_blocks(const size_t *sizes, int n)
+{
+    void *p[8];
+    for (int i = 0; i < n; i++) {
+        p[i] = malloc(sizes[i]);
+        CHECK(p[i] != NULL, "malloc(%zu) failed", sizes[i]);
+        pattern_fill(p[i], sizes[i], (uint64_t)i + 1);
+    }
+    for (int i = 0; i < n; i++)
+        free(p[i]);
+}
 /* Returns the offset of the first wrong byte, or (size_t)-1 if all n bytes are right. */
 __attribute__((unused))
 static size_t pattern_check(const void *p, size_t n, uint64_t id)

@@ -382,14 +382,7 @@ TEST_EXTERN(inject_gathering_refused)
     warm_up();
     for (unsigned long skip = 0; skip < 6; skip++) {
         malloc_trim(0);
-        unsigned char *a = malloc(4 * MB), *b = malloc(4 * MB), *c = malloc(2 * MB);
-        CHECK(a && b && c, "malloc failed");
-        fill(a, 4 * MB, 1);
-        fill(b, 4 * MB, 2);
-        fill(c, 2 * MB, 3);
-        free(a);
-        free(b);
-        free(c);
+        free_written_blocks((const size_t[]){4 * MB, 4 * MB, 2 * MB}, 3);
         fail_next(skip, 1);
         errno = 0;
         unsigned char *p = malloc(10 * MB);

@@ -388,14 +388,7 @@ TEST(grown_blocks_of_many_sizes_reuse_room)
 static void gathered_block(int zero)
 {
     for (int round = 0; round < 3; round++) {
-        char *a = malloc(4 * MB), *b = malloc(4 * MB), *c = malloc(2 * MB);
-        CHECK(a && b && c, "malloc failed");
-        touch(a, 4 * MB, 1);
-        touch(b, 4 * MB, 2);
-        touch(c, 2 * MB, 3);
-        free(a);
-        free(b);
-        free(c);
+        free_written_blocks((const size_t[]){4 * MB, 4 * MB, 2 * MB}, 3);
         long before = minor_faults();
         unsigned char *p = zero ? calloc(1, 10 * MB) : malloc(10 * MB);
         CHECK(p != NULL, "%s(10 MiB) failed", zero ? "calloc" : "malloc");

@@ -141,14 +141,14 @@ FT_HOT_TEXT void *allocate_new(size_t n, size_t need, size_t align, bool zero) {
     // large-churn made 290,000 page faults per 1000 steps, glibc 92,000). Else the pages of
     // shorter ones are gathered.
     if (!guard && align <= page) {
+      size_t span = os::table_span();
       if (LargeBlock *e = cache::take_to_split(total)) {
         m = {e->base, e->map_len};
-        size_t span = os::table_span();
         parts = parts_within(e->parts, m.base, total, span);
         if (m.len > total) cache::keep_tail(m.base + total, m.len - total, parts_within(e->parts, m.base + total, m.len - total, span), &gone);
         erase(e);
-      } else if (total >= os::table_span()) {
-        n_pieces = cache::take_pieces(total, os::table_span(), pieces, &parts);
+      } else if (total >= span) {
+        n_pieces = cache::take_pieces(total, span, pieces, &parts);
       }
     }
     if (!m.len && !n_pieces) cache::note_miss();
