@@ -42,10 +42,16 @@ static_assert(class_size(3) == 64 && kLayouts[3].zone_size == 128 * kKiB && kLay
                   kLayouts[15].chunks == 1016,
               "64-256 B: 128 KiB (1995 chunks of 64 B), 192 KiB for 80-96 B, 256 KiB from 112 B (1016 chunks of 256 B)");
 static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 256 * kKiB && kLayouts[16].chunks == 813 &&
-                  kLayouts[21].zone_size == 128 * kKiB && kGrownZoneMax == 256 * kKiB &&
+                  kGrownZoneMax == 256 * kKiB &&
                   kLayouts[20].zone_size == 256 * kKiB && kLayouts[20].chunks == 407 && kMetadataPage == 4096,
-              "256 KiB for 320-640 B (813 to 407 chunks), 128 KiB for 768 B; for 16-640 B the most granules up "
-              "to 256 KiB whose first chunk stays in the first 4 KiB");
+              "256 KiB for 320-640 B (813 to 407 chunks); for 16-640 B the most granules up to 256 KiB whose "
+              "first chunk stays in the first 4 KiB");
+static_assert(class_size(21) == 768 && kLayouts[21].zone_size == 768 * kKiB && kLayouts[21].chunks == 1021 &&
+                  kLayouts[22].zone_size == 896 * kKiB && kLayouts[23].zone_size == kMiB &&
+                  kLayouts[23].chunks == 1022 && class_size(36) == 10 * kKiB && kLayouts[36].zone_size == kMiB &&
+                  kLayouts[36].chunks == 102 && kLayouts[37].zone_size == 1216 * kKiB,
+              "768 KiB for 768 B (1021 chunks), 896 KiB for 896 B, 1 MiB for 1 KiB (1022) to 10 KiB (102), "
+              "then the fewest granules holding 100 chunks: 1.2 MiB for 12 KiB");
 static_assert(kLayouts[kClassCount - 1].zone_size * 10 / kMiB == 125, "12.6 MiB for 128 KiB (12.56)");
 static_assert(kMinChunksPerZone == 100, "at least 100 chunks per zone");
 static_assert(kTinyZoneSize * 10 / kLayouts[0].chunks == 169, "16.9 B resident per live 16-byte block");
