@@ -292,6 +292,33 @@ TEST(tiny_only_peak)
     CHECK(end - start <= 16 * 1024, "TINY: RSS %ld kB before, %ld kB after freeing 64 MB", start, end);
 }
 
+/* Zones of 768 B to 4 KiB (768 KiB to 1 MiB each) filled, written, then freed class by class
+ * through free's inline path: the free that could empty the current zone goes the slow way
+ * (tcache/own_zones.cpp fit_push_limit), which gives the zone's pages back beyond the thread's
+ * budget (4 MiB at most): 3.8 MiB stayed resident; freed inline without that look, 6.5 MiB. */
+TEST(big_class_zones_give_back_after_free)
+{
+    static const size_t sizes[] = {768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096};
+    enum { kClasses = sizeof sizes / sizeof sizes[0], kPerClass = 1020 };
+    static void *p[kClasses][kPerClass];
+    long start = vm_rss_kb();
+    size_t total = 0;
+    for (int c = 0; c < kClasses; c++)
+        for (int i = 0; i < kPerClass && total + sizes[c] <= (1u << 20) * (size_t)(c + 1); i++) {
+            p[c][i] = malloc(sizes[c]);
+            CHECK(p[c][i] != NULL, "malloc(%zu) failed", sizes[c]);
+            memset(p[c][i], 0x5A, sizes[c]);
+            total += sizes[c];
+        }
+    long peak = vm_rss_kb();
+    CHECK(peak - start > 9 * 1024, "RSS grew by only %ld kB for 11 MiB written (test broken?)", peak - start);
+    for (int c = 0; c < kClasses; c++)
+        for (int i = 0; i < kPerClass; i++)
+            if (p[c][i]) free(p[c][i]);
+    long end = vm_rss_kb();
+    CHECK(end - start <= 5 * 1024, "RSS %ld kB before, %ld kB at the peak, %ld kB after freeing all", start, peak, end);
+}
+
 static int maps_lines(void)
 {
     read_file_raw("/proc/self/maps");
@@ -330,6 +357,7 @@ static const test_case cases[] = {
     CASE(rss_returns_after_peak),
     CASE(rss_bounded_over_rounds),
     CASE(rss_after_repeated_peaks),
+    CASE(big_class_zones_give_back_after_free),
     CASE(tiny_only_peak),
     CASE(zones_share_memory_areas),
 };

@@ -166,14 +166,14 @@ FT_INLINE bool current_chunk(const ClassCache &cc, const void *p, uint64_t *i) {
 }
 
 // Frees p into the current zone of cc, if it is one of its chunks, held by the program (live,
-// not freed by another thread meanwhile), and the stack has room: the live bit cleared, the
+// not freed by another thread meanwhile), and the stack is below its push limit: the live bit cleared, the
 // chunk pushed. False leaves everything as it was. Reads only the cache's copy of the zone's
 // layout.
 FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   uint64_t i;
   if (!current_chunk(cc, p, &i)) return false;
   uint32_t count = cc.count;  // read before the stores below, which may alias it
-  if (__builtin_expect(count == cc.capacity, 0)) return false;
+  if (__builtin_expect(count >= cc.push_limit, 0)) return false;
   uint64_t *w = &cc.live[i / 64], v = __atomic_load_n(w, __ATOMIC_RELAXED);
   // Held: live, and not freed by another thread meanwhile (its pending bit).
   if (__builtin_expect(!take_bit(&v, i), 0)) return false;
@@ -203,11 +203,11 @@ FT_INLINE bool resize_in_current(ClassCache &cc, unsigned c, void *p, size_t n) 
 }
 
 // Frees p into the current zone of its own class, which its registry entry e names (as
-// free_to_current does). Only the classes of kInlineFreeClasses (zone.h says why). False leaves
-// everything as it was; an empty entry (not a zone's) has no class.
+// free_to_current does). False leaves everything as it was; an empty entry (not a zone's) has no
+// class (entry_class wraps to above every class).
 FT_INLINE bool free_to_own_class(uintptr_t e, void *p) {
   unsigned c = registry::entry_class(e);
-  if (c >= kInlineFreeClasses) return false;
+  if (c >= kCachedClasses) return false;
   // No test that the entry's zone is cc.current: free_to_current's span test is that test,
   // and cc.current lies on another cache line than the layout's copy.
   ClassCache *cc = t_fast.cache->class_of[c];

@@ -36,6 +36,30 @@ FT_INLINE void list_push_owned(ClassCache &cc, Zone *z) {
   else list_push(cc.full, z, kOwnedFull);
 }
 
+// cc's push limit (thread_cache.h) after the current zone's free chunks, its written pages or
+// their count changed, or the zone: the stack's capacity; for a class of zones above
+// kInlineFreeMaxZone whose written pages are not all counted as kept (cc.unpurged), also the
+// count at which the frees pushed could make up every chunk the zone has out (chunks - avail),
+// less one, so that the free that could empty it finds the stack "full" and goes the slow way
+// (push_freed's check). Such a zone's written pages must go back beyond the thread's budget as
+// soon as it holds no block (current_holds_nothing); smaller zones' wait for the class's next
+// refill or flush (zone.h). Before, only the frees of the class last allocated from went inline
+// for the 768 B to 128 KiB classes (larson's, of random sizes, went the slow way).
+FT_CORE_TEXT void fit_push_limit(ClassCache &cc) {
+  const Zone *z = cc.current;
+  if (!z) {
+    cc.push_limit = 0;  // no zone: free_to_current's span test fails first
+    return;
+  }
+  uint32_t limit = kCacheCapacity.of[z->class_index];
+  if (z->class_index >= kInlineFreeClasses && size_t{z->hwm} * z->chunk_size > cc.unpurged) {
+    uint32_t out = z->chunks - z->avail;
+    uint32_t room = out ? out - 1 : 0;
+    if (room < limit) limit = room;
+  }
+  cc.push_limit = limit;
+}
+
 // The fast paths' copy of the current zone's layout.
 FT_CORE_TEXT void make_current(ClassCache &cc, Zone *z) {
   z->list = kOwnedCurrent;
@@ -49,6 +73,7 @@ FT_CORE_TEXT void make_current(ClassCache &cc, Zone *z) {
   cc.pending = z->pending_map();
   cc.codes = z->codes();
   z->pushed_away = 0;
+  fit_push_limit(cc);
 }
 
 // The zone of a chunk on tc's stacks: one of tc's, mapped as long as the chunk is there.
@@ -82,6 +107,7 @@ FT_CORE_TEXT void clear_current(ThreadCache *tc, ClassCache &cc) {
   cc.current = nullptr;
   cc.data = 0;
   cc.span = 0;
+  cc.push_limit = 0;
 }
 
 // Entry s of cc's stack back into its zone (avail again). Another zone than the current one is
@@ -105,6 +131,7 @@ FT_CORE_TEXT Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
 FT_CORE_TEXT void flush_stack(ClassCache &cc) {
   for (unsigned k = 0; k < cc.count; ++k) give_back_entry(cc, cc.slot[k]);
   cc.count = 0;
+  fit_push_limit(cc);
 }
 
 // The stack's chunks of z, a zone that holds no block any more, back into it (the stack keeps
@@ -163,7 +190,8 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
     Zone *z = cc.current;
     if (z && z->avail) {
       // Half the capacity: the next frees have room, the next mallocs have chunks.
-      unsigned want = cc.capacity / 2 ? cc.capacity / 2 : 1;
+      unsigned capacity = kCacheCapacity.of[c];
+      unsigned want = capacity / 2 ? capacity / 2 : 1;
       unsigned got = want < z->avail ? want : z->avail;
       // Stacked from the top down, so that the lowest address is handed out first: the pages
       // of a zone are touched in order, the first beside the zone's header. A bitmap word at
@@ -177,6 +205,7 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
           if (top[k] >= untouched) top[k] |= kFreshBit;
       cc.out_delta += got;
       cc.count = got - 1;
+      fit_push_limit(cc);
       *slot = cc.slot[got - 1];
       return true;
     }
@@ -263,6 +292,9 @@ bool holds_nothing(const ClassCache &cc) { return cc.current->avail + current_on
     if (j > z->hwm) z->hwm = j;
     cc.slot[k] = p;
   }
+  // Given back: no free need look again before the class's next refill (fit_push_limit), which
+  // may write pages. Looking, a pair loop over budget gave its pages back at every free.
+  cc.push_limit = kCacheCapacity.of[z->class_index];
 }
 
 // Pages kept for nothing beyond kUnpurgedFloor stay within kUnpurgedPerLive times what the
@@ -297,7 +329,7 @@ inline constexpr size_t kUnpurgedPerLive = 4;
   for (uint64_t used = tc->used_classes; used;) {
     ClassCache &other = class_cache(tc, next_class(used));
     if (!other.unpurged || &other == &cc) continue;
-    if (!holds_nothing(other)) forget_unpurged(tc, other);
+    if (!holds_nothing(other)) forget_unpurged(tc, other), fit_push_limit(other);
     else if (budget < kUnpurgedBudget && tc->unpurged_bytes - cc.unpurged + written > budget) purge_current(tc, other);
   }
 }
@@ -311,6 +343,7 @@ FT_CORE_TEXT void current_holds_nothing(ThreadCache *tc, ClassCache &cc) {
   if (tc->unpurged_bytes - cc.unpurged + written <= budget) {
     tc->unpurged_bytes += written - cc.unpurged;
     cc.unpurged = written;
+    fit_push_limit(cc);  // counted: no free need look again until pages are written
     return;
   }
   purge_current(tc, cc);
@@ -333,6 +366,7 @@ FT_CORE_TEXT void give_back_oldest(ClassCache &cc, unsigned n) {
   if (n_mine) {
     cc.current->give_many(mine, n_mine, kFreshBit);
     cc.out_delta -= n_mine;
+    fit_push_limit(cc);
   }
   // Off the stack first: settle may evict a zone's other entries from it.
   for (unsigned k = 0; k < n_others; ++k)
@@ -414,10 +448,11 @@ inline constexpr unsigned kFollowAt = 1024;
 // chunk of another zone is counted in z->cached before it is pushed (one counted and not pushed
 // keeps z from ever looking empty; one pushed and not counted would let it go back to the pool
 // from under the stack), and the slot is written before the count. The rare ends are marked.
-FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chunks, uintptr_t p, uint32_t i) {
-  if (z != cc.current && (cc.count == cc.capacity || z->adopted)) return give_straight_back(cc, z, i);
+FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chunks, uint32_t capacity, uintptr_t p,
+                          uint32_t i) {
+  if (z != cc.current && (cc.count == capacity || z->adopted)) return give_straight_back(cc, z, i);
   uint32_t count = cc.count;
-  if (__builtin_expect(count == cc.capacity, 0)) return push_after_flush(tc, cc, z, p);
+  if (__builtin_expect(count == capacity, 0)) return push_after_flush(tc, cc, z, p);
   if (z == cc.current) {
     cc.slot[count] = p;
     __atomic_signal_fence(__ATOMIC_RELEASE);
@@ -438,7 +473,7 @@ FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chu
 FT_CORE_TEXT bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
   UnlockedChange change;
   flush_half(cc);  // never z's last chunks: z holds this one
-  return push_freed(tc, cc, z, z->chunks, p, z->index_of(p));
+  return push_freed(tc, cc, z, z->chunks, kCacheCapacity.of[z->class_index], p, z->index_of(p));
 }
 
 // free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
@@ -451,7 +486,8 @@ FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
   if (!take_bit(&v, i)) return false;
   if (bit_at(__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
-  return push_freed(tc, class_cache(tc, z->class_index), z, z->chunks, p, i);
+  unsigned c = z->class_index;
+  return push_freed(tc, class_cache(tc, c), z, z->chunks, kCacheCapacity.of[c], p, i);
 }
 
 }  // namespace
@@ -499,7 +535,7 @@ FT_INLINE bool free_into_own_zone(ThreadCache *tc, Zone *z, unsigned c, uintptr_
   const uint64_t *pending = live + l.words;  // the pending bitmap follows the live one
   if (bit_at(__atomic_load_n(pending, __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
-  return push_freed(tc, class_cache(tc, c), z, l.chunks, p, static_cast<uint32_t>(i));
+  return push_freed(tc, class_cache(tc, c), z, l.chunks, kCacheCapacity.of[c], p, static_cast<uint32_t>(i));
 }
 
 // free_unlocked of a chunk of a zone another thread's cache owns, or no cache: the zone's header

@@ -15,6 +15,8 @@ namespace ft::tcache {
 void list_unlink(OwnedList &l, Zone *z);
 // No current zone for cc any more (the zone counts its stacked chunks from now on).
 void clear_current(ThreadCache *tc, ClassCache &cc);
+// cc's push limit fitted to its current zone's free chunks, which changed (thread_cache.h).
+void fit_push_limit(ClassCache &cc);
 // Every entry of cc's stack back into its zone, the zones' lists left to the caller.
 void flush_stack(ClassCache &cc);
 // The n oldest entries of cc's stack back into their zones (no lock); a zone left holding no

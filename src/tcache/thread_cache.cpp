@@ -74,6 +74,7 @@ FT_HOT_TEXT bool take_in_word(ThreadCache *tc, Zone *z, uint32_t pw) {
   ClassCache &cc = class_cache(tc, z->class_index);
   cc.out_delta -= got;
   if (second_free) report_double_free(z, second_free - 1);
+  if (got && z == cc.current) fit_push_limit(cc);  // more free chunks: a lower limit
   return got && settle(cc, z);
 }
 

@@ -43,6 +43,14 @@ constexpr uint32_t cache_capacity(unsigned c) {
   size_t least = class_size(c) * 2 <= kCacheBytesPerClass ? 2 : 1;
   return static_cast<uint32_t>(n < least ? least : n > kCacheSlots ? kCacheSlots : n);
 }
+// cache_capacity of every class, for the slow paths' pushes (a byte: at most kCacheSlots).
+struct CacheCapacities {
+  uint8_t of[kCachedClasses];
+  constexpr CacheCapacities() : of() {
+    for (unsigned c = 0; c < kCachedClasses; ++c) of[c] = static_cast<uint8_t>(cache_capacity(c));
+  }
+};
+inline constexpr CacheCapacities kCacheCapacity{};
 constexpr size_t cache_bytes_bound() {
   size_t total = 0;
   for (unsigned c = 0; c < kCachedClasses; ++c) total += cache_capacity(c) * class_size(c);
@@ -93,7 +101,11 @@ struct alignas(512) ClassCache {
   uint32_t chunk_size;
   uintptr_t data;      // current->data()
   uint32_t span;       // current->chunks * chunk_size: a pointer p is one of its chunks' iff p - data < span
-  uint32_t capacity;   // 0 until the class's first refill
+  // Free's fast path pushes while count is below it (own_zones.cpp fit_push_limit): the stack's
+  // capacity, and for classes with zones above kInlineFreeMaxZone also the count at which the
+  // current zone could hold no block, so that the free that empties it goes the slow way. 0
+  // while there is no current zone.
+  uint32_t push_limit;
   uint64_t div_magic;
   uint64_t *live;      // current's bitmaps and size codes
   uint64_t *pending;
@@ -162,12 +174,11 @@ inline ClassCache &class_cache(CacheIndex *tc, unsigned c) { return *tc->class_o
 
 static_assert(kCachedClasses <= 64, "ThreadCache::used_classes has a bit per class");
 
-// Class c of tc starts serving: placed in the next free ClassCache of the pool, its capacity set,
-// and its bit in used_classes (read without the lock by the statistics, after class_of[c]).
+// Class c of tc starts serving: placed in the next free ClassCache of the pool (no current zone
+// yet: its push limit 0), and its bit in used_classes (read without the lock by the statistics, after class_of[c]).
 inline ClassCache &start_class(ThreadCache *tc, unsigned c) {
   FT_ASSERT(!(tc->used_classes >> c & 1) && tc->placed < kCachedClasses);  // each class placed once
   ClassCache &cc = tc->pool[tc->placed++];
-  cc.capacity = cache_capacity(c);
   __atomic_store_n(&tc->class_of[c], &cc, __ATOMIC_RELEASE);
   __atomic_store_n(&tc->used_classes, tc->used_classes | uint64_t{1} << c, __ATOMIC_RELEASE);
   return cc;

@@ -135,7 +135,7 @@ struct alignas(64) ZoneLayout {
 // (1.08x). Zones of 4,000 chunks for every class would take a page more (the size codes) for
 // each class a program uses.
 inline constexpr size_t kMetadataPage = 4096;  // the smallest page size
-// At most 4 granules: such a zone's frees go inline (kInlineFreeMaxZone, below).
+// At most 4 granules: such a zone's frees go inline without a limit (kInlineFreeMaxZone, below).
 inline constexpr size_t kGrownZoneMax = 4 * kZoneGranule;
 // Above 640 B, where 100 chunks take more than one granule, the zone grows as well, while it
 // stays within kBigZoneMax and kBigZoneChunks chunks: 1021-1022 chunks of 768 B to 1 KiB (768
@@ -254,11 +254,12 @@ constexpr bool pending_follows_live() {
 }
 static_assert(pending_follows_live(), "free_into_own_zone finds the pending word `words` past the live one");
 
-// The classes whose frees into their current zone go inline (tcache/cache_fast_path.h), without
+// The classes whose frees into their current zone go inline (tcache/cache_fast_path.h) without
 // noticing that the zone then holds nothing: its pages stay until the class's next refill or
 // flush looks (kInlineFreeMaxZone at most a class). Classes 0 to kInlineFreeClasses - 1, whose
 // zones are at most that big; a bigger zone's must go back at once beyond the thread's budget
-// (tcache/own_zones.cpp current_holds_nothing), so its frees take the long way.
+// (tcache/own_zones.cpp current_holds_nothing), so the free that could empty it takes the long
+// way (the class cache's push limit: own_zones.cpp fit_push_limit); its other frees go inline.
 inline constexpr size_t kInlineFreeMaxZone = kGrownZoneMax;
 // The classes whose 100 chunks fit one granule (16 B to 640 B).
 constexpr unsigned count_inline_free_classes() {
