@@ -238,6 +238,37 @@ TEST(threads_come_and_go)
     }
 }
 
+/* ---- Threads that only free: their remote frees counted, each one ---- */
+/* The main thread allocates FREE_ONLY_THREADS x FREE_ONLY_BLOCKS blocks; each thread frees its
+ * share and allocates nothing, so it has no cache and counts in the shared counters
+ * (base/counters.h note_uncached_remote_free). run_tests.py reads the FT_MALLOC_STATS line. */
+#define FREE_ONLY_THREADS 4
+#define FREE_ONLY_BLOCKS 20000
+static void *free_only_blocks[FREE_ONLY_THREADS][FREE_ONLY_BLOCKS];
+
+static void *free_only_worker(void *arg)
+{
+    void **blocks = arg;
+    for (int i = 0; i < FREE_ONLY_BLOCKS; i++)
+        free(blocks[i]);
+    return NULL;
+}
+
+TEST(free_only_threads)
+{
+    for (int t = 0; t < FREE_ONLY_THREADS; t++)
+        for (int i = 0; i < FREE_ONLY_BLOCKS; i++) {
+            free_only_blocks[t][i] = malloc(32 + (size_t)(i % 4) * 16);
+            CHECK(free_only_blocks[t][i] != NULL, "malloc failed");
+        }
+    pthread_t th[FREE_ONLY_THREADS];
+    for (int t = 0; t < FREE_ONLY_THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, free_only_worker, free_only_blocks[t]) == 0, "pthread_create failed");
+    for (int t = 0; t < FREE_ONLY_THREADS; t++)
+        pthread_join(th[t], NULL);
+    printf("FREED %d\n", FREE_ONLY_THREADS * FREE_ONLY_BLOCKS);
+}
+
 /* ---- 10,000 short-lived threads, one after another: memory stays flat ---- */
 /* Each thread allocates a few hundred blocks of mixed sizes (a fixed set of classes, one LARGE),
  * frees most, and hands the rest to the main thread, which frees them after the join. Its cache
@@ -686,6 +717,7 @@ static const test_case cases[] = {
     CASE(dump_excludes_cached_frees),
     CASE(exited_threads_release_zones),
     CASE(threads_come_and_go),
+    CASE(free_only_threads),
     CASE(rounds_of_threads_keep_their_pages),
     CASE(taken_over_blocks_drain_their_zone),
     CASE(fork_child_reuses_other_threads_zones),

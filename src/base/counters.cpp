@@ -4,6 +4,13 @@
 namespace ft::counters {
 
 constinit Counters g_counters = {};
+constinit RemoteShard g_uncached_remote_frees[kRemoteShards] = {};
+
+uint64_t uncached_remote_frees() {
+  uint64_t n = 0;
+  for (const RemoteShard &s : g_uncached_remote_frees) n += __atomic_load_n(&s.frees, __ATOMIC_RELAXED);
+  return n;
+}
 
 FT_CORE_TEXT void raise_to(uint64_t &peak, uint64_t v) {
   uint64_t cur = __atomic_load_n(&peak, __ATOMIC_RELAXED);

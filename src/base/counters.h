@@ -47,6 +47,24 @@ struct Counters {
 };
 extern Counters g_counters;
 
+// The remote frees of threads without a cache (threads that only free), in kRemoteShards
+// counters a cache line apart, a thread's chosen by where its thread-local storage lies (threads
+// have their own stacks, hence TLS blocks, pages apart). In one shared counter, the freeing
+// threads' cores passed its line back and forth: mimalloc-bench's xmalloc-test (2 threads
+// allocate, 2 free) spent a third of its time on that locked add.
+inline constexpr unsigned kRemoteShards = 16;
+struct alignas(64) RemoteShard {
+  uint64_t frees;
+};
+extern RemoteShard g_uncached_remote_frees[kRemoteShards];
+// thread_key: the address of a thread-local variable of the freeing thread.
+inline void note_uncached_remote_free(uintptr_t thread_key) {
+  uint64_t shard = (thread_key >> 12) * 0x9E3779B97F4A7C15ull >> 60;  // Fibonacci hashing: 16 shards
+  __atomic_fetch_add(&g_uncached_remote_frees[shard].frees, 1, __ATOMIC_RELAXED);
+}
+static_assert(kRemoteShards == 16, "note_uncached_remote_free keeps the hash's top 4 bits");
+uint64_t uncached_remote_frees();
+
 inline void bump(uint64_t &c, uint64_t v = 1) { __atomic_fetch_add(&c, v, __ATOMIC_RELAXED); }
 // A counter that only the holder of the heap lock writes: no locked instruction (a LARGE
 // malloc/free pair made four, next to the mutex's: 65 -> 41 ns a pair in a process of two

@@ -45,7 +45,8 @@ void take_snapshot(Snapshot *s) {
     }
     s->remote_frees += __atomic_load_n(&tc->remote_frees, __ATOMIC_RELAXED);
   }
-  s->remote_frees += __atomic_load_n(&counters::g_counters.remote_frees, __ATOMIC_RELAXED);
+  s->remote_frees += __atomic_load_n(&counters::g_counters.remote_frees, __ATOMIC_RELAXED) +
+                     counters::uncached_remote_frees();
   for (Zone *z = zone_pool::all_zones(); z; z = z->next_all) {
     ClassSnapshot &c = s->cls[z->class_index];
     c.zones++;

@@ -48,7 +48,7 @@ FT_HOT_TEXT bool free_chunk(Zone *z, uint32_t i, uint32_t owner_id, ThreadCache 
       break;
   }
   if (self) ++self->remote_frees;
-  else counters::bump(counters::g_counters.remote_frees);
+  else counters::note_uncached_remote_free(reinterpret_cast<uintptr_t>(&t_fast));
   return true;
 }
 

@@ -179,7 +179,26 @@ def test_thread_rounds_map_once():
                    "should find the zones the one before emptied)" % maps, r.log())
 
 
+def test_free_only_threads_counted():
+    """4 threads that only free 20,000 blocks each that the main thread allocated (test/threads.c
+    free_only_threads): every one is a remote free, counted by threads without a cache in shared
+    counters (base/counters.h note_uncached_remote_free) that the summary line sums. A few more may
+    come from the threads' own exit (glibc freeing what the main thread allocated for them)."""
+    path = BINARIES["threads"].require()
+    r = run([path, "free_only_threads"], env=base_env(FT_MALLOC_STATS="1"))
+    if r.rc != 0:
+        raise Fail(fail_reason(r), r.log())
+    freed = re.search(r"^FREED (\d+)$", r.out, re.M)
+    m = re.search(r"remote frees (\d+),", r.err)
+    if not freed or not m:
+        raise Fail("no FREED line or no `remote frees N` in the summary line", r.log())
+    n, want = int(m.group(1)), int(freed.group(1))
+    if not want <= n <= want + 64:
+        raise Fail("remote frees %d, the threads freed %d blocks the main thread allocated" % (n, want), r.log())
+
+
 register("stats/exit_stats_table", test_exit_stats, ["reports"])
+register("stats/free_only_threads_counted", test_free_only_threads_counted, ["threads"])
 register("stats/thread_rounds_map_once", test_thread_rounds_map_once, ["threads"])
 register("stats/exit_stats_out_file", test_exit_stats_out_file, ["reports"])
 register("stats/exit_dump", test_exit_dump("1"), ["reports"])
