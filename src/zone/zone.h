@@ -119,10 +119,11 @@ struct alignas(64) ZoneLayout {
 };
 
 // The classes whose 100 chunks fit one granule (16 B to 640 B) get the biggest zone, up to
-// kGrownZoneMax, whose first chunk still lies in the first page beside the header, bitmaps
-// and size codes: a class's first block then touches one page, as with one granule, and its
-// zones hold 1315-3875 chunks (16-48 B, 64 KiB), 1995 of 64 B (128 KiB), 2013-2408 of 80-96 B
-// (192 KiB), 1352-2306 of 112-192 B and 407-1249 of 208-640 B (256 KiB). A program holding more
+// kGrownZoneMax (beyond it, up to kBigZoneChunks chunks: below), whose first chunk still lies
+// in the first page beside the header, bitmaps and size codes: a class's first block then
+// touches one page, as with one granule, and its zones hold 1315-3875 chunks (16-48 B, 64 KiB),
+// 1995 of 64 B (128 KiB), 2013-2408 of 80-96 B (192 KiB), 1016-2306 of 112-256 B (256 KiB) and
+// 1017-1020 of 320-640 B (320-640 KiB; 407-813 in 256 KiB before). A program holding more
 // blocks of a class than one zone has spreads them over several, and the frees and mallocs of
 // any zone but the class's current one go through the registry and that zone's header
 // (tcache/own_zones.cpp): with 100-201 chunks a zone, a copy of larson on 264-512 B blocks ran
@@ -137,14 +138,17 @@ struct alignas(64) ZoneLayout {
 inline constexpr size_t kMetadataPage = 4096;  // the smallest page size
 // At most 4 granules: such a zone's frees go inline without a limit (kInlineFreeMaxZone, below).
 inline constexpr size_t kGrownZoneMax = 4 * kZoneGranule;
-// Above 640 B, where 100 chunks take more than one granule, the zone grows as well, while it
-// stays within kBigZoneMax and kBigZoneChunks chunks: 1021-1022 chunks of 768 B to 1 KiB (768
-// KiB to 1 MiB), 815 of 1280 B down to 102 of 10 KiB (1 MiB); 12 KiB on as before (100 chunks).
+// Zones grow past kGrownZoneMax while they stay within kBigZoneMax and kBigZoneChunks chunks:
+// 1017-1020 chunks of 320-640 B (320-640 KiB, the first chunk still in the first page), and
+// above 640 B, where 100 chunks take more than one granule, 1021-1022 chunks of 768 B to 1 KiB
+// (768 KiB to 1 MiB), 815 of 1280 B down to 102 of 10 KiB (1 MiB); 12 KiB on as before (100
+// chunks). Their frees go inline under a push limit (kInlineFreeClasses, below).
 // With 100-170 chunks a zone, a class's blocks spread over several and most frees and mallocs
 // of 768 B-1 KiB went the long way (above): mimalloc-bench's larson (5,000 blocks of 8-1000 B,
 // 2 threads) 48.9 -> 60.3 M operations a second (glibc 43.2, mimalloc 61.1; medians of 5); a
 // random block freed and one allocated a step over 5,000 of 8-1000 B, 27.5 -> 21.8 ns (glibc
-// 20.5, mimalloc 9.5). Peak RSS over make bench unchanged (1.09x -> 1.07x, glibc's noise); the
+// 20.5, mimalloc 9.5). Then 320-640 B (with the push limit): the same 5,000 blocks 17.1 -> 14.8
+// ns; 10,000 of 8-600 B 38.7 -> 32.0 ns (glibc 36.9). Peak RSS over make bench unchanged; the
 // pages are written as chunks are handed out, so a bigger zone costs address space only.
 inline constexpr size_t kBigZoneMax = 16 * kZoneGranule;  // 1 MiB: 1022 chunks of 1 KiB
 inline constexpr unsigned kBigZoneChunks = 1024;          // about the 16-640 B classes' count
@@ -182,15 +186,17 @@ constexpr bool first_chunk_in_first_page(unsigned c, size_t z) {
   return make_layout(c, z, kMaxColors).data_offset + class_size(c) <= kMetadataPage;
 }
 
-// When 100 chunks fit one granule, the most granules (at most kGrownZoneMax) whose first
-// chunk stays in the first page: 64 KiB for 16-48 B, 128 KiB for 64 B, 192 KiB for 80-96 B,
-// 256 KiB for 112-640 B. Otherwise the fewest granules that hold 100 chunks, grown up to
+// When 100 chunks fit one granule, the most granules (up to kGrownZoneMax, then while they hold
+// at most kBigZoneChunks) whose first chunk stays in the first page: 64 KiB for 16-48 B, 128 KiB
+// for 64 B, 192 KiB for 80-96 B, 256 KiB for 112-256 B, 320-640 KiB for 320-640 B. Otherwise the fewest granules that hold 100 chunks, grown up to
 // kBigZoneMax while they hold at most kBigZoneChunks: 768 KiB for 768 B, 896 KiB for 896 B,
 // 1 MiB for 1 KiB to 10 KiB, then 1.2 MiB for 12 KiB up to 12.6 MiB for 128 KiB.
 constexpr size_t zone_size_for(unsigned c) {
   size_t z = kZoneGranule;
   if (make_layout(c, z).chunks >= kMinChunksPerZone) {
-    while (z < kGrownZoneMax && first_chunk_in_first_page(c, z + kZoneGranule)) z += kZoneGranule;
+    while (z < kBigZoneMax && first_chunk_in_first_page(c, z + kZoneGranule) &&
+           (z < kGrownZoneMax || make_layout(c, z + kZoneGranule).chunks <= kBigZoneChunks))
+      z += kZoneGranule;
     return z;
   }
   while (make_layout(c, z).chunks < kMinChunksPerZone) z += kZoneGranule;
@@ -261,21 +267,29 @@ static_assert(pending_follows_live(), "free_into_own_zone finds the pending word
 // (tcache/own_zones.cpp current_holds_nothing), so the free that could empty it takes the long
 // way (the class cache's push limit: own_zones.cpp fit_push_limit); its other frees go inline.
 inline constexpr size_t kInlineFreeMaxZone = kGrownZoneMax;
-// The classes whose 100 chunks fit one granule (16 B to 640 B).
+// The first classes whose zones are at most kInlineFreeMaxZone (16 B to 256 B).
 constexpr unsigned count_inline_free_classes() {
   unsigned n = 0;
-  while (n < kClassCount && detail::make_layout(n, kZoneGranule).chunks >= kMinChunksPerZone) ++n;
-  for (unsigned c = 0; c < n; ++c)
-    if (kLayouts[c].zone_size > kInlineFreeMaxZone) return 0;  // fails the assert below
+  while (n < kClassCount && kLayouts[n].zone_size <= kInlineFreeMaxZone) ++n;
+  for (unsigned c = n; c < kClassCount; ++c)
+    if (kLayouts[c].zone_size <= kInlineFreeMaxZone) return 0;  // fails the assert below
   return n;
 }
 inline constexpr unsigned kInlineFreeClasses = count_inline_free_classes();
-static_assert(kInlineFreeClasses == 21, "16 B .. 640 B: zones of 64-256 KiB");
+static_assert(kInlineFreeClasses == 16, "16 B .. 256 B: zones of 64-256 KiB");
+// The classes whose 100 chunks fit one granule (16 B to 640 B): their zones grow as long as the
+// first chunk stays in the first page (zone_size_for).
+constexpr unsigned count_one_granule_classes() {
+  unsigned n = 0;
+  while (n < kClassCount && detail::make_layout(n, kZoneGranule).chunks >= kMinChunksPerZone) ++n;
+  return n;
+}
+static_assert(count_one_granule_classes() == 21, "16 B .. 640 B");
 static_assert(kLayouts[0].chunks == 3875 && kLayouts[2].chunks == 1315 && kLayouts[2].zone_size == kTinyZoneSize &&
                   kLayouts[3].zone_size == 2 * kTinyZoneSize,
               "the counts in kTinyZoneSize's comment");
 constexpr bool first_chunks_in_first_page() {
-  for (unsigned c = 0; c < kInlineFreeClasses; ++c)
+  for (unsigned c = 0; c < count_one_granule_classes(); ++c)
     if (kLayouts[c].data_offset + kLayouts[c].chunk_size > kMetadataPage) return false;
   return true;
 }

@@ -41,11 +41,13 @@ static_assert(class_size(3) == 64 && kLayouts[3].zone_size == 128 * kKiB && kLay
                   kLayouts[6].zone_size == 256 * kKiB && kLayouts[15].zone_size == 256 * kKiB &&
                   kLayouts[15].chunks == 1016,
               "64-256 B: 128 KiB (1995 chunks of 64 B), 192 KiB for 80-96 B, 256 KiB from 112 B (1016 chunks of 256 B)");
-static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 256 * kKiB && kLayouts[16].chunks == 813 &&
-                  kGrownZoneMax == 256 * kKiB &&
-                  kLayouts[20].zone_size == 256 * kKiB && kLayouts[20].chunks == 407 && kMetadataPage == 4096,
-              "256 KiB for 320-640 B (813 to 407 chunks); for 16-640 B the most granules up to 256 KiB whose "
-              "first chunk stays in the first 4 KiB");
+static_assert(class_size(16) == 320 && kLayouts[16].zone_size == 320 * kKiB && kLayouts[16].chunks == 1017 &&
+                  kGrownZoneMax == 256 * kKiB && kBigZoneChunks == 1024 && kLayouts[19].zone_size == 512 * kKiB &&
+                  kLayouts[20].zone_size == 640 * kKiB && kLayouts[20].chunks == 1020 && kMetadataPage == 4096,
+              "320 KiB for 320 B (1017 chunks) to 640 KiB for 640 B (1020); for 16-640 B the most granules up to "
+              "256 KiB whose first chunk stays in the first 4 KiB, then up to 1024 chunks");
+static_assert(kInlineFreeClasses == 16 && kInlineFreeMaxZone == 256 * kKiB,
+              "16-256 B: zones of at most 256 KiB, freed inline without a push limit");
 static_assert(class_size(21) == 768 && kLayouts[21].zone_size == 768 * kKiB && kLayouts[21].chunks == 1021 &&
                   kLayouts[22].zone_size == 896 * kKiB && kLayouts[23].zone_size == kMiB &&
                   kLayouts[23].chunks == 1022 && class_size(36) == 10 * kKiB && kLayouts[36].zone_size == kMiB &&
