@@ -166,9 +166,9 @@ FT_INLINE bool current_chunk(const ClassCache &cc, const void *p, uint64_t *i) {
 }
 
 // Frees p into the current zone of cc, if it is one of its chunks, held by the program (live,
-// not freed by another thread meanwhile), and the stack is below its push limit: the live bit cleared, the
-// chunk pushed. False leaves everything as it was. Reads only the cache's copy of the zone's
-// layout.
+// not freed by another thread meanwhile), and the stack is below its push limit (thread_cache.h):
+// the live bit cleared, the chunk pushed. False leaves everything as it was. Reads only the
+// cache's copy of the zone's layout.
 FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   uint64_t i;
   if (!current_chunk(cc, p, &i)) return false;

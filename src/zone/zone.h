@@ -188,9 +188,10 @@ constexpr bool first_chunk_in_first_page(unsigned c, size_t z) {
 
 // When 100 chunks fit one granule, the most granules (up to kGrownZoneMax, then while they hold
 // at most kBigZoneChunks) whose first chunk stays in the first page: 64 KiB for 16-48 B, 128 KiB
-// for 64 B, 192 KiB for 80-96 B, 256 KiB for 112-256 B, 320-640 KiB for 320-640 B. Otherwise the fewest granules that hold 100 chunks, grown up to
-// kBigZoneMax while they hold at most kBigZoneChunks: 768 KiB for 768 B, 896 KiB for 896 B,
-// 1 MiB for 1 KiB to 10 KiB, then 1.2 MiB for 12 KiB up to 12.6 MiB for 128 KiB.
+// for 64 B, 192 KiB for 80-96 B, 256 KiB for 112-256 B, 320-640 KiB for 320-640 B. Otherwise
+// the fewest granules that hold 100 chunks, grown up to kBigZoneMax while they hold at most
+// kBigZoneChunks: 768 KiB for 768 B, 896 KiB for 896 B, 1 MiB for 1 KiB to 10 KiB, then 1.2
+// MiB for 12 KiB up to 12.6 MiB for 128 KiB.
 constexpr size_t zone_size_for(unsigned c) {
   size_t z = kZoneGranule;
   if (make_layout(c, z).chunks >= kMinChunksPerZone) {
