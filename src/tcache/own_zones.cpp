@@ -131,7 +131,6 @@ FT_CORE_TEXT Zone *give_back_entry(ClassCache &cc, uintptr_t s) {
 FT_CORE_TEXT void flush_stack(ClassCache &cc) {
   for (unsigned k = 0; k < cc.count; ++k) give_back_entry(cc, cc.slot[k]);
   cc.count = 0;
-  fit_push_limit(cc);
 }
 
 // The stack's chunks of z, a zone that holds no block any more, back into it (the stack keeps
@@ -448,8 +447,8 @@ inline constexpr unsigned kFollowAt = 1024;
 // chunk of another zone is counted in z->cached before it is pushed (one counted and not pushed
 // keeps z from ever looking empty; one pushed and not counted would let it go back to the pool
 // from under the stack), and the slot is written before the count. The rare ends are marked.
-FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chunks, uint32_t capacity, uintptr_t p,
-                          uint32_t i) {
+FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, unsigned c, uintptr_t p, uint32_t i) {
+  uint32_t chunks = kLayouts[c].chunks, capacity = kCacheCapacity.of[c];
   if (z != cc.current && (cc.count == capacity || z->adopted)) return give_straight_back(cc, z, i);
   uint32_t count = cc.count;
   if (__builtin_expect(count == capacity, 0)) return push_after_flush(tc, cc, z, p);
@@ -473,7 +472,7 @@ FT_INLINE bool push_freed(ThreadCache *tc, ClassCache &cc, Zone *z, uint32_t chu
 FT_CORE_TEXT bool push_after_flush(ThreadCache *tc, ClassCache &cc, Zone *z, uintptr_t p) {
   UnlockedChange change;
   flush_half(cc);  // never z's last chunks: z holds this one
-  return push_freed(tc, cc, z, z->chunks, kCacheCapacity.of[z->class_index], p, z->index_of(p));
+  return push_freed(tc, cc, z, z->class_index, p, z->index_of(p));
 }
 
 // free_owned with the chunk's address at hand: inline in free_unlocked, every free of a block
@@ -487,7 +486,7 @@ FT_INLINE bool push_owned(ThreadCache *tc, Zone *z, uint32_t i, uintptr_t p) {
   if (bit_at(__atomic_load_n(&z->pending_map()[i / 64], __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
   unsigned c = z->class_index;
-  return push_freed(tc, class_cache(tc, c), z, z->chunks, kCacheCapacity.of[c], p, i);
+  return push_freed(tc, class_cache(tc, c), z, c, p, i);
 }
 
 }  // namespace
@@ -535,7 +534,7 @@ FT_INLINE bool free_into_own_zone(ThreadCache *tc, Zone *z, unsigned c, uintptr_
   const uint64_t *pending = live + l.words;  // the pending bitmap follows the live one
   if (bit_at(__atomic_load_n(pending, __ATOMIC_RELAXED), i)) return false;
   __atomic_store_n(live, v, __ATOMIC_RELAXED);
-  return push_freed(tc, class_cache(tc, c), z, l.chunks, kCacheCapacity.of[c], p, static_cast<uint32_t>(i));
+  return push_freed(tc, class_cache(tc, c), z, c, p, static_cast<uint32_t>(i));
 }
 
 // free_unlocked of a chunk of a zone another thread's cache owns, or no cache: the zone's header

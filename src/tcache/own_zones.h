@@ -17,7 +17,8 @@ void list_unlink(OwnedList &l, Zone *z);
 void clear_current(ThreadCache *tc, ClassCache &cc);
 // cc's push limit fitted to its current zone's free chunks, which changed (thread_cache.h).
 void fit_push_limit(ClassCache &cc);
-// Every entry of cc's stack back into its zone, the zones' lists left to the caller.
+// Every entry of cc's stack back into its zone, the zones' lists and the current zone (its push
+// limit) left to the caller.
 void flush_stack(ClassCache &cc);
 // The n oldest entries of cc's stack back into their zones (no lock); a zone left holding no
 // block goes back to the pool.
