@@ -3,6 +3,7 @@
 
 #include "base/counters.h"
 
+#include <cerrno>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -132,10 +133,19 @@ FT_CORE_TEXT void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14's uapi value; older headers lack it
 #endif
-FT_HOT_TEXT void prefault(void *p, size_t len) {
+namespace {
+bool g_prefault_refused;  // the kernel does not know MADV_POPULATE_WRITE (before 5.14): never asked again
+}
+// In the core text: refills of fresh chunks call it (tcache/own_zones.cpp prefault_ahead).
+FT_CORE_TEXT void prefault(void *p, size_t len) {
+  if (__atomic_load_n(&g_prefault_refused, __ATOMIC_RELAXED)) return;
   uintptr_t start = reinterpret_cast<uintptr_t>(p) & ~(g_page_size - 1);
   uintptr_t end = round_to_pages(reinterpret_cast<uintptr_t>(p) + len);
-  madvise(reinterpret_cast<void *>(start), end - start, MADV_POPULATE_WRITE);
+  int saved = errno;  // a malloc that succeeds leaves errno alone
+  if (madvise(reinterpret_cast<void *>(start), end - start, MADV_POPULATE_WRITE) != 0) {
+    if (errno == EINVAL) __atomic_store_n(&g_prefault_refused, true, __ATOMIC_RELAXED);
+    errno = saved;  // the pages then fault one by one, as without the call
+  }
 }
 
 void protect_none(void *p, size_t len) { mprotect(p, len, PROT_NONE); }

@@ -45,7 +45,7 @@ void *move_pages(void *p, size_t len);
 // Gives the pages back; they read as zero on next touch.
 void purge(void *p, size_t len);
 // Writes in the page tables for [p, p + len) at once (MADV_POPULATE_WRITE, Linux 5.14; a no-op
-// before): one system call instead of a page fault per page about to be written.
+// before, and errno kept): one system call instead of a page fault per page about to be written.
 void prefault(void *p, size_t len);
 // Makes pages fault on any access (FT_MALLOC_GUARD).
 void protect_none(void *p, size_t len);

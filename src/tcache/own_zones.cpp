@@ -5,6 +5,7 @@
 
 #include "base/counters.h"
 #include "large/large_cache.h"
+#include "os/mapping.h"
 #include "zone/registry.h"
 #include "zone/zone_pool.h"
 
@@ -168,6 +169,31 @@ FT_CORE_TEXT void evict(ClassCache &cc, Zone *z) {
   return true;
 }
 
+// A refill that takes chunks never written since their zone was mapped or purged asks for their
+// pages' page-table entries in one call, and for those of the chunks the next refills will take:
+// a fault costs 10 us here (a virtual machine's trap), MADV_POPULATE_WRITE 1 us a call and 0.6 us
+// a page. Not at a zone's first refill: a program that mallocs a few blocks writes the pages of
+// those only (the 42 page-reclaim scale's test2: 3 pages, 7 with it). Then, ahead of the chunks
+// taken, as many bytes as the zone had written, at most kPrefaultAhead (8 pages: 0.7 us a page):
+// a program that fills zones has at most 32 KiB a class and thread resident early.
+inline constexpr size_t kPrefaultAhead = 32 * 1024;
+static_assert(kLayouts[kClassCount - 1].zone_size / 4096 <= UINT16_MAX, "Zone::prefaulted_pages counts a zone's pages");
+
+// The chunks a refill took from z end at written_end, past its prefaulted pages; they began at
+// untouched, the high-water mark before. Only for chunks under a page, which the program writes
+// anyway (bigger ones stay untouched until written: kFreshBit).
+[[gnu::noinline]] FT_CORE_TEXT void prefault_ahead(Zone *z, uintptr_t untouched, uintptr_t written_end) {
+  uintptr_t page = os::page_size(), base = z->base(), data = z->data();
+  uintptr_t start = untouched & ~(page - 1), ready = base + uintptr_t{z->prefaulted_pages} * page;
+  if (start < ready) start = ready;
+  size_t ahead = untouched - data < kPrefaultAhead ? untouched - data : kPrefaultAhead;
+  uintptr_t end = written_end + ahead, chunks_end = data + uintptr_t{z->chunks} * z->chunk_size;
+  if (end > chunks_end) end = chunks_end;
+  end = (end + page - 1) & ~(page - 1);
+  os::prefault(reinterpret_cast<void *>(start), end - start);
+  z->prefaulted_pages = static_cast<uint16_t>((end - base) / page);
+}
+
 FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
   UnlockedChange change;
   // The counts reach the shared counters every kFoldEvery refills, not at each: the statistics
@@ -199,9 +225,15 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
       uintptr_t untouched = z->data() + uintptr_t{z->hwm} * z->chunk_size;
       uintptr_t *top = &cc.slot[0];
       got = z->take_many(top, got);
-      if (z->chunk_size >= kFreshMinChunk)
+      if (z->chunk_size >= kFreshMinChunk) {
         for (unsigned k = 0; k < got; ++k)
           if (top[k] >= untouched) top[k] |= kFreshBit;
+      } else {
+        uintptr_t written_end = z->data() + uintptr_t{z->hwm} * z->chunk_size;
+        if (written_end > untouched && untouched > z->data() &&
+            written_end > z->base() + uintptr_t{z->prefaulted_pages} * os::page_size())
+          prefault_ahead(z, untouched, written_end);
+      }
       cc.out_delta += got;
       cc.count = got - 1;
       fit_push_limit(cc);

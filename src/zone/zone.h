@@ -426,7 +426,10 @@ struct Zone {
   // Frees by its owner of chunks of this zone while another zone of the class was current (it
   // becomes current at kFollowAt: tcache/own_zones.cpp). Written by the owner only.
   uint16_t pushed_away;
-  uint8_t pad_second_line[6];
+  // Pages from the zone's base whose page-table entries its owner asked for ahead of the
+  // high-water mark (tcache/own_zones.cpp prefault_ahead); 0 again when its pages go back.
+  uint16_t prefaulted_pages;
+  uint8_t pad_second_line[4];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }

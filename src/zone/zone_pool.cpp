@@ -148,6 +148,7 @@ FT_CORE_TEXT void trim_reserve(Zone *z, size_t keep) {
   memset(head, 0, head_end - z->data());
   vg::close(head, head_end - z->data());
   z->hwm = 0;
+  z->prefaulted_pages = 0;
 }
 
 Zone *on_empty(Zone *z);
