@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace ft::os {
@@ -135,17 +136,44 @@ FT_CORE_TEXT void purge(void *p, size_t len) { madvise(p, len, MADV_DONTNEED); }
 #endif
 namespace {
 bool g_prefault_refused;  // the kernel does not know MADV_POPULATE_WRITE (before 5.14): never asked again
+
+// A system call of three arguments made directly: libc's wrapper would set errno, which a malloc
+// that succeeds must keep, and the save and restore around it cost malloc's core text more than
+// it has room for. The result: 0, or minus an errno.
+FT_INLINE long raw_syscall3(long number, uintptr_t a, uintptr_t b, uintptr_t c) {
+#if defined(__x86_64__)
+  long rc;
+  __asm__ volatile("syscall" : "=a"(rc) : "0"(number), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return rc;
+#else
+  int saved = errno;
+  long rc = syscall(number, a, b, c);
+  rc = rc == -1 ? -errno : rc;
+  errno = saved;
+  return rc;
+#endif
 }
+}  // namespace
+
 // In the core text: refills of fresh chunks call it (tcache/own_zones.cpp prefault_ahead).
 FT_CORE_TEXT void prefault(void *p, size_t len) {
   if (__atomic_load_n(&g_prefault_refused, __ATOMIC_RELAXED)) return;
   uintptr_t start = reinterpret_cast<uintptr_t>(p) & ~(g_page_size - 1);
   uintptr_t end = round_to_pages(reinterpret_cast<uintptr_t>(p) + len);
-  int saved = errno;  // a malloc that succeeds leaves errno alone
-  if (madvise(reinterpret_cast<void *>(start), end - start, MADV_POPULATE_WRITE) != 0) {
-    if (errno == EINVAL) __atomic_store_n(&g_prefault_refused, true, __ATOMIC_RELAXED);
-    errno = saved;  // the pages then fault one by one, as without the call
-  }
+  // Refused, the pages fault one by one as without the call.
+  if (raw_syscall3(SYS_madvise, start, end - start, MADV_POPULATE_WRITE) == -EINVAL)
+    __atomic_store_n(&g_prefault_refused, true, __ATOMIC_RELAXED);
+}
+
+FT_CORE_TEXT bool all_resident(void *p, size_t len) {
+  unsigned char resident[64];  // one byte a page: 256 KiB of 4 KiB pages at most a call
+  size_t pages = len / g_page_size;
+  if (!pages || pages > sizeof resident) return false;
+  if (raw_syscall3(SYS_mincore, reinterpret_cast<uintptr_t>(p), len, reinterpret_cast<uintptr_t>(resident)) != 0)
+    return false;
+  for (size_t k = 0; k < pages; ++k)
+    if (!(resident[k] & 1)) return false;
+  return true;
 }
 
 void protect_none(void *p, size_t len) { mprotect(p, len, PROT_NONE); }

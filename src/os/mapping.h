@@ -47,6 +47,9 @@ void purge(void *p, size_t len);
 // Writes in the page tables for [p, p + len) at once (MADV_POPULATE_WRITE, Linux 5.14; a no-op
 // before, and errno kept): one system call instead of a page fault per page about to be written.
 void prefault(void *p, size_t len);
+// Whether every page of [p, p + len) (page aligned) is resident (mincore: written, or asked for
+// by prefault); false when the system cannot say.
+bool all_resident(void *p, size_t len);
 // Makes pages fault on any access (FT_MALLOC_GUARD).
 void protect_none(void *p, size_t len);
 

@@ -194,6 +194,38 @@ static_assert(kLayouts[kClassCount - 1].zone_size / 4096 <= UINT16_MAX, "Zone::p
   z->prefaulted_pages = static_cast<uint16_t>((end - base) / page);
 }
 
+// Chunks of a page or more hold blocks that a program may write in part only (a buffer sized
+// for the worst case): their pages are asked for only while the program is seen to write its
+// blocks whole. A refill that takes no look leaves its first fresh chunk, the first handed out,
+// to be looked at by the next (the pages its block spans, but its first, which the chunk
+// before may share, resident: mincore); kPrefaultTrust refills then ask without a look. make
+// bench's frag (blocks of 16 B-64 KiB, every page written): 129,700 faults -> 9,600, 1.36 ->
+// 0.82 s of CPU (glibc 1.29-1.35), its peak 549 -> 560 MB (the chunks' slack pages); a program
+// that writes a page of each block asks for none (test zones/big_chunks_written_in_part_...).
+inline constexpr uint8_t kPrefaultTrust = 16;
+
+// The fresh chunks a refill took from z, a class of a page or more, lie in [untouched, written_end).
+[[gnu::noinline]] FT_CORE_TEXT void prefault_big(Zone *z, uintptr_t untouched, uintptr_t written_end) {
+  static_assert(code_format(kClassCount - 1) == CodeFormat::kWord && class_size(kClassCount - 1) >= kFreshMinChunk &&
+                    code_format(class_of(kFreshMinChunk)) == CodeFormat::kWord,
+                "a chunk of a page or more keeps its block's size in a word");
+  if (!z->prefault_trust && z->probe_chunk) {
+    // The size its block was given (stale if freed since: its pages still say how it was used).
+    uint32_t i = z->probe_chunk - 1u, n = reinterpret_cast<const uint32_t *>(z->codes())[i];
+    uintptr_t page = os::page_size(), p = z->data() + uintptr_t{i} * z->chunk_size;
+    if (n > z->chunk_size) n = z->chunk_size;
+    uintptr_t from = (p & ~(page - 1)) + page, to = (p + n + page - 1) & ~(page - 1);
+    if (to > from && os::all_resident(reinterpret_cast<void *>(from), to - from)) z->prefault_trust = kPrefaultTrust;
+  }
+  z->probe_chunk = 0;
+  if (z->prefault_trust) {
+    --z->prefault_trust;
+    os::prefault(reinterpret_cast<void *>(untouched), written_end - untouched);
+  } else {
+    z->probe_chunk = static_cast<uint16_t>(z->index_of(untouched) + 1);
+  }
+}
+
 FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
   UnlockedChange change;
   // The counts reach the shared counters every kFoldEvery refills, not at each: the statistics
@@ -225,14 +257,14 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
       uintptr_t untouched = z->data() + uintptr_t{z->hwm} * z->chunk_size;
       uintptr_t *top = &cc.slot[0];
       got = z->take_many(top, got);
+      uintptr_t written_end = z->data() + uintptr_t{z->hwm} * z->chunk_size;
       if (z->chunk_size >= kFreshMinChunk) {
         for (unsigned k = 0; k < got; ++k)
           if (top[k] >= untouched) top[k] |= kFreshBit;
-      } else {
-        uintptr_t written_end = z->data() + uintptr_t{z->hwm} * z->chunk_size;
-        if (written_end > untouched && untouched > z->data() &&
-            written_end > z->base() + uintptr_t{z->prefaulted_pages} * os::page_size())
-          prefault_ahead(z, untouched, written_end);
+        if (written_end > untouched) prefault_big(z, untouched, written_end);
+      } else if (written_end > untouched && untouched > z->data() &&
+                 written_end > z->base() + uintptr_t{z->prefaulted_pages} * os::page_size()) {
+        prefault_ahead(z, untouched, written_end);
       }
       cc.out_delta += got;
       cc.count = got - 1;

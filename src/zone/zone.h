@@ -429,7 +429,12 @@ struct Zone {
   // Pages from the zone's base whose page-table entries its owner asked for ahead of the
   // high-water mark (tcache/own_zones.cpp prefault_ahead); 0 again when its pages go back.
   uint16_t prefaulted_pages;
-  uint8_t pad_second_line[4];
+  // For chunks of a page or more (tcache/own_zones.cpp prefault_big): the chunk whose pages say,
+  // at the next refill, whether the program writes its blocks whole (its index + 1; 0: none),
+  // and the refills left whose fresh chunks are asked for without a look. The owner's only.
+  uint16_t probe_chunk;
+  uint8_t prefault_trust;
+  uint8_t pad_second_line[1];
 
   const ZoneLayout &layout() const { return kLayouts[class_index]; }
   uintptr_t base() const { return reinterpret_cast<uintptr_t>(this); }

@@ -149,6 +149,7 @@ FT_CORE_TEXT void trim_reserve(Zone *z, size_t keep) {
   vg::close(head, head_end - z->data());
   z->hwm = 0;
   z->prefaulted_pages = 0;
+  z->probe_chunk = 0;  // its pages are gone: they would say nothing of the program
 }
 
 Zone *on_empty(Zone *z);
