@@ -379,22 +379,29 @@ static long read_counter(int fd)
  * never written asks for their pages, and some ahead, in one system call (tcache/own_zones.cpp
  * prefault_ahead): 88 faults, the zones' headers and first refills; 4,143 without
  * (FT_MALLOC_TCACHE=0, which still allocates so). */
-TEST(fresh_chunks_prefaulted)
+/* The page faults taken allocating n blocks of `size` bytes and writing each whole; then frees them. */
+static long faults_writing_blocks(int n, size_t size)
 {
-    enum { N = 16 << 10 };
-    static char *p[N];
+    static char *p[1 << 14];
+    CHECK(n <= (int)(sizeof p / sizeof p[0]), "too many blocks");
     int fd = open_fault_counter();
     long before = read_counter(fd);
-    for (int i = 0; i < N; i++) {
-        p[i] = malloc(1000);
-        CHECK(p[i] != NULL, "malloc failed");
-        memset(p[i], 1, 1000);
+    for (int i = 0; i < n; i++) {
+        p[i] = malloc(size);
+        CHECK(p[i] != NULL, "malloc(%zu) failed", size);
+        memset(p[i], 1, size);
     }
     long faults = read_counter(fd) - before;
     close(fd);
-    CHECK(faults <= 4096 / 16, "%ld page faults writing 16 MiB of new 1000-byte blocks (4096 pages)", faults);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n; i++)
         free(p[i]);
+    return faults;
+}
+
+TEST(fresh_chunks_prefaulted)
+{
+    long faults = faults_writing_blocks(16 << 10, 1000);
+    CHECK(faults <= 4096 / 16, "%ld page faults writing 16 MiB of new 1000-byte blocks (4096 pages)", faults);
 }
 
 /* Chunks of a page or more are asked for only while the program writes its blocks whole: 32 MiB
@@ -402,20 +409,8 @@ TEST(fresh_chunks_prefaulted)
  * block, then 16 refills without), 8,239 without (FT_MALLOC_TCACHE=0). */
 TEST(big_chunks_written_whole_prefaulted)
 {
-    enum { N = 4096 };
-    static char *p[N];
-    int fd = open_fault_counter();
-    long before = read_counter(fd);
-    for (int i = 0; i < N; i++) {
-        p[i] = malloc(8000);
-        CHECK(p[i] != NULL, "malloc failed");
-        memset(p[i], 1, 8000);
-    }
-    long faults = read_counter(fd) - before;
-    close(fd);
+    long faults = faults_writing_blocks(4096, 8000);
     CHECK(faults <= 8192 / 4, "%ld page faults writing 32 MiB of new 8000-byte blocks (8192 pages)", faults);
-    for (int i = 0; i < N; i++)
-        free(p[i]);
 }
 
 /* ... and a program that writes a page of each (a buffer sized for the worst case) has no more
