@@ -377,8 +377,8 @@ static long read_counter(int fd)
 /* 16 MiB of 1000-byte blocks, each written whole: 4096 pages, each faulted in by the program's
  * first write (a trap that costs 10 us on a virtual machine) unless a refill that takes chunks
  * never written asks for their pages, and some ahead, in one system call (tcache/own_zones.cpp
- * prefault_ahead): 88 faults, the zones' headers and first refills; 4,143 without
- * (FT_MALLOC_TCACHE=0, which still allocates so). */
+ * prefault_taken; the header and bitmaps at the zone's mapping): 52 faults, the zones' first
+ * refills; 4,143 without (FT_MALLOC_TCACHE=0, which still allocates so). */
 /* The page faults taken allocating n blocks of `size` bytes and writing each whole; then frees them. */
 static long faults_writing_blocks(int n, size_t size)
 {
@@ -405,7 +405,7 @@ TEST(fresh_chunks_prefaulted)
 }
 
 /* Chunks of a page or more are asked for only while the program writes its blocks whole: 32 MiB
- * of 8000-byte blocks written whole, 562 faults (tcache/own_zones.cpp prefault_big: a look at one
+ * of 8000-byte blocks written whole, 529 faults (tcache/own_zones.cpp prefault_big: a look at one
  * block, then 16 refills without), 8,239 without (FT_MALLOC_TCACHE=0). */
 TEST(big_chunks_written_whole_prefaulted)
 {

@@ -155,7 +155,8 @@ FT_INLINE long raw_syscall3(long number, uintptr_t a, uintptr_t b, uintptr_t c) 
 }
 }  // namespace
 
-// In the core text: refills of fresh chunks call it (tcache/own_zones.cpp prefault_ahead).
+// In the core text: refills of fresh chunks (tcache/own_zones.cpp prefault_taken) and zones being
+// mapped (zone/zone_pool.cpp map_zone) call it.
 FT_CORE_TEXT void prefault(void *p, size_t len) {
   if (__atomic_load_n(&g_prefault_refused, __ATOMIC_RELAXED)) return;
   uintptr_t start = reinterpret_cast<uintptr_t>(p) & ~(g_page_size - 1);

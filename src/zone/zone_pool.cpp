@@ -99,8 +99,13 @@ FT_CORE_TEXT Zone *map_zone(unsigned c, HeapLock &lock) {
   lock.unlock();
   void *mem = os::map_aligned(l.zone_size, kZoneGranule);
   // Written before the lock is taken again: the zone is no one's until the registry and the
-  // lists have it, and its first page's fault (a few microseconds) then happens outside the lock.
-  if (mem) static_cast<Zone *>(mem)->init(c);
+  // lists have it, and its first pages are asked for outside the lock: the header and bitmaps,
+  // which init writes and the zone's first blocks too, in one call instead of a fault or two
+  // (10 us each here; tcache/own_zones.cpp prefault_taken asks for the chunks' pages).
+  if (mem) {
+    os::prefault(mem, l.data_offset);
+    static_cast<Zone *>(mem)->init(c);
+  }
   lock.relock();
   if (!mem) return nullptr;
   // Memory given back is being asked for again: keep more of it next time.
