@@ -172,20 +172,19 @@ FT_CORE_TEXT void evict(ClassCache &cc, Zone *z) {
 // A refill that takes chunks never written since their zone was mapped or purged asks for their
 // pages' page-table entries in one call, and for those of the chunks the next refills will take:
 // a fault costs 10 us here (a virtual machine's trap), MADV_POPULATE_WRITE 1 us a call and 0.6 us
-// a page. Only in a class that fills zones: the thread holds a full zone of it, or has written
-// kPrefaultAfter of this one. Else the chunks on the stack that the program never takes would
-// be resident for nothing: larson's threads (some 50 blocks a class) made their peak RSS 1.15x
-// -> 1.47x glibc's; the 42 page-reclaim scale's test2 (one block) 3 -> 7 pages. Ahead of the
-// chunks taken, an eighth of what the zone had written, at most kPrefaultAhead (8 pages: 0.7 us
-// a page).
-inline constexpr size_t kPrefaultAfter = 64 * 1024;
+// a page. Only in a class that fills zones (the thread holds a full zone of it): else pages
+// asked for early stay resident for nothing. Every refill asking made make bench's larson's peak
+// RSS 1.15x -> 1.47x glibc's and the 42 page-reclaim scale's test2 (one block) 3 -> 7 pages;
+// refills in a zone of 64 KiB written asking too, mimalloc-bench's larson's 15 -> 20.8 MB (16.3
+// -17.6 MB as now). Ahead of the chunks taken, an eighth of what the zone had written, at most
+// kPrefaultAhead (8 pages: 0.7 us a page).
 inline constexpr size_t kPrefaultAhead = 32 * 1024;
 static_assert(kLayouts[kClassCount - 1].zone_size / 4096 <= UINT16_MAX, "Zone::prefaulted_pages counts a zone's pages");
 
 // The chunks a refill took from z, a class under a page, which the program writes anyway.
 FT_INLINE void prefault_ahead(const ClassCache &cc, Zone *z, uintptr_t untouched, uintptr_t written_end) {
   uintptr_t page = os::page_size(), base = z->base(), data = z->data();
-  if (!cc.full.head && untouched - data < kPrefaultAfter) return;
+  if (!cc.full.head) return;
   if (written_end <= base + uintptr_t{z->prefaulted_pages} * page) return;  // asked for already
   uintptr_t start = untouched & ~(page - 1), ready = base + uintptr_t{z->prefaulted_pages} * page;
   if (start < ready) start = ready;
