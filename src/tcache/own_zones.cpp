@@ -183,10 +183,11 @@ static_assert(kLayouts[kClassCount - 1].zone_size / 4096 <= UINT16_MAX, "Zone::p
 
 // The chunks a refill took from z, a class under a page, which the program writes anyway.
 FT_INLINE void prefault_ahead(const ClassCache &cc, Zone *z, uintptr_t untouched, uintptr_t written_end) {
-  uintptr_t page = os::page_size(), base = z->base(), data = z->data();
   if (!cc.full.head) return;
-  if (written_end <= base + uintptr_t{z->prefaulted_pages} * page) return;  // asked for already
-  uintptr_t start = untouched & ~(page - 1), ready = base + uintptr_t{z->prefaulted_pages} * page;
+  uintptr_t page = os::page_size(), base = z->base(), data = z->data();
+  uintptr_t ready = base + uintptr_t{z->prefaulted_pages} * page;
+  if (written_end <= ready) return;  // asked for by an earlier refill
+  uintptr_t start = untouched & ~(page - 1);
   if (start < ready) start = ready;
   size_t ahead = (untouched - data) / 8 < kPrefaultAhead ? (untouched - data) / 8 : kPrefaultAhead;
   uintptr_t end = written_end + ahead, chunks_end = data + uintptr_t{z->chunks} * z->chunk_size;
@@ -272,9 +273,8 @@ FT_CORE_TEXT bool refill(ThreadCache *tc, unsigned c, uintptr_t *slot) {
       uintptr_t untouched = z->data() + uintptr_t{z->hwm} * z->chunk_size;
       uintptr_t *top = &cc.slot[0];
       got = z->take_many(top, got);
-      // Pages asked for ahead of the writes only when every chunk taken is fresh, as when a
-      // zone is first filled: a refill of a heap that churns takes a fresh chunk now and then
-      // (larson's peak RSS 1.15x -> 1.47x glibc's when those asked too).
+      // Pages asked for only when every chunk taken is fresh, as when a zone is first filled:
+      // a refill of a heap that churns takes a fresh chunk now and then.
       uintptr_t written_end = z->data() + uintptr_t{z->hwm} * z->chunk_size;
       bool all_fresh = top[got - 1] >= untouched;  // the lowest chunk taken (take_many fills downwards)
       if (z->chunk_size >= kFreshMinChunk)

@@ -71,7 +71,8 @@ inline constexpr size_t kUnpurgedBudget = size_t{4} << 20;
 
 // A stack entry: the chunk's address, with kFreshBit when it is untouched (zero: calloc need not
 // clear it) and its class is a page or more (kFreshMinChunk), where not writing it keeps pages
-// out of the resident set; smaller chunks are cleared anyway. The bit lies above every address,
+// out of the resident set (own_zones.cpp prefault_big asks for them only while the program is
+// seen to write its blocks whole; the pages still read as zero); smaller chunks are cleared anyway. The bit lies above every address,
 // so such an entry fails the fast path's span check and is handed out by hand_out_elsewhere,
 // once: malloc's fast path reads the entry as the address itself.
 inline constexpr uintptr_t kFreshBit = uintptr_t{1} << 63;
