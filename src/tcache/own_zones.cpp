@@ -192,7 +192,7 @@ FT_INLINE void prefault_ahead(const ClassCache &cc, Zone *z, uintptr_t untouched
   size_t ahead = (untouched - data) / 8 < kPrefaultAhead ? (untouched - data) / 8 : kPrefaultAhead;
   uintptr_t end = written_end + ahead, chunks_end = data + uintptr_t{z->chunks} * z->chunk_size;
   if (end > chunks_end) end = chunks_end;
-  end = (end + page - 1) & ~(page - 1);
+  end = os::round_to_pages(end);
   os::prefault(reinterpret_cast<void *>(start), end - start);
   z->prefaulted_pages = static_cast<uint16_t>((end - base) / page);
 }
@@ -217,7 +217,7 @@ FT_INLINE void prefault_big(Zone *z, uintptr_t untouched, uintptr_t written_end)
     uint32_t i = z->probe_chunk - 1u, n = reinterpret_cast<const uint32_t *>(z->codes())[i];
     uintptr_t page = os::page_size(), p = z->data() + uintptr_t{i} * z->chunk_size;
     if (n > z->chunk_size) n = z->chunk_size;
-    uintptr_t from = (p & ~(page - 1)) + page, to = (p + n + page - 1) & ~(page - 1);
+    uintptr_t from = (p & ~(page - 1)) + page, to = os::round_to_pages(p + n);
     if (to > from && os::all_resident(reinterpret_cast<void *>(from), to - from)) z->prefault_trust = kPrefaultTrust;
   }
   z->probe_chunk = 0;

@@ -138,8 +138,8 @@ FT_CORE_TEXT void trim_reserve(Zone *z, size_t keep) {
   const ZoneLayout &l = z->layout();
   size_t written = size_t{z->hwm} * l.chunk_size;
   if (written <= keep) return;
-  uintptr_t first_page = (z->data() + os::page_size() - 1) & ~(os::page_size() - 1);
-  uintptr_t end = (z->data() + written + os::page_size() - 1) & ~(os::page_size() - 1);
+  uintptr_t first_page = os::round_to_pages(z->data());
+  uintptr_t end = os::round_to_pages(z->data() + written);
   if (end > z->base() + l.zone_size) end = z->base() + l.zone_size;
   if (end > first_page) {
     os::purge(reinterpret_cast<void *>(first_page), end - first_page);
