@@ -46,7 +46,7 @@ TEST_INJECT := faults_inject
 TEST_TOOLS  := tools_known_heap tools_trace_calls tools_trace_fork tools_trace_threads tools_peak \
                tools_signal_every tools_profile_heap
 # Without ft_malloc: run with LD_PRELOAD of the .so, under ft_heap, or under glibc.
-TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain resident_pages_plain bad_input_plain leaks_glibc \
+TEST_PLAIN  := startup_plain hello_plain probe_plain dlopen_plain resident_pages_plain random_frees_plain bad_input_plain leaks_glibc \
                fork_safety_plain glibc_api_plain api_plain $(TEST_TOOLS)
 # Shared objects, test/build/libNAME.so.
 TEST_SHARED := preload_ctor
@@ -79,6 +79,7 @@ $(call test_bins,hello_plain): test/preload/hello.c
 $(call test_bins,probe_plain): test/preload/probe.c
 $(call test_bins,dlopen_plain): test/preload/dlopen.c
 $(call test_bins,resident_pages_plain): test/preload/resident_pages.c
+$(call test_bins,random_frees_plain): test/preload/random_frees.c
 $(call test_bins,tools_known_heap): test/tools/known_heap.c test/tools/say.h
 $(call test_bins,tools_trace_calls): test/tools/trace_calls.c test/tools/say.h
 $(call test_bins,tools_trace_fork): test/tools/trace_fork.c test/tools/say.h

@@ -1,6 +1,6 @@
 // free(), free_sized(), free_aligned_sized(): where every free goes.
-//   1. heap_free (inline in free()): a chunk of the current zone of the class this thread last
-//      allocated from, or of its own class (the registry entry names it), back onto its cache's
+//   1. heap_free (inline in free()): the block this thread's last malloc handed out, or a chunk of
+//      the current zone of its own class (the registry entry names it), back onto its cache's
 //      stack (tcache/cache_fast_path.h: cache_free). No lock, no locked instruction.
 //   2. without the heap lock first (api/malloc_api.cpp free_slow -> tcache/own_zones.cpp
 //      free_unlocked): a chunk of another of the thread's zones onto its stack, a chunk of another

@@ -205,8 +205,9 @@ extern ThreadCache *g_all_caches;
 // free fall to their slow paths without testing for it.
 struct FastPathState {
   CacheIndex *cache;    // this thread's cache, or &g_no_cache
-  ClassCache *recent;   // the class of the last malloc served from a stack: free looks at its
-                        // current zone first (a block is most often freed soon, by its thread)
+  ClassCache *recent;   // the class of the last malloc served from a stack: free asks first
+                        // whether the block is the one that stack handed out last (a block is
+                        // most often freed soon, by its thread)
   uintptr_t leaf_key;   // the 4 GiB range (address >> 32) of the registry leaf free read last
   const registry::Leaf *leaf;  // (~0: none; cache_fast_path.h cache_free)
   uint8_t unlocked_change;     // tcache::UnlockedChange (in t_fast: one TLS block for the thread)

@@ -17,6 +17,7 @@ from runner import remote_misuse  # noqa: E402,F401  (remote frees misused acros
 from runner import large_cache  # noqa: E402,F401  (freed LARGE mappings reused)
 from runner import page_reclaim  # noqa: E402,F401  (the 42 page-reclaim scale)
 from runner import resident_pages  # noqa: E402,F401  (the library's own resident pages)
+from runner import fast_paths  # noqa: E402,F401  (the fast paths' routes, counted by callgrind)
 from runner import build_checks  # noqa: E402,F401
 from runner import internals  # noqa: E402,F401  (component tests, the layer rule, the debug build)
 # The heap tools: ft_heap and its reports, the call log.
