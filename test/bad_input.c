@@ -168,6 +168,25 @@ TEST(double_free_tiny_other_class_last)
     after();
 }
 
+/* The second free of a block that its class's stack still names just above the count: free's
+ * first test (tcache/cache_fast_path.h last_popped) takes the block for the one the last malloc
+ * handed out, and its live bit must still say it was freed. x is handed out, freed, handed out
+ * again from the same entry; z from the entry below; x freed (pushed where z's entry was, the
+ * old entry of x now just above the count) and freed again. */
+TEST(double_free_named_by_stale_stack_entry)
+{
+    char *x = malloc(SZ_TINY);
+    CHECK(x != NULL, "malloc(%d) failed", SZ_TINY);
+    free(x);
+    char *again = malloc(SZ_TINY);
+    CHECK(again == x, "the block freed last (%p) was not the next handed out (%p)", (void *)x, (void *)again);
+    char *z = malloc(SZ_TINY);
+    free(x);
+    bad_free(launder(x));
+    free(z);
+    after();
+}
+
 /* The second free comes when the block's mapping waits in the LARGE cache, long after the
  * allocator's short memory of recent frees moved on (70 frees of another block in between). */
 TEST(double_free_large_cached_long_after)
@@ -343,6 +362,7 @@ static const test_case cases[] = {
     CASE(double_free_cancel_pending),
     CASE(double_free_large_cached_long_after),
     CASE(double_free_tiny_other_class_last),
+    CASE(double_free_named_by_stale_stack_entry),
     CASE(double_free_large_gathered),
     CASE(free_inside_cached_large),
     CASE(double_free_zero_size),

@@ -82,6 +82,7 @@ def bad_input_test(case, mode, preload=False, binary=None):
 EXPECTED_WORDS = {"double_free_large": "double free", "double_free_large_frees_between": "double free",
                   "double_free_large_cached_long_after": "double free", "double_free_large_gathered": "double free",
                   "double_free_tiny_other_class_last": "double free", "double_free_cancel_pending": "double free",
+                  "double_free_named_by_stale_stack_entry": "double free",
                   "free_inside_cached_large": "not allocated by ft_malloc"}
 
 
