@@ -258,9 +258,9 @@ FT_INLINE uintptr_t lookup_entry_here(const void *p) {
 // that entry: another of the thread's zones, another thread's zone, a LARGE block (e = 0), a full
 // stack, a misuse. The first test asked before whether p lay in the current zone of the last
 // malloc's class: with blocks of two classes freed in random order, that branch went either way
-// and its mispredictions cost about 50 cycles each (glibc's bench-malloc-thread, one thread:
-// 81 -> 153 M iterations in its 2 s; half 16 B, half 32 B blocks: 0.50 -> 0.26 s for 30 M steps,
-// glibc 0.21), while a block just handed out is freed the same way every time.
+// and its mispredictions cost about 40 cycles each (glibc's bench-malloc-thread, one thread:
+// 81 -> 153 M iterations in its 2 s; half 16 B, half 32 B blocks: 0.49 -> 0.29 s for 30 M steps,
+// glibc 0.20), while a block just handed out is freed the same way every time.
 template <void (*Slow)(void *, uintptr_t)>
 FT_INLINE void cache_free(void *p) {
   if (__builtin_expect(free_to_current<true>(*t_fast.recent, p), 1)) return;

@@ -2,7 +2,7 @@
 blocks of two classes in random order (test/preload/random_frees.c) must find one route per call
 that the branch predictor can learn. free's first test used to ask whether the block lay in the
 current zone of the class the last malloc served, which here goes either way at random: 0.51
-mispredicted branches per step in callgrind's model, and on this machine's processor about 50
+mispredicted branches per step in callgrind's model, and on this machine's processor about 40
 cycles each (glibc's bench-malloc-thread ran at half its speed for it). Now the first test asks
 whether the block is the one the last malloc handed out: 0.01 per step."""
 import re
