@@ -3,7 +3,7 @@
  * zone follows the thread's frees). A thread holding a few more blocks of a class than one zone
  * fills that zone, and the next becomes current; when its frees and mallocs then land in the full
  * zone, that zone must become the current one, which the fast paths serve without the registry
- * or the zone header.
+ * or the zone header. And a zone made current drops the stack's entries above the count.
  * Built against build/ft_malloc_internal.o (test/component/component.mk).
  */
 #include <pthread.h>
@@ -14,6 +14,10 @@
 #include "tcache/thread_cache.h"
 #include "zone/registry.h"
 #include "zone/zone.h"
+
+namespace ft::tcache {
+void make_current(ClassCache &cc, Zone *z);  // own_zones.cpp; its header leaves it out (the cache's own)
+}  // namespace ft::tcache
 
 namespace {
 
@@ -65,7 +69,55 @@ void *in_a_new_thread(void *arg) {
   return seen;
 }
 
+// A zone made current drops the stack's entries above the count (own_zones.cpp make_current):
+// free's first test takes an entry equal to the block, within the current zone's span, for a
+// chunk's start (cache_fast_path.h last_popped). On a copy of the thread's class cache, its
+// entries above a count of 5 filled with a stale value: after make_current, zero; below, kept.
+struct Cleared {
+  bool ok;            // the thread had a cache and a current zone of the class
+  bool kept;          // the entries under the count unchanged
+  bool zeroed;        // every entry above it zero
+  bool current;       // the copy's current zone is the zone
+};
+
+void *make_current_in_a_new_thread(void *arg) {
+  auto *seen = static_cast<Cleared *>(arg);
+  unsigned c = ft::class_of(kSize);
+  void *block = malloc(kSize);
+  ft::ThreadCache *tc = ft::own_cache();
+  if (!block || !tc || !ft::class_cache(tc, c).current) return seen;
+  seen->ok = true;
+  ft::Zone *z = ft::class_cache(tc, c).current;
+  static ft::ClassCache copy;  // aligned as its type says (512 B)
+  memcpy(&copy, &ft::class_cache(tc, c), sizeof copy);
+  constexpr uint32_t kCount = 5;
+  copy.count = kCount;
+  for (uint32_t k = 0; k < ft::kCacheSlots; k++) copy.slot[k] = k < kCount ? 0x1000 + k : 0xdead0000 + k;
+  ft::tcache::make_current(copy, z);
+  seen->kept = seen->zeroed = true;
+  for (uint32_t k = 0; k < ft::kCacheSlots; k++) {
+    if (k < kCount && copy.slot[k] != 0x1000 + k) seen->kept = false;
+    if (k >= kCount && copy.slot[k] != 0) seen->zeroed = false;
+  }
+  seen->current = copy.current == z;
+  free(block);
+  return seen;
+}
+
 }  // namespace
+
+TEST(zone_made_current_drops_entries_above_count)
+{
+    Cleared seen = {};
+    pthread_t t;
+    void *got = nullptr;
+    CHECK(pthread_create(&t, nullptr, make_current_in_a_new_thread, &seen) == 0, "pthread_create failed");
+    CHECK(pthread_join(t, &got) == 0 && got == &seen, "pthread_join failed");
+    CHECK(seen.ok, "the thread had no cache or no current zone of the class");
+    CHECK(seen.kept, "make_current changed the stack's entries under its count");
+    CHECK(seen.zeroed, "make_current left an entry above the count: free's first test could take it for a chunk");
+    CHECK(seen.current, "the copy's current zone is not the zone made current");
+}
 
 /* One zone of 64 B blocks filled, a quarter of another; then frees and mallocs of the first
  * zone's blocks: the first zone becomes current, and the heap is sound after all is freed. */
@@ -86,6 +138,7 @@ TEST(current_zone_follows_frees)
 
 static const test_case cases[] = {
     CASE(current_zone_follows_frees),
+    CASE(zone_made_current_drops_entries_above_count),
 };
 
 RUN_CASES(cases)
