@@ -104,15 +104,21 @@ void *make_current_in_a_new_thread(void *arg) {
   return seen;
 }
 
+// fn(arg) in a thread of its own (a cache of its own, from its first malloc); fn returns arg when
+// it got as far as it needs to.
+void run_in_a_new_thread(void *(*fn)(void *), void *arg) {
+  pthread_t t;
+  void *got = nullptr;
+  CHECK(pthread_create(&t, nullptr, fn, arg) == 0, "pthread_create failed");
+  CHECK(pthread_join(t, &got) == 0 && got == arg, "the thread found no cache, or a malloc failed");
+}
+
 }  // namespace
 
 TEST(zone_made_current_drops_entries_above_count)
 {
     Cleared seen = {};
-    pthread_t t;
-    void *got = nullptr;
-    CHECK(pthread_create(&t, nullptr, make_current_in_a_new_thread, &seen) == 0, "pthread_create failed");
-    CHECK(pthread_join(t, &got) == 0 && got == &seen, "pthread_join failed");
+    run_in_a_new_thread(make_current_in_a_new_thread, &seen);
     CHECK(seen.ok, "the thread had no cache or no current zone of the class");
     CHECK(seen.kept, "make_current changed the stack's entries under its count");
     CHECK(seen.zeroed, "make_current left an entry above the count: free's first test could take it for a chunk");
@@ -124,10 +130,7 @@ TEST(zone_made_current_drops_entries_above_count)
 TEST(current_zone_follows_frees)
 {
     Seen seen = {};
-    pthread_t t;
-    void *got = nullptr;
-    CHECK(pthread_create(&t, nullptr, in_a_new_thread, &seen) == 0, "pthread_create failed");
-    CHECK(pthread_join(t, &got) == 0 && got == &seen, "the thread found no cache, or a malloc failed");
+    run_in_a_new_thread(in_a_new_thread, &seen);
     CHECK(seen.ok, "a malloc failed");
     CHECK(seen.second_current, "after the first zone filled, it was still the current one (the test needs two zones)");
     CHECK(seen.in_first > 0, "no block was left in the first zone");
