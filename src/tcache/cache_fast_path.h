@@ -156,13 +156,15 @@ FT_INLINE void *cache_calloc(size_t count, size_t size) {
 }
 
 // Whether p is the start of a chunk of cc's current zone (*i: its index), by the cache's copy of
-// the zone's layout: free's and realloc's fast paths start here.
+// the zone's layout: free's and realloc's fast paths start here. `kKnownStart`: p is some
+// chunk's start (a stack entry), so only whether it lies in the zone is asked.
+template <bool kKnownStart = false>
 FT_INLINE bool current_chunk(const ClassCache &cc, const void *p, uint64_t *i) {
   uint64_t off = reinterpret_cast<uintptr_t>(p) - cc.data;
   if (__builtin_expect(off >= cc.span, 0)) return false;
   bool exact;
   *i = chunk_index(off, cc.div_magic, &exact);
-  return __builtin_expect(exact, 1);
+  return kKnownStart || __builtin_expect(exact, 1);
 }
 
 // The stack entry just above cc's count: the chunk its last pop handed out, until a push
@@ -187,12 +189,9 @@ FT_INLINE bool free_to_current(ClassCache &cc, void *p) {
   // it across the multiplication (a push and a pop of rbx: malloc(16) + free 100 -> 99).
   if (kLastPopped && last_popped(cc, __atomic_load_n(&cc.count, __ATOMIC_RELAXED)) != reinterpret_cast<uintptr_t>(p))
     return false;
+  uint64_t i;
+  if (!current_chunk<kLastPopped>(cc, p, &i)) return false;
   uint32_t count = cc.count;  // read before the stores below, which may alias it
-  uint64_t i, off = reinterpret_cast<uintptr_t>(p) - cc.data;
-  if (__builtin_expect(off >= cc.span, 0)) return false;
-  bool exact;
-  i = chunk_index(off, cc.div_magic, &exact);
-  if (!kLastPopped && __builtin_expect(!exact, 0)) return false;
   if (__builtin_expect(count >= cc.push_limit, 0)) return false;
   uint64_t *w = &cc.live[i / 64], v = __atomic_load_n(w, __ATOMIC_RELAXED);
   // Held: live, and not freed by another thread meanwhile (its pending bit).
